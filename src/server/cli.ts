@@ -1,0 +1,3 @@
+// Placeholder; the real CLI lands with the core issue.
+import pkg from '../../package.json';
+console.log(pkg.version);

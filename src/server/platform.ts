@@ -1,0 +1,82 @@
+// Everything that differs between Windows and POSIX lives here, so the differences stay visible.
+import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+export const isWindows = process.platform === 'win32';
+
+/** The program and arguments that run `command` through the platform's shell (the seed's `shell=True`). */
+export function shellInvocation(command: string): { file: string; args: string[] } {
+  if (isWindows) return { file: process.env.ComSpec || 'cmd.exe', args: ['/d', '/s', '/c', command] };
+  return { file: '/bin/sh', args: ['-c', command] };
+}
+
+/** The per-user state directory (CONTRACT §2). */
+export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (isWindows) return join(env.LOCALAPPDATA || join(homedir(), 'AppData', 'Local'), 'agent-runtime');
+  if (process.platform === 'darwin') return join(homedir(), 'Library', 'Application Support', 'agent-runtime');
+  return join(env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'agent-runtime');
+}
+
+/**
+ * Signals a whole process tree. On POSIX every job is spawned `detached`, which makes it the leader of
+ * its own process group, so signalling `-pid` reaches every descendant that did not leave the group.
+ * Windows has no groups: `taskkill /T` walks the tree (and only knows how to kill).
+ */
+export function signalTree(pid: number, signal: NodeJS.Signals): boolean {
+  if (isWindows) {
+    const r = spawnSync('taskkill', ['/PID', String(pid), '/T', '/F'], { windowsHide: true });
+    return r.status === 0;
+  }
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True while any process of the group led by `pid` is alive (POSIX); the process itself on Windows. */
+export function treeAlive(pid: number): boolean {
+  try {
+    process.kill(isWindows ? pid : -pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Ends a process tree: TERM first, KILL after `graceMs` if anything of it is still alive.
+ * Resolves once nothing of the group answers to signal 0 (or after the KILL on Windows).
+ */
+export async function killTree(pid: number, graceMs = 2000): Promise<void> {
+  if (isWindows) {
+    signalTree(pid, 'SIGKILL');
+    return;
+  }
+  if (!signalTree(pid, 'SIGTERM')) return;
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    await sleep(20);
+    if (!treeAlive(pid)) return;
+  }
+  signalTree(pid, 'SIGKILL');
+  for (let i = 0; i < 50 && treeAlive(pid); i++) await sleep(20);
+}
+
+/** Spawn options that put the child in its own process group (POSIX) and hide its window (Windows). */
+export const ownGroup = { detached: !isWindows, windowsHide: true } as const;
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Spawns `command` through the platform shell in its own group; the caller owns the child. */
+export function spawnShell(
+  command: string,
+  opts: { cwd: string; env: NodeJS.ProcessEnv; stdio: StdioOptions },
+): ChildProcess {
+  const { file, args } = shellInvocation(command);
+  return spawn(file, args, { ...ownGroup, cwd: opts.cwd, env: opts.env, stdio: opts.stdio, windowsVerbatimArguments: isWindows });
+}
