@@ -1,8 +1,8 @@
 // Shared by the ACP tests and the benchmark: the scripted agent, bundled once so each spawn starts fast.
 import { buildSync } from 'esbuild';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 const AGENT_SOURCE = join(__dirname, 'agents', 'scripted-agent.ts');
 let bundled: string | undefined;
@@ -23,8 +23,16 @@ export function script(...steps: unknown[]): string {
   return JSON.stringify(steps);
 }
 
-export function tempDir(prefix = 'acp-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+/** A fresh workdir (`<root>/work`); the scripted agent keeps its sessions beside it, in `<root>/state`. */
+export function tempWorkdir(prefix = 'acp-test-'): string {
+  const work = join(mkdtempSync(join(tmpdir(), prefix)), 'work');
+  mkdirSync(work);
+  return work;
+}
+
+/** Removes what `tempWorkdir` made. */
+export function removeWorkdir(work: string): void {
+  rmSync(dirname(work), { recursive: true, force: true });
 }
 
 export function pidAlive(pid: number): boolean {
@@ -42,4 +50,22 @@ export async function waitFor(cond: () => boolean, timeoutMs = 10_000, what = 'c
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** Runs one scripted turn against the scripted agent in `workdir`, with a generous deadline. */
+export async function runScripted(
+  workdir: string,
+  prompt: string,
+  options: Partial<import('../../src/acp').RunOptions> & { agentEnv?: Record<string, string> } = {},
+): Promise<import('../../src/acp').AcpResult> {
+  const { runAcpSession } = await import('../../src/acp');
+  const { agentEnv, ...rest } = options;
+  return runAcpSession({
+    agent: scriptedAgent(),
+    workdir,
+    prompt,
+    timeoutMs: 60_000,
+    env: { TEST_AGENT_STATE_DIR: join(dirname(workdir), 'state'), ...agentEnv },
+    ...rest,
+  });
 }
