@@ -12,6 +12,9 @@ import {
 import { InvalidLineError, LineTooLongError, NdjsonMessageReader, NdjsonMessageWriter } from './ndjson';
 import { ErrorCode } from './protocol';
 
+/** How long a failed write waits for the agent's exit to explain it. */
+const WRITE_FAILURE_GRACE_MS = 1500;
+
 export interface ChannelOptions {
   maxLineBytes: number;
   highWaterBytes?: number;
@@ -126,8 +129,9 @@ export class RpcChannel {
       this.opts.onNotice('warning', err.message);
       return;
     }
-    // Write errors (EPIPE) mean the agent is gone; its exit says more and is reported by the owner.
-    this.opts.onNotice('error', `transport: ${err.message}`);
+    // A failed write (EPIPE) means the agent is gone or deaf. Its exit, reported by the owner, says more,
+    // so that gets a moment to fail the channel first.
+    setTimeout(() => this.fail(new ChannelFailure(`cannot write to the agent: ${err.message}`)), WRITE_FAILURE_GRACE_MS).unref();
   }
 }
 

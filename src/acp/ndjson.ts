@@ -178,15 +178,20 @@ export class NdjsonMessageWriter extends AbstractMessageWriter {
     output.once('close', () => this.fireClose());
   }
 
+  /**
+   * Never rejects: a failed write is reported through `onError`. (vscode-jsonrpc's `sendRequest` rethrows
+   * a rejected write from inside a promise executor, where nobody can catch it.)
+   */
   write(message: Message): Promise<void> {
-    if (this.output.destroyed || this.output.writableEnded) return Promise.reject(new Error("the agent's stdin is closed"));
+    if (this.output.destroyed || this.output.writableEnded) {
+      this.fireError(new Error("the agent's stdin is closed"), message, ++this.errors);
+      return Promise.resolve();
+    }
     const line = `${JSON.stringify(message)}\n`;
-    return new Promise((resolve, reject) => {
+    return new Promise((resolve) => {
       this.output.write(line, (err) => {
-        if (err) {
-          this.fireError(err, message, ++this.errors);
-          reject(err);
-        } else resolve();
+        if (err) this.fireError(err, message, ++this.errors);
+        resolve();
       });
     });
   }

@@ -132,6 +132,20 @@ function invalid(message: string): ResponseError<unknown> {
   return new ResponseError(ErrorCode.invalidParams, message);
 }
 
+/**
+ * Starts the command with stderr joined to stdout. On POSIX the shell joins them into one pipe, so the
+ * output keeps the order it was written in; Windows gets two pipes, interleaved as they are read.
+ */
+function spawnMerged(launch: TerminalLaunch): ChildProcess {
+  const stdio: ['ignore', 'pipe', 'pipe'] = ['ignore', 'pipe', 'pipe'];
+  const opts = { cwd: launch.cwd, env: launch.env, stdio };
+  if (isWindows) {
+    return launch.args.length === 0 ? spawnShell(launch.command, opts) : spawn(launch.command, launch.args, { ...ownGroup, ...opts });
+  }
+  if (launch.args.length === 0) return spawnShell(`exec 2>&1\n${launch.command}`, opts);
+  return spawn('/bin/sh', ['-c', 'exec "$@" 2>&1', 'sh', launch.command, ...launch.args], { ...ownGroup, ...opts });
+}
+
 /** The default terminal: a child process in its own group, stdout and stderr interleaved. */
 export class ProcessTerminal implements AcpTerminal {
   private readonly child: ChildProcess;
@@ -144,11 +158,7 @@ export class ProcessTerminal implements AcpTerminal {
     private readonly killGraceMs: number,
   ) {
     this.out = new ByteTail(launch.outputByteLimit);
-    const stdio: ['ignore', 'pipe', 'pipe'] = ['ignore', 'pipe', 'pipe'];
-    this.child =
-      launch.args.length === 0
-        ? spawnShell(launch.command, { cwd: launch.cwd, env: launch.env, stdio })
-        : spawn(launch.command, launch.args, { ...ownGroup, cwd: launch.cwd, env: launch.env, stdio });
+    this.child = spawnMerged(launch);
     this.child.stdout!.on('data', (d: Buffer) => this.out.append(d));
     this.child.stderr!.on('data', (d: Buffer) => this.out.append(d));
     this.exited = new Promise((resolve) => {

@@ -77,15 +77,19 @@ describe('NdjsonMessageReader', () => {
 });
 
 describe('NdjsonMessageWriter', () => {
-  it('writes one JSON message per line and rejects once the stream is closed', async () => {
+  it('writes one JSON message per line, and reports writes after close as errors', async () => {
     const output = new PassThrough();
     const writer = new NdjsonMessageWriter(output);
+    const errors: Error[] = [];
+    writer.onError(([e]) => errors.push(e));
     const chunks: string[] = [];
     output.on('data', (d) => chunks.push(String(d)));
     await writer.write({ jsonrpc: '2.0', method: 'x', params: { text: 'a\nb' } } as Message);
     await writer.write({ jsonrpc: '2.0', id: 3, result: null } as Message);
     assert.equal(chunks.join(''), '{"jsonrpc":"2.0","method":"x","params":{"text":"a\\nb"}}\n{"jsonrpc":"2.0","id":3,"result":null}\n');
     writer.end();
-    await assert.rejects(writer.write({ jsonrpc: '2.0', method: 'late' } as Message), /stdin is closed/);
+    await writer.write({ jsonrpc: '2.0', method: 'late' } as Message);
+    assert.equal(errors.length, 1);
+    assert.match(errors[0].message, /stdin is closed/);
   });
 });

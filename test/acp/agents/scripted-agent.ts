@@ -17,7 +17,7 @@ type Step =
   | { permission: { toolCall: Record<string, unknown>; options?: acp.PermissionOption[] } }
   | { read: { path: string; line?: number; limit?: number } }
   | { write: { path: string; content: string } }
-  | { terminal: { command: string; args?: string[]; cwd?: string; outputByteLimit?: number; env?: acp.EnvVariable[]; killAfterMs?: number } }
+  | { terminal: { command: string; args?: string[]; cwd?: string; outputByteLimit?: number; env?: acp.EnvVariable[]; killAfterMs?: number; leave?: boolean } }
   | { update: Record<string, unknown> }
   | { sleep: number }
   | { waitCancel: true }
@@ -180,9 +180,13 @@ async function runSteps(ctx: { client: acp.AgentContext }, sessionId: string, st
         await say(`write:error:${errorText(err)}`);
       }
     } else if ('terminal' in step) {
-      const { killAfterMs, ...create } = step.terminal;
+      const { killAfterMs, leave, ...create } = step.terminal;
       try {
         const { terminalId } = await ctx.client.request('terminal/create', { sessionId, ...create });
+        if (leave) {
+          await say(`terminal:left:${terminalId}`);
+          continue;
+        }
         if (killAfterMs !== undefined) {
           await sleep(killAfterMs);
           await ctx.client.request('terminal/kill', { sessionId, terminalId });
