@@ -2,7 +2,7 @@
 // thoughts, tool calls, unknown updates, settings, several turns on one session.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { AcpClient, AGENT_PRESETS, resolveAgent, type UpdateEvent } from '../../src/acp';
+import { AcpClient, AGENT_PRESETS, resolveAgent, type LifecycleEvent, type UpdateEvent } from '../../src/acp';
 import { removeWorkdir, runScripted, script, scriptedAgent, tempWorkdir } from './helpers';
 
 let workdir: string;
@@ -101,9 +101,9 @@ describe('session settings', () => {
     });
     assert.equal(r.error, null);
     assert.deepEqual(JSON.parse(r.outputText.replace(/^config:/, '')), { model: 'smart', reasoning: 'high', mode: 'read-only', legacyMode: 'default' });
-    const config = r.events.filter((e) => e.type === 'lifecycle' && e.stage === 'config');
+    const config = r.events.filter((e): e is LifecycleEvent => e.type === 'lifecycle' && e.stage === 'config');
     assert.deepEqual(
-      config.map((e) => [(e as { setting: string }).setting, (e as { value: string }).value]),
+      config.map((e) => [e.setting, e.value]),
       [
         ['model', 'smart'],
         ['effort', 'high'],
