@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { killTree, ownGroup, spawnShell, treeAlive, isWindows } from '../server/platform';
 import type { AgentCommand } from './agents';
 import { ByteTail } from './bounded';
+import { execIfSimple } from './shell';
 
 export interface AgentExit {
   code: number | null;
@@ -32,7 +33,7 @@ export class AgentProcess {
     const stdio: ['pipe', 'pipe', 'pipe'] = ['pipe', 'pipe', 'pipe'];
     this.child =
       typeof command === 'string'
-        ? spawnShell(command, { cwd: opts.cwd, env: opts.env, stdio })
+        ? spawnShell(execIfSimple(command), { cwd: opts.cwd, env: opts.env, stdio })
         : spawn(command[0], command.slice(1), { ...ownGroup, cwd: opts.cwd, env: opts.env, stdio });
     this.stderr = new ByteTail(opts.stderrTailBytes);
     this.child.stderr!.on('data', (chunk: Buffer) => {

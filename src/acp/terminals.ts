@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { ResponseError } from 'vscode-jsonrpc/node';
 import { isWindows, killTree, ownGroup, spawnShell } from '../server/platform';
 import { ByteTail } from './bounded';
+import { execIfSimple } from './shell';
 import type { TerminalEvent } from './events';
 import type { Workdir } from './paths';
 import {
@@ -142,7 +143,7 @@ function spawnMerged(launch: TerminalLaunch): ChildProcess {
   if (isWindows) {
     return launch.args.length === 0 ? spawnShell(launch.command, opts) : spawn(launch.command, launch.args, { ...ownGroup, ...opts });
   }
-  if (launch.args.length === 0) return spawnShell(`exec 2>&1\n${launch.command}`, opts);
+  if (launch.args.length === 0) return spawnShell(`exec 2>&1\n${execIfSimple(launch.command)}`, opts);
   return spawn('/bin/sh', ['-c', 'exec "$@" 2>&1', 'sh', launch.command, ...launch.args], { ...ownGroup, ...opts });
 }
 

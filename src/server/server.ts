@@ -9,6 +9,7 @@ import { createApp, listRoutes } from './http/app';
 import { jobRoutes } from './http/routes/jobs';
 import { openapiRoutes } from './http/routes/openapi';
 import { updateRoutes, type UpdateHost } from './http/routes/update';
+import { AcpRunner } from './jobs/acp-runner';
 import { JobManager } from './jobs/manager';
 import { ShellRunner } from './jobs/shell-runner';
 import { JobStore } from './jobs/store';
@@ -55,6 +56,7 @@ export async function startServer(partial: Partial<ServerOptions> = {}, deps: Se
   store.load();
   const manager = new JobManager(store, options, logger);
   manager.register(new ShellRunner(options.killGraceMs));
+  manager.register(new AcpRunner({ killGraceMs: options.killGraceMs }));
   for (const runner of deps.runners ?? []) manager.register(runner);
 
   const reach: ReachInfo = { tunnel_url: null, terminal_url: null, registration: null };

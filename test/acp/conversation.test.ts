@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AcpClient, AGENT_PRESETS, resolveAgent, type LifecycleEvent, type UpdateEvent } from '../../src/acp';
+import { execIfSimple } from '../../src/acp/shell';
 import { removeWorkdir, runScripted, script, scriptedAgent, tempWorkdir } from './helpers';
 
 let workdir: string;
@@ -162,5 +163,15 @@ describe('agent presets', () => {
     assert.match(resolveAgent('codex') as string, /codex-acp/);
     assert.equal(resolveAgent('copilot --acp --stdio --model x'), 'copilot --acp --stdio --model x');
     assert.deepEqual(resolveAgent(['node', 'agent.js']), ['node', 'agent.js']);
+  });
+});
+
+describe('launching through the shell', () => {
+  it('execs a simple command line so the agent leads its group, and leaves shell syntax alone', () => {
+    assert.equal(execIfSimple('copilot --acp --stdio'), 'exec copilot --acp --stdio');
+    assert.equal(execIfSimple('"/usr/bin/node" "/tmp/agent.mjs"'), 'exec "/usr/bin/node" "/tmp/agent.mjs"');
+    for (const line of ['cd repo && agent', 'FOO=1 agent', 'agent | tee log', 'agent $ARGS', 'exec agent', 'cd /x']) {
+      assert.equal(execIfSimple(line), line);
+    }
   });
 });
