@@ -172,6 +172,7 @@ describe('ACP jobs through POST /exec', () => {
     assert.equal(job.status, 'completed');
     assert.equal(job.stdout, 'permission:selected:always');
     assert.deepEqual(job.pendingPermissions, []);
+    assert.ok(job.events.some((e: { type: string; data: { requestId?: string } }) => e.type === 'permission_request' && e.data.requestId === p.requestId));
     assert.equal((await s.call('POST', `/jobs/${id}/permissions/${p.requestId}`, { optionId: 'once' })).status, 404);
   });
 

@@ -27,14 +27,18 @@ interface Waiting {
 interface JobDesk {
   waiting: Map<string, Waiting>;
   publish(list: PendingPermission[]): void;
+  announce(request: PendingPermission): void;
 }
 
 export class PermissionDesk {
   private readonly jobs = new Map<string, JobDesk>();
 
-  /** Opens a job's desk; `publish` shows its pending requests (on the job) whenever they change. */
-  open(jobId: string, publish: (list: PendingPermission[]) => void): void {
-    this.jobs.set(jobId, { waiting: new Map(), publish });
+  /**
+   * Opens a job's desk: `publish` shows its pending requests (on the job) whenever they change, `announce`
+   * tells of each new one (as an event, which wakes long-polls and streams).
+   */
+  open(jobId: string, publish: (list: PendingPermission[]) => void, announce: (request: PendingPermission) => void): void {
+    this.jobs.set(jobId, { waiting: new Map(), publish, announce });
     publish([]);
   }
 
@@ -72,6 +76,7 @@ export class PermissionDesk {
       ctx.signal.addEventListener('abort', () => settle({ outcome: 'cancelled', reason: 'the turn was cancelled' }), { once: true });
       setTimeout(() => settle({ outcome: 'reject', reason: 'deadline' }), deadlineMs).unref();
       desk.publish(this.list(jobId));
+      desk.announce(info);
     });
   }
 

@@ -143,7 +143,13 @@ export class AcpRunner implements ModeRunner<AcpSpec> {
       if (e.type === 'lifecycle' && e.stage === 'exit') exited = true;
       if (e.type === 'lifecycle' && e.stage === 'session') ctx.setFields({ acpSessionId: e.sessionId, ...(e.lost ? { acpSessionLost: e.lost } : {}) });
     };
-    if (spec.policy === 'ask') this.desk.open(ctx.jobId, (pendingPermissions) => ctx.setFields({ pendingPermissions }));
+    if (spec.policy === 'ask') {
+      this.desk.open(
+        ctx.jobId,
+        (pendingPermissions) => ctx.setFields({ pendingPermissions }),
+        (request) => ctx.event('permission_request', request),
+      );
+    }
     const done = runAcpSession({
       agent: resolveAgent(spec.agent),
       workdir: spec.workdir,
