@@ -34,6 +34,11 @@ export interface RegistrationInfo {
   terminal_url: string;
   tunnel_token: string;
   api_key: string;
+  /**
+   * The key the dashboard knows this machine by, when it differs from `api_key` (after a rotation): sent
+   * as `current_api_key` so the dashboard can tell the machine is who it says. Default: `api_key`.
+   */
+  previous_api_key?: string;
 }
 
 export interface RegistrationOptions {
@@ -243,7 +248,7 @@ export class Registration extends EventEmitter {
       terminal_url: info.terminal_url,
       tunnel_token: info.tunnel_token,
       api_key: info.api_key,
-      current_api_key: info.api_key,
+      current_api_key: info.previous_api_key || info.api_key,
     };
   }
 

@@ -62,6 +62,9 @@ export async function startServer(partial: Partial<ServerOptions> = {}, deps: Se
 
   const updateHost: UpdateHost = {
     busy: () => busyReason(manager),
+    refuse: (reason) => {
+      manager.refusing = reason;
+    },
     update: deps.update ?? (() => ({ response: { status: 'unsupported', version: VERSION, message: 'this host does not update itself' } })),
   };
   const modeRouters = manager.runnerList().flatMap((r) => (r.router ? [r.router()] : [])) as Router[];
