@@ -46,9 +46,7 @@ export interface ReachOptions {
 export class Reach extends EventEmitter {
   tunnel: Tunnel | undefined;
   registration: Registration | undefined;
-  /** The key the dashboard last accepted, so a rotated key is announced with the old one as proof. */
-  private acceptedKey: string;
-  private readonly onRotated = () => void this.announceKey();
+  private readonly onRotated = () => void this.registration?.pushUpdate();
 
   constructor(
     private readonly server: ReachableServer,
@@ -56,7 +54,6 @@ export class Reach extends EventEmitter {
     private readonly logger: Logger,
   ) {
     super();
-    this.acceptedKey = server.keys.current();
   }
 
   info(): ReachInfo {
@@ -123,7 +120,6 @@ export class Reach extends EventEmitter {
           terminal_url: this.server.reach.terminal_url ?? (terminalPort ? `http://localhost:${terminalPort}` : `${local}/terminal`),
           tunnel_token: this.tunnel?.token ?? this.env[TUNNEL_TOKEN_ENV] ?? '',
           api_key: this.server.keys.current(),
-          previous_api_key: this.acceptedKey,
         };
       },
     });
@@ -131,17 +127,12 @@ export class Reach extends EventEmitter {
     this.server.reach.registration = reg.state;
     reg.on('state', (s: RegistrationState) => {
       this.server.reach.registration = s;
-      if (s.status === 'registered') this.acceptedKey = this.server.keys.current();
       this.emit('registration', s);
     });
     reg.on('challenge', (c) => this.emit('challenge', c));
     this.server.keys.on('rotated', this.onRotated);
     void reg.start();
     return reg;
-  }
-
-  private async announceKey(): Promise<void> {
-    if (await this.registration?.pushUpdate()) this.acceptedKey = this.server.keys.current();
   }
 
   private terminalPort(): number | undefined {

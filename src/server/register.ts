@@ -34,11 +34,6 @@ export interface RegistrationInfo {
   terminal_url: string;
   tunnel_token: string;
   api_key: string;
-  /**
-   * The key the dashboard knows this machine by, when it differs from `api_key` (after a rotation): sent
-   * as `current_api_key` so the dashboard can tell the machine is who it says. Default: `api_key`.
-   */
-  previous_api_key?: string;
 }
 
 export interface RegistrationOptions {
@@ -106,6 +101,11 @@ export class Registration extends EventEmitter {
   private readonly abort = new AbortController();
   private running: Promise<RegistrationState> | undefined;
   private pushWanted = false;
+  /**
+   * The key the dashboard last accepted from this machine. After a key rotation it goes as
+   * `current_api_key` beside the new `api_key`, so the dashboard can tell the machine is who it says.
+   */
+  private acceptedKey: string | undefined;
 
   constructor(private readonly options: RegistrationOptions) {
     super();
@@ -131,8 +131,10 @@ export class Registration extends EventEmitter {
       return false;
     }
     try {
-      const reply = await this.request('POST', '/api/register/refresh-token', this.refreshBody());
+      const body = this.refreshBody();
+      const reply = await this.request('POST', '/api/register/refresh-token', body);
       if (reply.status < 300 && reply.body.updated) {
+        this.acceptedKey = body.api_key;
         this.logger.info(`registration: dashboard updated with the current tunnel URL and token`);
         return true;
       }
@@ -166,9 +168,11 @@ export class Registration extends EventEmitter {
 
   /** True when the dashboard already knew this machine and took the new details. */
   private async refresh(): Promise<boolean> {
-    const reply = await this.request('POST', '/api/register/refresh-token', this.refreshBody());
+    const body = this.refreshBody();
+    const reply = await this.request('POST', '/api/register/refresh-token', body);
     // The seed takes any answer without `updated` (404 for an unknown machine, mostly) as "register anew".
     if (reply.status < 300 && reply.body.updated) {
+      this.acceptedKey = body.api_key;
       this.logger.info(`registration: re-registered with ${this.base} (devbox: ${String(reply.body.updated)})`);
       this.set({ status: 'registered', via: 'refresh', devbox: reply.body.updated });
       return true;
@@ -181,6 +185,7 @@ export class Registration extends EventEmitter {
     const code = challengeCode();
     this.set({ status: 'submitting' });
     const info = this.options.info();
+    this.acceptedKey = info.api_key; // what the dashboard will hold once the code is confirmed
     const reply = await this.request('POST', '/api/register', {
       name: this.options.name,
       tunnel_url: info.tunnel_url,
@@ -240,7 +245,7 @@ export class Registration extends EventEmitter {
     await this.pushUpdate();
   }
 
-  private refreshBody(): Record<string, unknown> {
+  private refreshBody(): { api_key: string } & Record<string, unknown> {
     const info = this.options.info();
     return {
       name: this.options.name,
@@ -248,7 +253,7 @@ export class Registration extends EventEmitter {
       terminal_url: info.terminal_url,
       tunnel_token: info.tunnel_token,
       api_key: info.api_key,
-      current_api_key: info.previous_api_key || info.api_key,
+      current_api_key: this.acceptedKey ?? info.api_key,
     };
   }
 
