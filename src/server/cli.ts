@@ -98,7 +98,7 @@ async function serve(options: ServerOptions, reachOptions: ReachOptions, verbose
   const logger = consoleLogger(verbose);
   let exitCode = 0;
   let stopping = false;
-  let reach: Reach | undefined;
+  let reach: Promise<Reach> | undefined;
   const server = await startServer(options, {
     logger,
     update: () => ({ response: updateAnswer(), after: () => stop(RESTART_EXIT_CODE) }),
@@ -108,15 +108,16 @@ async function serve(options: ServerOptions, reachOptions: ReachOptions, verbose
     stopping = true;
     exitCode = code;
     void (async () => {
-      await reach?.stop();
+      // A tunnel still coming up is waited for, so its host process is not left behind.
+      await reach?.then((r) => r.stop(), () => undefined);
       await server.close();
       process.exit(exitCode);
     })();
   };
   process.once('SIGINT', () => stop(0));
   process.once('SIGTERM', () => stop(0));
-  reach = await startReach(server, { ...reachOptions, logger });
-  reach.on('challenge', (c: ChallengeEvent) => challengeBanner(c));
+  reach = startReach(server, { ...reachOptions, logger });
+  (await reach).on('challenge', (c: ChallengeEvent) => challengeBanner(c));
   banner(server, reachOptions);
   return new Promise<number>(() => {}); // runs until a signal or an update ends the process
 }
