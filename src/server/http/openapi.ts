@@ -162,9 +162,15 @@ export const openapi = {
     '/update': {
       post: {
         ...secured,
-        summary: 'Restart for an update once idle',
+        summary: 'Restart for an update once idle; with drain, refuse new work and restart when the running work ends',
         requestBody: { content: { 'application/json': { schema: obj({ drain: bool }) } } },
-        responses: { '200': json(obj({ status: str, version: str, message: str })), '409': error('work is active'), ...common },
+        responses: {
+          '200': json(obj({ status: str, version: str, message: str })),
+          '202': json(obj({ status: str, version: str, message: str, waiting_for: { type: 'object' } }), 'draining'),
+          '400': error('bad input'),
+          '409': error('work is active'),
+          ...common,
+        },
       },
     },
     '/openapi.json': {
