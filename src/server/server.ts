@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import type { Router } from 'express';
 import { KeyStore } from './auth';
 import { resolveOptions, type ServerOptions } from './config';
-import { createApp } from './http/app';
+import { createApp, listRoutes } from './http/app';
 import { jobRoutes } from './http/routes/jobs';
 import { openapiRoutes } from './http/routes/openapi';
 import { updateRoutes, type UpdateHost } from './http/routes/update';
@@ -42,6 +42,8 @@ export interface AgentServer {
   readonly url: string;
   readonly reach: ReachInfo;
   health(authenticated: boolean): Record<string, unknown>;
+  /** Every HTTP route served, as `METHOD /path/{param}`. */
+  routes(): string[];
   close(): Promise<void>;
 }
 
@@ -88,7 +90,7 @@ export async function startServer(partial: Partial<ServerOptions> = {}, deps: Se
       logger.info('agent-runtime stopped');
     })());
 
-  return { options, keys, manager, port, url, reach, health, close };
+  return { options, keys, manager, port, url, reach, health, routes: () => listRoutes(app), close };
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {

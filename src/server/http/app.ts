@@ -71,3 +71,25 @@ function errorHandler(parts: AppParts): ErrorRequestHandler {
     if (!res.headersSent) res.status(500).json({ error: 'internal error' });
   };
 }
+
+/** Every route the app serves, as `METHOD /path/{param}` (the OpenAPI test compares them with the document). */
+export function listRoutes(app: express.Express): string[] {
+  const out: string[] = [];
+  const walk = (stack: RouteLayer[]) => {
+    for (const layer of stack) {
+      if (layer.route) {
+        const path = String(layer.route.path).replace(/:(\w+)/g, '{$1}');
+        for (const m of Object.keys(layer.route.methods)) if (m !== '_all') out.push(`${m.toUpperCase()} ${path}`);
+      } else if (layer.handle?.stack) {
+        walk(layer.handle.stack);
+      }
+    }
+  };
+  walk((app as unknown as { router: { stack: RouteLayer[] } }).router.stack);
+  return [...new Set(out)].sort();
+}
+
+interface RouteLayer {
+  route?: { path: string; methods: Record<string, boolean> };
+  handle?: { stack?: RouteLayer[] };
+}

@@ -80,6 +80,6 @@ export function streamJob(job: Job, req: Request, res: Response, endView: () => 
     clearInterval(heartbeat);
     unsubscribe();
   };
-  req.once('close', close);
+  res.once('close', close);
   pump();
 }

@@ -51,7 +51,7 @@ export function jobRoutes(manager: JobManager, limits: JobRouteLimits): Router {
       const events = job.events.size();
       const hasNews = () =>
         job.record.status !== status || job.isFinal() || job.stdout.size() > outFrom || job.stderr.size() > errFrom || job.events.size() > events;
-      await waitFor(job, hasNews, waitS * 1000, req);
+      await waitFor(job, hasNews, waitS * 1000, res);
     }
     res.json(jobView(job, query, limits.maxResponseOutputBytes));
   });
@@ -83,7 +83,7 @@ export function jobRoutes(manager: JobManager, limits: JobRouteLimits): Router {
   r.post('/jobs/:id/cancel', async (req, res) => {
     const job = find(req);
     manager.cancel(job);
-    await waitFor(job, () => job.isFinal(), limits.killGraceMs + 3000, req);
+    await waitFor(job, () => job.isFinal(), limits.killGraceMs + 3000, res);
     res.status(job.isFinal() ? 200 : 202).json(jobView(job, {}, limits.maxResponseOutputBytes));
   });
 
