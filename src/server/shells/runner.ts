@@ -9,6 +9,7 @@ import type { CommonSpec, JobContext, JobOutcome, ModeRunner, RunningJob } from 
 import { acceptedShellNames, canonicalShell, ShellCatalog, type ShellKind } from './catalog';
 import { SessionManager, type SessionLimits } from './manager';
 import { sessionRoutes } from './routes';
+import { SessionTerminal, type SessionTerminalRequest } from './terminal-hook';
 
 export interface PersistentShellSpec extends CommonSpec {
   sessionKey: string;
@@ -97,6 +98,11 @@ export class PersistentShellRunner implements ModeRunner<PersistentShellSpec> {
 
   router(): Router {
     return sessionRoutes(this.sessions);
+  }
+
+  /** For ACP jobs that name a persistent session: runs the agent's `terminal/create` inside it. */
+  openTerminal(req: SessionTerminalRequest): SessionTerminal {
+    return new SessionTerminal(this.sessions, req);
   }
 
   dispose(): Promise<void> {
