@@ -3,6 +3,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, realpathSync } from 'node:fs';
 import { SessionManager } from '../../src/server/shells/manager';
+import { commandLine } from '../../src/server/shells/terminal-hook';
 import { catalog, pidAlive, POSIX_SHELLS, run, seed, start, tempDir, until } from './helpers';
 
 const dirs: string[] = [];
@@ -71,6 +72,13 @@ for (const shell of POSIX_SHELLS) {
       assert.equal(big.out.length, 3_000_001);
       assert.ok(big.out.subarray(0, 3_000_000).every((b) => b === 0x61));
       assert.equal(big.stderr, 'tail\n');
+    });
+
+    test('arguments quoted for it come back verbatim', async () => {
+      const m = manager();
+      const words = ["it's", 'a\\b\\', '$HOME', '`id`', '"q"', '* ?', 'line\nbreak', 'ünï €', ''];
+      const r = await run(m, 'k', shell, commandLine(shell, 'printf', ['%s|', ...words]));
+      assert.equal(r.stdout, words.map((w) => `${w}|`).join(''));
     });
   });
 }

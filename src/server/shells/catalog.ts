@@ -31,8 +31,14 @@ const CANDIDATES: Record<ShellKind, string[]> = {
   powershell: ['powershell.exe', 'powershell'],
 };
 
+/**
+ * What this platform can drive. The POSIX shells' driver hands each command its own stdin as fd 3, which
+ * Windows builds of bash and friends do not receive from Node; on Windows only PowerShell is offered.
+ */
+const OFFERED: readonly ShellKind[] = isWindows ? ['pwsh', 'powershell'] : SHELL_KINDS;
+
 /** Preference for `persistent_shell_default_shell`: the seed's PowerShell first on Windows, bash elsewhere. */
-const DEFAULT_ORDER: readonly ShellKind[] = isWindows ? ['pwsh', 'powershell', 'bash'] : ['bash', 'zsh', 'sh', 'fish', 'pwsh'];
+const DEFAULT_ORDER: readonly ShellKind[] = isWindows ? ['pwsh', 'powershell'] : ['bash', 'zsh', 'sh', 'fish', 'pwsh'];
 
 export function acceptedShellNames(): string[] {
   return Object.keys(ALIASES);
@@ -54,6 +60,7 @@ export class ShellCatalog {
   constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
 
   executable(kind: ShellKind): string | undefined {
+    if (!OFFERED.includes(kind)) return undefined;
     if (!this.resolved.has(kind)) this.resolved.set(kind, findExecutable(CANDIDATES[kind], this.env) ?? null);
     return this.resolved.get(kind) ?? undefined;
   }

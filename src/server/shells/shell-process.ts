@@ -2,7 +2,7 @@
 // running one step (a command file) at a time and telling where each step's output ends.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants } from 'node:os';
 import { isWindows, killTree, ownGroup, signalTree } from '../platform';
@@ -100,6 +100,7 @@ export class ShellProcess {
     const id = randomBytes(8).toString('hex');
     const terminator = newTerminator();
     const files = this.dialect.commandFiles(this.dir, id, command, terminator);
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 }); // back if a temp cleaner took it from an idle session
     for (const [name, content] of files) writeFileSync(join(this.dir, name), content, { mode: 0o600 });
     return new Promise<StepResult>((resolve) => {
       this.step = {
