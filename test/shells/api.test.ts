@@ -153,6 +153,19 @@ describe('persistent shells over HTTP', () => {
     assert.deepEqual([again.status, again.stdout], ['completed', 'back\n']);
   });
 
+  it('deleting a session ends its running and waiting jobs as failed, saying why', async () => {
+    const running = (await exec(s, { sessionKey: 'doomed', command: 'echo in; sleep 60' })).body.jobId;
+    const waiting = (await exec(s, { sessionKey: 'doomed', command: 'echo never' })).body.jobId;
+    await eventually(async () => (await s.call('GET', `/jobs/${running}`)).body.stdout === 'in\n', 20_000, 'command running');
+    assert.equal((await s.call('GET', '/sessions/doomed')).body.queuedCommands, 1);
+    assert.equal((await s.call('DELETE', '/sessions/doomed')).status, 200);
+    for (const id of [running, waiting]) {
+      const job = await s.waitJob(id);
+      assert.deepEqual([job.status, job.endReason, job.error, job.exitCode], ['failed', 'error', 'the session was deleted', null], id);
+    }
+    assert.equal((await s.call('GET', `/jobs/${waiting}`)).body.stdout, '');
+  });
+
   it('GET /sessions lists, DELETE ends and forgets; keys travel URL-encoded', async () => {
     const key = 'team/a b';
     await s.run({ mode: 'persistent_shell', sessionKey: key, shell: 'sh', command: 'true' });

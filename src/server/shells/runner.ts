@@ -65,16 +65,23 @@ export class PersistentShellRunner implements ModeRunner<PersistentShellSpec> {
         },
       },
     );
+    let cancelled = false; // by the job (cancel, timeout, shutdown): the job store words the outcome
     const done = handle.done.then((r): JobOutcome => {
       const fields = { shellStarted: r.freshProcess };
-      if (r.ending === 'error') return { status: 'failed', endReason: 'error', exitCode: r.exitCode ?? 1, error: r.error, fields };
+      if (cancelled) return { status: 'failed', endReason: 'cancelled', exitCode: null, fields };
+      if (r.ending !== 'exit' && r.ending !== 'shell-exit') {
+        return { status: 'failed', endReason: 'error', exitCode: r.exitCode ?? null, error: r.error ?? 'the command was ended', fields };
+      }
       const outcome: JobOutcome = { status: r.exitCode === 0 ? 'completed' : 'failed', endReason: 'exit', exitCode: r.exitCode, fields };
       if (r.error) outcome.error = r.error;
       return outcome;
     });
     return {
       done,
-      cancel: () => handle.cancel(),
+      cancel: () => {
+        cancelled = true;
+        handle.cancel();
+      },
       write: (data, eof) => handle.write(data, eof),
       alive: () => handle.running(),
     };

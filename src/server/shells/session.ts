@@ -174,7 +174,8 @@ export class ShellSession {
     p.state = 'done';
     if (this.active === p) this.active = undefined;
     this.lastUsedAt = Date.now() / 1000;
-    p.resolve({ ...r, timedOut: p.timedOut, freshProcess: p.freshProcess });
+    const error = r.error ?? (this.closed && !p.cancelled ? 'the session was deleted' : undefined);
+    p.resolve({ ...r, ...(error ? { error } : {}), timedOut: p.timedOut, freshProcess: p.freshProcess });
     this.next();
   }
 
