@@ -115,6 +115,19 @@ describe('persistent shells over HTTP', () => {
     assert.equal(late.body.nudged, false);
   });
 
+  it('streams a persistent-shell job over SSE like any job', async () => {
+    const id = (await exec(s, { sessionKey: 'sse', command: 'echo one; sleep 0.3; echo two >&2; echo three' })).body.jobId;
+    const res = await fetch(`${s.url}/jobs/${id}/stream`, { headers: { 'X-API-Key': s.key } });
+    assert.equal(res.status, 200);
+    const text = await res.text(); // the server ends the stream after `end`
+    const events = [...text.matchAll(/^event: (\w+)\n(?:id: .*\n)?data: (.*)$/gm)].map((m) => [m[1], JSON.parse(m[2])]);
+    const joined = (name: string) => events.filter(([e]) => e === name).map(([, d]) => d.text).join('');
+    assert.equal(joined('stdout'), 'one\nthree\n');
+    assert.equal(joined('stderr'), 'two\n');
+    const end = events.find(([e]) => e === 'end')![1];
+    assert.deepEqual([end.status, end.sessionKey, end.shell, end.exitCode], ['completed', 'sse', 'bash', 0]);
+  });
+
   it('jobs sent together to one session run in order, each with its own output', async () => {
     const bodies = ['sleep 0.5; echo one', 'echo two; echo two-err >&2', 'echo three'].map((command) => ({ sessionKey: 'order', command }));
     const ids: string[] = [];
