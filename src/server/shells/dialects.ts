@@ -124,8 +124,9 @@ const BOM = '\ufeff';
 /**
  * PowerShell (pwsh, Windows PowerShell): reads statements from stdin (`-Command -`), one control line
  * per command that dot-sources a per-command wrapper in the global scope. The wrapper dot-sources the
- * command file (so functions, variables, modules and location persist), sends its output through
- * Out-Default before the terminator is written (so formatted output cannot trail it), and takes the
+ * command file (so functions, variables, modules and location persist), writes its errors to stderr and
+ * sends its output through Out-Default itself, both before the terminator is written (so neither
+ * formatted output nor error records can trail the terminator), and takes the
  * status from a native command's exit code, else 1 when the command raised an error, else 0 (the seed's
  * rule). Files carry a BOM so Windows PowerShell 5.1 reads them as UTF-8.
  */
@@ -148,7 +149,9 @@ function powershellWrapper(cmdPath: string, endPath: string): string {
 $__ar_e0 = if ($global:Error.Count -gt 0) { $global:Error[0] } else { $null }
 $__ar_st = 0
 try {
-    . ${psQuote(cmdPath)} | Out-Default
+    . ${psQuote(cmdPath)} 2>&1 | ForEach-Object {
+        if ($_ -is [System.Management.Automation.ErrorRecord]) { [Console]::Error.WriteLine(($_ | Out-String).TrimEnd()) } else { $_ }
+    } | Out-Default
     if ($global:LASTEXITCODE -is [int] -and $global:LASTEXITCODE -ne 0) { $__ar_st = $global:LASTEXITCODE }
     elseif ($global:Error.Count -gt 0 -and -not [object]::ReferenceEquals($global:Error[0], $__ar_e0)) { $__ar_st = 1 }
 } catch {
