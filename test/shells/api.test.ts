@@ -147,7 +147,7 @@ describe('persistent shells over HTTP', () => {
     });
     assert.equal(first.status, 'completed');
     const pid = (await s.call('GET', '/sessions/recover')).body.pid;
-    const slow = await s.run({ mode: 'persistent_shell', sessionKey: 'recover', shell: 'bash', command: 'cd /; SEEDED=lost; echo before; sleep 60', timeout: 1 });
+    const slow = await s.run({ mode: 'persistent_shell', sessionKey: 'recover', shell: 'bash', command: 'cd /; SEEDED=lost; echo before; sleep 60', timeout: 2 });
     assert.deepEqual([slow.status, slow.timedOut, slow.exitCode, slow.endReason, slow.stdout], ['timeout', true, -1, 'timeout', 'before\n']);
     await eventually(() => !pidAlive(pid), 10_000, 'the old shell gone');
     assert.equal((await s.call('GET', '/sessions/recover')).body.status, 'stopped');

@@ -175,7 +175,7 @@ describe('persistent bash', () => {
     const pidBefore = m.get('k')!.info().pid!;
     const s = start(m, 'k', 'bash', `cd /; export SEEDED=changed; sleep 300 & echo $! > '${d}/bg.pid'; echo started; sleep 300`, {
       seed: sd,
-      timeoutMs: 500,
+      timeoutMs: 2000,
     });
     const r = await s.handle.done;
     assert.deepEqual([r.timedOut, r.ending, r.exitCode], [true, 'killed', null]);
