@@ -43,7 +43,7 @@ ${numericFlags
   .map(([flag, name]) => {
     const b = NUMERIC_OPTIONS[name as keyof typeof NUMERIC_OPTIONS];
     const def = typeof b.default === 'number' ? b.default : 'port + 1';
-    return `  --${`${flag} N`.padEnd(30)}${name} (default ${def}, ${b.min}–${b.max})`;
+    return `  --${`${flag} N`.padEnd(29)} ${name} (default ${def}, ${b.min}–${b.max}${b.env ? `; env ${b.env}` : ''})`;
   })
   .join('\n')}
 

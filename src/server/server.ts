@@ -11,6 +11,7 @@ import { openapiRoutes } from './http/routes/openapi';
 import { updateRoutes, type UpdateHost } from './http/routes/update';
 import { JobManager } from './jobs/manager';
 import { ShellRunner } from './jobs/shell-runner';
+import { PersistentShellRunner } from './shells/runner';
 import { JobStore } from './jobs/store';
 import type { ModeRunner } from './jobs/types';
 import { silentLogger, type Logger } from './log';
@@ -55,6 +56,12 @@ export async function startServer(partial: Partial<ServerOptions> = {}, deps: Se
   store.load();
   const manager = new JobManager(store, options, logger);
   manager.register(new ShellRunner(options.killGraceMs));
+  manager.register(
+    new PersistentShellRunner(
+      { maxSessions: options.persistentShellMaxSessions, idleTimeoutSeconds: options.persistentShellIdleTimeoutSeconds, killGraceMs: options.killGraceMs },
+      logger,
+    ),
+  );
   for (const runner of deps.runners ?? []) manager.register(runner);
 
   const reach: ReachInfo = { tunnel_url: null, terminal_url: null, registration: null };

@@ -102,6 +102,7 @@ export const openapi = {
         responses: {
           '202': json(obj({ jobId: str, status: str }, ['jobId', 'status']), 'Accepted'),
           '400': error('bad input'),
+          '409': error('the persistent shell session is busy with another shell, or the session limit is reached'),
           '413': error('body too large'),
           '422': error('Idempotency-Key reused with another request'),
           '503': error('draining for an update'),
