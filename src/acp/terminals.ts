@@ -75,7 +75,12 @@ export class TerminalManager {
     const limit = Math.min(params.outputByteLimit ?? this.opts.maxOutputBytes, this.opts.maxOutputBytes);
     const launch: TerminalLaunch = { sessionId: params.sessionId, command: params.command, args, env, cwd, outputByteLimit: Math.max(0, limit) };
     const factory = this.opts.factory ?? ((l: TerminalLaunch) => new ProcessTerminal(l, this.opts.killGraceMs));
-    const terminal = await factory(launch);
+    let terminal: AcpTerminal;
+    try {
+      terminal = await factory(launch);
+    } catch (err) {
+      return this.refuse(command, cwd, err instanceof Error ? err.message : String(err));
+    }
     const terminalId = `term-${++this.seq}`;
     this.terminals.set(terminalId, terminal);
     this.opts.emit({ type: 'terminal', op: 'create', terminalId, command, cwd });

@@ -9,9 +9,10 @@ import { createApp, listRoutes } from './http/app';
 import { jobRoutes } from './http/routes/jobs';
 import { openapiRoutes } from './http/routes/openapi';
 import { updateRoutes, type UpdateHost } from './http/routes/update';
-import { AcpRunner } from './jobs/acp-runner';
+import { AcpRunner, persistentShellTerminals } from './jobs/acp-runner';
 import { JobManager } from './jobs/manager';
 import { ShellRunner } from './jobs/shell-runner';
+import { PersistentShellRunner } from './shells/runner';
 import { JobStore } from './jobs/store';
 import type { ModeRunner } from './jobs/types';
 import { silentLogger, type Logger } from './log';
@@ -56,7 +57,12 @@ export async function startServer(partial: Partial<ServerOptions> = {}, deps: Se
   store.load();
   const manager = new JobManager(store, options, logger);
   manager.register(new ShellRunner(options.killGraceMs));
-  manager.register(new AcpRunner({ killGraceMs: options.killGraceMs }));
+  const shells = new PersistentShellRunner(
+    { maxSessions: options.persistentShellMaxSessions, idleTimeoutSeconds: options.persistentShellIdleTimeoutSeconds, killGraceMs: options.killGraceMs },
+    logger,
+  );
+  manager.register(shells);
+  manager.register(new AcpRunner({ killGraceMs: options.killGraceMs, persistentTerminals: persistentShellTerminals(shells) }));
   for (const runner of deps.runners ?? []) manager.register(runner);
 
   const reach: ReachInfo = { tunnel_url: null, terminal_url: null, registration: null };
@@ -66,6 +72,9 @@ export async function startServer(partial: Partial<ServerOptions> = {}, deps: Se
 
   const updateHost: UpdateHost = {
     busy: () => busyReason(manager),
+    refuse: (reason) => {
+      manager.refusing = reason;
+    },
     update: deps.update ?? (() => ({ response: { status: 'unsupported', version: VERSION, message: 'this host does not update itself' } })),
   };
   const modeRouters = manager.runnerList().flatMap((r) => (r.router ? [r.router()] : [])) as Router[];

@@ -35,6 +35,8 @@ async function submit(body: Record<string, unknown>): Promise<string> {
   return r.body.jobId;
 }
 
+const terminalOutput = (said: string) => JSON.parse(said.replace(/^terminal:/, ''));
+
 const agentPid = (job: { events: { type: string; data: { stage?: string; pid?: number } }[] }) =>
   job.events.find((e) => e.type === 'lifecycle' && e.data.stage === 'spawn')!.data.pid!;
 
@@ -174,6 +176,19 @@ describe('ACP jobs through POST /exec', () => {
     assert.deepEqual(job.pendingPermissions, []);
     assert.ok(job.events.some((e: { type: string; data: { requestId?: string } }) => e.type === 'permission_request' && e.data.requestId === p.requestId));
     assert.equal((await s.call('POST', `/jobs/${id}/permissions/${p.requestId}`, { optionId: 'once' })).status, 404);
+  });
+
+  it('runs the agent\'s terminals in the persistent shell named by persistent_session_key', async () => {
+    const steps = script({ terminal: { command: 'ACP_MARK=kept-between-commands' } }, { say: '|' }, { terminal: { command: 'echo "mark=$ACP_MARK"' } });
+    const job = await s.run(acpJob({ prompt: steps, persistent_session_key: 'acp-e2e', persistent_shell: 'bash' }));
+    assert.equal(job.status, 'completed', job.acpError);
+    const second = terminalOutput(job.stdout.split('|')[1]);
+    assert.equal(second.output, 'mark=kept-between-commands\n');
+    const session = await s.call('GET', '/sessions/acp-e2e');
+    assert.equal(session.status, 200);
+    await s.call('DELETE', '/sessions/acp-e2e');
+    const fresh = await s.run(acpJob({ prompt: steps }));
+    assert.equal(terminalOutput(fresh.stdout.split('|')[1]).output, 'mark=\n');
   });
 
   it('refuses bad ACP fields with a clear 400', async () => {

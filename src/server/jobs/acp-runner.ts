@@ -22,6 +22,7 @@ import {
 import { BadRequest } from '../errors';
 import { addPaths } from '../http/openapi';
 import { VERSION } from '../version';
+import type { SessionTerminal, SessionTerminalRequest } from '../shells/terminal-hook';
 import { PermissionDesk } from './acp-permissions';
 import type { CancelReason, CommonSpec, JobContext, JobOutcome, ModeRunner, RunningJob } from './types';
 import { optionalString } from './validate';
@@ -203,6 +204,27 @@ export class AcpRunner implements ModeRunner<AcpSpec> {
     });
     return undefined;
   }
+}
+
+/**
+ * Runs the agent's terminals in the persistent shell named by the job's `persistent_session_key` (and
+ * `persistent_shell`), through the persistent shells' terminal hook.
+ */
+export function persistentShellTerminals(shells: {
+  openTerminal(req: SessionTerminalRequest): SessionTerminal;
+}): NonNullable<AcpRunnerOptions['persistentTerminals']> {
+  return (sessionKey, shell) => (launch) => {
+    const t = shells.openTerminal({
+      sessionKey,
+      shell,
+      command: launch.command,
+      args: launch.args,
+      cwd: launch.cwd,
+      env: launch.env,
+      outputByteLimit: launch.outputByteLimit,
+    });
+    return { output: () => t.output(), waitForExit: () => t.waitForExit(), kill: async () => t.kill(), release: async () => t.release() };
+  };
 }
 
 /** The seed's statuses: `completed` for `end_turn`, `timeout` past the deadline, else `failed`. */
