@@ -191,6 +191,32 @@ describe('ACP jobs through POST /exec', () => {
     assert.equal(terminalOutput(fresh.stdout.split('|')[1]).output, 'mark=\n');
   });
 
+  it('ends broken agents with a clear acpError, keeps unknown updates, serves fs and auth', async () => {
+    const cases: [Record<string, unknown>, Record<string, string>, (job: any) => void][] = [
+      [{ prompt: script({ garbage: 'Loading…' }, { sleep: 60_000 }) }, {}, (j) => assert.match(j.acpError, /not a JSON-RPC message \(not JSON\): "Loading…"/)],
+      [{ prompt: script({ bigLine: 50 * 1024 * 1024 }, { sleep: 60_000 }) }, {}, (j) => assert.match(j.acpError, /longer than 33554432 bytes \(maxLineBytes\)/)],
+      [{ prompt: script({ update: { sessionUpdate: 'future_thing', x: 1 } }, { say: 'ok' }) }, {}, (j) => {
+        assert.equal(j.status, 'completed');
+        assert.ok(j.events.some((e: any) => e.type === 'update' && e.data.update.sessionUpdate === 'future_thing'));
+      }],
+      [{ prompt: script({ say: 'authed' }) }, { TEST_AGENT_AUTH: 'oauth-personal,api-key' }, (j) => assert.equal(j.stdout, 'authed')],
+      [{ prompt: script({ say: 'never' }) }, { TEST_AGENT_AUTH: 'terminal:login' }, (j) => assert.match(j.acpError, /requires authentication/)],
+      [{ prompt: script({ write: { path: join(workdir, 'api.txt'), content: 'via api' } }, { read: { path: '/etc/hostname' } }) }, {}, (j) => {
+        assert.match(j.stdout, /^write:okread:error:-32602:access denied/);
+        assert.deepEqual(j.events.filter((e: any) => e.type === 'fs').map((e: any) => e.data.allowed), [true, false]);
+      }],
+    ];
+    for (const [fields, agentEnv, check] of cases) {
+      const job = await s.run(acpJob(fields, agentEnv));
+      if (job.status !== 'completed') {
+        assert.equal(job.status, 'failed');
+        assert.equal(job.stopReason, 'error');
+      }
+      check(job);
+      assert.ok(!pidAlive(agentPid(job)), 'the agent is gone');
+    }
+  });
+
   it('refuses bad ACP fields with a clear 400', async () => {
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ mode: 'acp' }, /prompt is required/],
@@ -216,6 +242,23 @@ describe('ACP jobs through POST /exec', () => {
 });
 
 describe('ACP job options', () => {
+  it('kills an agent that ignores the cancel after the grace', async () => {
+    const t = await startTestServer({ killGraceMs: 500 }, { runners: [new AcpRunner({ killGraceMs: 500, limits: { cancelGraceMs: 500 } })] });
+    try {
+      const r = await t.call('POST', '/exec', { mode: 'acp', agent, workdir, env: { TEST_AGENT_STATE_DIR: join(workdir, '../state') }, prompt: script({ say: 'stubborn' }, { hang: true, ignoreTerm: true }) });
+      await eventually(async () => (await t.call('GET', `/jobs/${r.body.jobId}?wait=5`)).body.stdout === 'stubborn', 30_000, 'the turn to start');
+      await t.call('POST', `/jobs/${r.body.jobId}/cancel`);
+      const job = await t.waitJob(r.body.jobId);
+      assert.equal(job.status, 'failed');
+      assert.equal(job.cancelled, true);
+      assert.equal(job.stopReason, 'cancelled');
+      assert.match(job.acpError, /did not end the turn within 500 ms of session\/cancel/);
+      await eventually(() => !pidAlive(agentPid(job)), 10_000, 'the agent to die');
+    } finally {
+      await t.close();
+    }
+  });
+
   it('rejects an unanswered ask at the permission deadline', async () => {
     const t = await startTestServer({}, { runners: [new AcpRunner({ killGraceMs: 500, permissionDeadlineMs: 1000 })] });
     try {
