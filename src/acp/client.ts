@@ -139,6 +139,7 @@ export class AcpClient {
   private authenticated = false;
   private permissionSeq = 0;
   private closing: Promise<void> | undefined;
+  private exitWatch: Promise<void> | undefined;
 
   constructor(private readonly opts: AcpClientOptions = {}) {
     this.limits = resolveLimits(opts.limits);
@@ -207,7 +208,7 @@ export class AcpClient {
     this.serve(channel);
     channel.listen();
     this.emit({ type: 'lifecycle', stage: 'spawn', command: describeAgent(command), pid: agent.pid ?? null });
-    void this.watchExit(agent, channel);
+    this.exitWatch = this.watchExit(agent, channel);
 
     this.init = await this.initialize(channel, signal);
     if (this.opts.authMethod && (this.init.authMethods?.length ?? 0) > 0) await this.authenticate(channel, signal);
@@ -296,6 +297,8 @@ export class AcpClient {
       if (agent) {
         agent.child.stdin?.end();
         await agent.kill(this.limits.killGraceMs);
+        // Its last events (the exit) belong to this session's record.
+        await this.exitWatch;
       }
     })();
     return this.closing;

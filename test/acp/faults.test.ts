@@ -91,6 +91,12 @@ describe('broken agents', () => {
     assert.match(r.error ?? '', /exited with code 127.*not found/s);
   });
 
+  it('a program that cannot be started says so', async () => {
+    const r = await runScripted(workdir, 'unused', { agent: ['/no/such/agent', '--acp'] });
+    assert.equal(r.stopReason, 'error');
+    assert.equal(r.error, 'the agent could not be started: spawn /no/such/agent ENOENT');
+  });
+
   it('garbage on stdout ends the session with a clear error', async () => {
     const r = await runScripted(workdir, script({ say: 'before' }, { garbage: 'Downloading weights 42%' }, { sleep: 60_000 }));
     assert.equal(r.stopReason, 'error');
