@@ -91,7 +91,11 @@ export class RpcChannel {
 
   notify(method: string, params: unknown): void {
     if (this.failure) return;
-    this.connection.sendNotification(method, params).catch(() => {});
+    try {
+      this.connection.sendNotification(method, params).catch(() => {});
+    } catch {
+      // the connection closed meanwhile; its failure is reported where it matters
+    }
   }
 
   onRequest(method: string, handler: RequestHandler): void {
