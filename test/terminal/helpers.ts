@@ -1,0 +1,130 @@
+// A real HTTP server on 127.0.0.1 with the terminal service mounted, and a WebSocket client that collects
+// what the terminal sends, for the terminal tests and the benchmark.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import WebSocket from 'ws';
+import { TerminalService, type TerminalServiceInit } from '../../src/server/terminal/service';
+import type { TerminalOptions } from '../../src/server/terminal/options';
+import { silentLogger } from '../../src/server/log';
+
+export const KEY = 'test-key-0123456789abcdef0123456789';
+
+export interface TestServer {
+  service: TerminalService;
+  port: number;
+  base: string;
+  wsBase: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(options: Partial<TerminalOptions> = {}, extra: Partial<TerminalServiceInit> = {}): Promise<TestServer> {
+  const service = new TerminalService({ options, checkKey: (k) => k === KEY, logger: silentLogger, ...extra });
+  const app = express();
+  app.use(service.router());
+  const server = http.createServer(app);
+  server.on('upgrade', (req, socket, head) => service.handleUpgrade(req, socket, head));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    service,
+    port,
+    base: `http://127.0.0.1:${port}`,
+    wsBase: `ws://127.0.0.1:${port}`,
+    async close() {
+      await service.dispose();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+export interface Control {
+  type: string;
+  [k: string]: unknown;
+}
+
+/** A `ws` client that keeps every output frame and control message it receives. */
+export class TermClient {
+  readonly ws: WebSocket;
+  output = '';
+  outputFrames: string[] = [];
+  controls: Control[] = [];
+  closeCode: number | undefined;
+  closeReason = '';
+  readonly opened: Promise<void>;
+  readonly closed: Promise<number>;
+
+  constructor(url: string, headers: Record<string, string> = { 'x-api-key': KEY }) {
+    this.ws = new WebSocket(url, { headers });
+    this.opened = new Promise((resolve, reject) => {
+      this.ws.once('open', () => resolve());
+      this.ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+      this.ws.once('error', reject);
+    });
+    this.opened.catch(() => {});
+    this.closed = new Promise((resolve) =>
+      this.ws.on('close', (code, reason) => {
+        this.closeCode = code;
+        this.closeReason = reason.toString();
+        resolve(code);
+      }),
+    );
+    this.ws.on('message', (data, isBinary) => {
+      const text = isBinary ? '' : data.toString();
+      if (text.startsWith('\u0000')) this.controls.push(JSON.parse(text.slice(1)) as Control);
+      else {
+        this.outputFrames.push(text);
+        this.output += text;
+      }
+    });
+  }
+
+  get sessionId(): string | undefined {
+    return this.controls.find((c) => c.type === 'session')?.id as string | undefined;
+  }
+
+  send(frame: unknown): void {
+    this.ws.send(JSON.stringify(frame));
+  }
+
+  type(data: string): void {
+    this.send({ type: 'input', data });
+  }
+
+  /** Waits until the collected output matches, with a generous deadline (the machine is shared). */
+  async waitFor(pattern: RegExp | string, timeoutMs = 20_000): Promise<void> {
+    await waitUntil(() => (typeof pattern === 'string' ? this.output.includes(pattern) : pattern.test(this.output)), timeoutMs, () => `output never matched ${pattern}; got:\n${this.output.slice(-2000)}`);
+  }
+
+  async waitForControl(type: string, timeoutMs = 20_000): Promise<Control> {
+    await waitUntil(() => this.controls.some((c) => c.type === type), timeoutMs, () => `no ${type} control message; got ${JSON.stringify(this.controls)}`);
+    return this.controls.find((c) => c.type === type)!;
+  }
+
+  close(code = 1000): Promise<number> {
+    this.ws.close(code);
+    return this.closed;
+  }
+
+  /** Drops the connection without a close handshake, as a network failure would. */
+  drop(): Promise<number> {
+    this.ws.terminate();
+    return this.closed;
+  }
+}
+
+export async function waitUntil(check: () => boolean, timeoutMs: number, message: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(message());
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export async function openTerminal(srv: TestServer, query = ''): Promise<TermClient> {
+  const client = new TermClient(`${srv.wsBase}/terminal/ws${query ? `?${query}` : ''}`);
+  await client.opened;
+  await client.waitForControl('session');
+  return client;
+}
