@@ -14,13 +14,17 @@ export interface PtyModule {
   spawn(file: string, args: string[] | string, options: NodePty.IPtyForkOptions | NodePty.IWindowsPtyForkOptions): PtyProcess;
 }
 
-/** A module, or a function that loads one (so a failing `require` is caught and reported here). */
-export type PtyModuleSource = PtyModule | (() => unknown);
+/**
+ * A module, or a function that loads one (so a failing `require` is caught and reported here),
+ * or `false` to turn terminals off on this host.
+ */
+export type PtyModuleSource = PtyModule | (() => unknown) | false;
 
 export type PtyLoad = { ok: true; module: PtyModule; from: string } | { ok: false; reason: string };
 
 /** Tries the injected module first, then @lydell/node-pty; reports why terminals are unsupported if none loads. */
 export function loadPtyModule(injected?: PtyModuleSource): PtyLoad {
+  if (injected === false) return { ok: false, reason: 'terminals are turned off on this host' };
   const failures: string[] = [];
   const candidates: Array<[string, () => unknown]> = [];
   if (injected) candidates.push(['host', typeof injected === 'function' ? injected : () => injected]);

@@ -131,7 +131,8 @@ export class TerminalService {
       if (!session || session.ended) {
         return reject(ws, CLOSE.sessionNotFound, `no terminal session ${resumeId} (it ended, or its reconnect grace period ran out)`);
       }
-      return session.attach(ws, true);
+      const sized = query.has('cols') && query.has('rows');
+      return session.attach(ws, true, sized ? sizeFromQuery(query.get('cols'), query.get('rows')) : undefined);
     }
     if (this.disposed) return reject(ws, CLOSE.goingAway, 'server shutting down');
     if (this.sessions.size >= this.options.maxSessions) {

@@ -38,6 +38,8 @@ export interface SessionInfo {
   clients: number;
   /** True while a slow reader (or the screen parser) holds the PTY paused. */
   paused: boolean;
+  /** Output sent to the clients that they have not read yet, summed (bounded by the high-water mark each). */
+  unreadBytes: number;
   /** Unix seconds after which a detached session ends, when no client is attached. */
   detachedUntil: number | null;
 }
@@ -122,15 +124,17 @@ export class TerminalSession {
       lastActivityAt: this.lastActivity / 1000,
       clients: this.clients.size,
       paused: this.gate.paused,
+      unreadBytes: [...this.clients.values()].reduce((sum, c) => sum + c.unreadBytes, 0),
       detachedUntil: this.detachedSince === null ? null : (this.detachedSince + this.options.reconnectGraceMs) / 1000,
     };
   }
 
   /**
    * Attaches a WebSocket: it gets the `session` message, then the screen as it stands, then live output.
-   * The PTY is paused meanwhile so the snapshot and the live stream meet exactly.
+   * The PTY is paused meanwhile so the snapshot and the live stream meet exactly. A size given by a
+   * resuming client is applied first, so the snapshot is reflowed to the window it will be shown in.
    */
-  attach(ws: WebSocket, resumed: boolean): void {
+  attach(ws: WebSocket, resumed: boolean, size?: { cols: number; rows: number }): void {
     if (this.clients.size >= this.options.maxClientsPerSession) {
       const message = `this terminal already has ${this.clients.size} clients (max ${this.options.maxClientsPerSession})`;
       ws.send(controlFrame({ type: 'error', message }));
@@ -139,6 +143,7 @@ export class TerminalSession {
     }
     const client = new TerminalClient(ws, this.options, this.clientEvents);
     this.clients.set(client.id, client);
+    if (size) this.resize(size.cols, size.rows);
     this.clearGrace();
     client.control({ type: 'session', id: this.id, cols: this.cols, rows: this.rows, resumed });
     const holder = `attach:${client.id}`;
