@@ -81,7 +81,7 @@ after(async () => {
 });
 
 async function screenText(page: Page): Promise<string> {
-  return page.evaluate(() => [...document.querySelectorAll('.xterm-rows > div')].map((row) => row.textContent ?? '').join('\n'));
+  return page.evaluate(() => Array.from(document.querySelectorAll('.xterm-rows > div')).map((row) => row.textContent ?? '').join('\n'));
 }
 
 async function waitForScreen(page: Page, pattern: RegExp, timeoutMs = 20_000): Promise<void> {
