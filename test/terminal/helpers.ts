@@ -1,7 +1,7 @@
 // A real HTTP server on 127.0.0.1 with the terminal service mounted, and a WebSocket client that collects
 // what the terminal sends, for the terminal tests and the benchmark.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import express from 'express';
 import WebSocket from 'ws';
 import { TerminalService, type TerminalServiceInit } from '../../src/server/terminal/service';
@@ -127,4 +127,34 @@ export async function openTerminal(srv: TestServer, query = ''): Promise<TermCli
   await client.opened;
   await client.waitForControl('session');
   return client;
+}
+
+/**
+ * A WebSocket client that completes the handshake and then never reads again, so everything the server
+ * sends piles up: first in the kernel's socket buffers, then (without backpressure) in the server.
+ */
+export async function stalledClient(port: number, path: string): Promise<net.Socket> {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.on('error', () => {});
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  socket.write(
+    `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+      `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nX-API-Key: ${KEY}\r\n\r\n`,
+  );
+  let head = '';
+  await new Promise<void>((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      head += d.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      socket.off('data', onData);
+      if (!head.startsWith('HTTP/1.1 101')) reject(new Error(`handshake refused: ${head.split('\r\n')[0]}`));
+      else resolve();
+    };
+    socket.on('data', onData);
+  });
+  socket.pause();
+  return socket;
 }

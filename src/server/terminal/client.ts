@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { WebSocket, RawData } from 'ws';
 import { WaterMarks } from './backpressure';
-import { controlFrame, parseClientFrame, CLOSE, type ClientFrame, type ControlMessage } from './protocol';
+import { controlFrame, parseClientFrame, type ClientFrame, type ControlMessage } from './protocol';
 
 export interface ClientLimits {
   highWaterBytes: number;
@@ -17,6 +17,8 @@ export interface ClientEvents {
   frame(client: TerminalClient, frame: Exclude<ClientFrame, { type: 'ping' }>): void;
   /** The client's unread output crossed the high-water mark (true) or fell back to the low one (false). */
   congestion(client: TerminalClient, congested: boolean): void;
+  /** The client stayed above the high-water mark for `stallTimeoutMs`. */
+  stalled(client: TerminalClient): void;
   /** The socket closed; `code` is what the peer sent (1000 for a clean close, 1006 when it just vanished). */
   closed(client: TerminalClient, code: number): void;
 }
@@ -88,10 +90,7 @@ export class TerminalClient {
 
   private congested(): void {
     this.events.congestion(this, true);
-    this.stallTimer = setTimeout(() => {
-      const seconds = Math.round(this.limits.stallTimeoutMs / 1000);
-      this.close(CLOSE.tooSlow, `client too slow: it held the terminal paused for ${seconds} s`);
-    }, this.limits.stallTimeoutMs);
+    this.stallTimer = setTimeout(() => this.events.stalled(this), this.limits.stallTimeoutMs);
     this.stallTimer.unref();
   }
 

@@ -186,6 +186,12 @@ export class TerminalSession {
       if (congested) this.gate.hold(client.id);
       else this.gate.release(client.id);
     },
+    stalled: (client) => {
+      const seconds = Math.round(this.options.stallTimeoutMs / 1000);
+      this.logger.warn(`terminal ${this.id}: closing client ${client.id}: it read nothing for ${seconds} s and held the terminal paused`);
+      // It may never read this close frame (it is not reading); the log above is the record that it was dropped.
+      client.close(CLOSE.tooSlow, `client too slow: held the terminal paused for ${seconds} s`);
+    },
     closed: (client, code) => this.detach(client, code),
   };
 
