@@ -1,5 +1,6 @@
 // Everything that differs between Windows and POSIX lives here, so the differences stay visible.
 import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -79,4 +80,21 @@ export function spawnShell(
 ): ChildProcess {
   const { file, args } = shellInvocation(command);
   return spawn(file, args, { ...ownGroup, cwd: opts.cwd, env: opts.env, stdio: opts.stdio, windowsVerbatimArguments: isWindows });
+}
+
+/**
+ * When the process `pid` started (unix seconds), where the OS tells (Linux); used to make sure a pid
+ * recorded by an earlier run still names the same process before signalling it.
+ */
+export function processStartTime(pid: number): number | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[19]); // field 22 of the whole line: starttime, in clock ticks since boot
+    const btime = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
+    return btime + ticks / 100; // USER_HZ is 100 on every Linux Node supports
+  } catch {
+    return undefined;
+  }
 }

@@ -7,6 +7,9 @@ export const FINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'tim
 /** Why a job ended (CONTRACT §3). */
 export type EndReason = 'exit' | 'timeout' | 'cancelled' | 'interrupted' | 'error';
 
+/** Why a running job is being stopped from outside. */
+export type CancelReason = 'cancel' | 'timeout' | 'shutdown';
+
 export type ExecMode = 'shell' | 'persistent_shell' | 'acp';
 
 /** What is persisted for a job (records survive a restart of the server). */
@@ -73,8 +76,12 @@ export interface JobContext {
 export interface RunningJob {
   /** Resolves with the job's outcome; the store records it. */
   readonly done: Promise<JobOutcome>;
-  /** Ends the work (kills the process tree, or cancels the ACP turn); `done` then resolves as cancelled. */
-  cancel(): void;
+  /**
+   * Ends the work (kills the process tree, or cancels the ACP turn), then `done` resolves. The job store
+   * turns the outcome into the status the reason calls for (`timeout`, or `failed` with `cancelled` /
+   * `interrupted`), so a runner only needs the reason to shape its own fields (ACP's `stopReason`).
+   */
+  cancel(reason: CancelReason): void;
   /** Writes to the job's stdin; `eof` closes it. Returns why not when it cannot. */
   write(data: string, eof: boolean): { ok: true } | { ok: false; reason: string };
   alive(): boolean;
@@ -94,6 +101,8 @@ export interface ModeRunner<Spec = unknown> {
   health?(): Record<string, unknown>;
   /** Counts toward `POST /update`'s refusal while busy (e.g. live persistent shells). */
   activeCount?(): number;
+  /** Routes of this mode (e.g. `/sessions`, ACP permission answers), mounted behind the API key. */
+  router?(): import('express').Router;
   dispose?(): Promise<void>;
 }
 

@@ -1,0 +1,101 @@
+// The command server against the raw floor of doing the same work directly, in the same run.
+//   1. round trip of `true` (submit, then long-poll until done) vs spawning `sh -c true` directly
+//   2. throughput with 8 concurrent clients vs 8 concurrent raw spawns
+//   3. 1 GiB of job output: wall time vs the command writing to /dev/null, and the server's RSS growth
+import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { spawnCli, tempDir } from '../test/helpers/server';
+import { line, ms, rssMiB, summary } from './lib';
+
+const ROUND_TRIPS = 300;
+const THROUGHPUT_JOBS = 400;
+const CLIENTS = 8;
+const BIG = 'head -c 1073741824 /dev/zero | tr "\\0" "x"';
+
+function rawSpawn(command: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('/bin/sh', ['-c', command], { stdio: 'ignore', detached: true });
+    child.once('error', reject);
+    child.once('exit', () => resolve());
+  });
+}
+
+async function main() {
+  const stateDir = tempDir('ar-bench-');
+  const server = await spawnCli(['--state-dir', stateDir, '--max-jobs-kept', '100000']);
+  try {
+    const roundTrip = async (command: string) => {
+      const r = await server.call('POST', '/exec', { command });
+      let job = r.body;
+      while (!['completed', 'failed', 'timeout'].includes(job.status)) job = (await server.call('GET', `/jobs/${r.body.jobId}?wait=30&stdoutFrom=0`)).body;
+      return job;
+    };
+    for (let i = 0; i < 20; i++) {
+      await rawSpawn('true');
+      await roundTrip('true');
+    }
+
+    console.log('round trip of `true` (submit + long-poll until done)');
+    const raw: number[] = [];
+    const api: number[] = [];
+    for (let i = 0; i < ROUND_TRIPS; i++) {
+      let t = performance.now();
+      await rawSpawn('true');
+      raw.push(performance.now() - t);
+      t = performance.now();
+      await roundTrip('true');
+      api.push(performance.now() - t);
+    }
+    const r = summary(raw);
+    const a = summary(api);
+    line('raw spawn sh -c true  p50 / p99', `${ms(r.p50)} / ${ms(r.p99)}`);
+    line('through the API       p50 / p99', `${ms(a.p50)} / ${ms(a.p99)}`);
+    line('p50 overhead over the floor', ms(a.p50 - r.p50), `target ≤ 1.50 ms; ratio ${(a.p50 / r.p50).toFixed(2)}x`);
+
+    console.log(`throughput, ${CLIENTS} concurrent clients, ${THROUGHPUT_JOBS} jobs`);
+    const rawRate = await rate(() => rawSpawn('true'));
+    let errors = 0;
+    const apiRate = await rate(async () => {
+      const job = await roundTrip('true');
+      if (job.status !== 'completed') errors++;
+    });
+    line('raw spawns', `${rawRate.toFixed(0)} jobs/s`);
+    line('through the API', `${apiRate.toFixed(0)} jobs/s`, `${((apiRate / rawRate) * 100).toFixed(0)}% of raw (target ≥ 70%), ${errors} errors`);
+
+    console.log('1 GiB of job output');
+    let t = performance.now();
+    await rawSpawn(`${BIG} > /dev/null`);
+    const rawBig = performance.now() - t;
+    const before = rssMiB(server.child.pid!);
+    let peak = before.rss;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(server.child.pid!).rss)), 20);
+    t = performance.now();
+    const job = await roundTrip(BIG);
+    const apiBig = performance.now() - t;
+    clearInterval(sampler);
+    if (job.stdoutBytes !== 1073741824) throw new Error(`expected 1 GiB of output, got ${job.stdoutBytes}`);
+    line('command > /dev/null', ms(rawBig));
+    line('as a job (output kept on disk)', ms(apiBig), `${(apiBig / rawBig).toFixed(2)}x (target ≤ 1.5x)`);
+    line('server RSS growth', `${(peak - before.rss).toFixed(1)} MiB`, `from ${before.rss.toFixed(1)} MiB (target ≤ 64 MiB)`);
+  } finally {
+    await server.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+async function rate(job: () => Promise<void>): Promise<number> {
+  let next = 0;
+  const t = performance.now();
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      while (next++ < THROUGHPUT_JOBS) await job();
+    }),
+  );
+  return THROUGHPUT_JOBS / ((performance.now() - t) / 1000);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,73 @@
+// Every option of the core with its default and its bound, in one place (documented in docs/API.md).
+import { defaultStateDir } from './platform';
+
+export interface ServerOptions {
+  /** Command server port. Default 8585; 0 picks a free port. */
+  port: number;
+  /** Bind address. Default 127.0.0.1 (tunnels forward to loopback); `0.0.0.0` exposes on the network. */
+  host: string;
+  /** Terminal port (the seed's layout). Default port + 1; -1 disables the separate listener. */
+  terminalPort: number;
+  /** Where the key file, job records and output logs live. */
+  stateDir: string;
+  /** Largest accepted request body, bytes. Default 1 MiB, 1 KiB–64 MiB. */
+  maxBodyBytes: number;
+  /** Jobs running at once; more wait as `pending`. Default 16, 1–1024. */
+  maxConcurrentJobs: number;
+  /** Job records kept (oldest finished ones go first). Default 500, 20–100000. */
+  maxJobsKept: number;
+  /** Finished jobs older than this are forgotten, seconds. Default 7 days, 60 s–365 days. */
+  jobRetentionSeconds: number;
+  /** Default `timeout` of a job, seconds. Default 300 (the seed's), 1 s–24 days. */
+  defaultTimeoutSeconds: number;
+  /** Largest `timeout` a job may ask for, seconds. Default 7 days, 1 s–24 days. */
+  maxTimeoutSeconds: number;
+  /** Output text per stream in one job response, bytes; the rest is fetched by offset. Default 1 MiB, 1 KiB–64 MiB. */
+  maxResponseOutputBytes: number;
+  /** Longest `wait` of a long-poll, seconds. Default 60, 1–600. */
+  maxWaitSeconds: number;
+  /** Time a cancelled or timed-out job's processes get between TERM and KILL, ms. Default 2000, 0–60000. */
+  killGraceMs: number;
+  /** How long an `Idempotency-Key` is remembered, seconds. Default 24 h, 60 s–30 days. */
+  idempotencyTtlSeconds: number;
+}
+
+interface Bound {
+  default: number | ((o: Partial<ServerOptions>) => number);
+  min: number;
+  max: number;
+}
+
+const DAY = 86400;
+export const NUMERIC_OPTIONS: Record<Exclude<keyof ServerOptions, 'host' | 'stateDir'>, Bound> = {
+  port: { default: 8585, min: 0, max: 65535 },
+  terminalPort: { default: (o) => (o.port ? o.port + 1 : 0), min: -1, max: 65535 },
+  maxBodyBytes: { default: 1 << 20, min: 1024, max: 64 << 20 },
+  maxConcurrentJobs: { default: 16, min: 1, max: 1024 },
+  maxJobsKept: { default: 500, min: 20, max: 100000 },
+  jobRetentionSeconds: { default: 7 * DAY, min: 60, max: 365 * DAY },
+  defaultTimeoutSeconds: { default: 300, min: 1, max: 24 * DAY },
+  // 24 days is the longest delay a Node timer can hold.
+  maxTimeoutSeconds: { default: 7 * DAY, min: 1, max: 24 * DAY },
+  maxResponseOutputBytes: { default: 1 << 20, min: 1024, max: 64 << 20 },
+  maxWaitSeconds: { default: 60, min: 1, max: 600 },
+  killGraceMs: { default: 2000, min: 0, max: 60000 },
+  idempotencyTtlSeconds: { default: DAY, min: 60, max: 30 * DAY },
+};
+
+/** Fills defaults and rejects values out of bounds, naming the option. */
+export function resolveOptions(partial: Partial<ServerOptions> = {}): ServerOptions {
+  const out: Partial<ServerOptions> = {
+    host: partial.host ?? '127.0.0.1',
+    stateDir: partial.stateDir ?? defaultStateDir(),
+  };
+  for (const [name, bound] of Object.entries(NUMERIC_OPTIONS) as [keyof typeof NUMERIC_OPTIONS, Bound][]) {
+    const given = partial[name];
+    const value = given ?? (typeof bound.default === 'function' ? bound.default(partial) : bound.default);
+    if (!Number.isInteger(value) || value < bound.min || value > bound.max) {
+      throw new RangeError(`option ${name} must be an integer from ${bound.min} to ${bound.max} (got ${given})`);
+    }
+    out[name] = value;
+  }
+  return out as ServerOptions;
+}

@@ -1,0 +1,21 @@
+// Long-poll: resolve when a job has news for the caller, or at the deadline, or when the client leaves.
+import type { ServerResponse } from 'node:http';
+import type { Job } from '../jobs/job';
+
+// The response's 'close' (not the request's, which fires once its body is read) tells that the client left.
+export function waitFor(job: Job, hasNews: () => boolean, ms: number, res: ServerResponse): Promise<void> {
+  if (ms <= 0 || hasNews()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const finish = () => {
+      clearTimeout(timer);
+      unsubscribe();
+      res.off('close', finish);
+      resolve();
+    };
+    const unsubscribe = job.subscribe(() => {
+      if (hasNews()) finish();
+    });
+    const timer = setTimeout(finish, ms);
+    res.once('close', finish);
+  });
+}

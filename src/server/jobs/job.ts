@@ -1,0 +1,102 @@
+// One job: its persisted record, its output logs and events, and the change signal that wakes
+// long-polls and streams.
+import { EventEmitter } from 'node:events';
+import { renameSync, writeFileSync, watch, type FSWatcher } from 'node:fs';
+import { join } from 'node:path';
+import { EventLog, type JobEvent } from './event-log';
+import { OutputLog } from './output-log';
+import { FINAL_STATUSES, type JobRecord, type RunningJob } from './types';
+
+/** How often the size of directly-written logs is checked while someone waits, in case fs.watch is silent. */
+const OUTPUT_POLL_MS = 200;
+
+export class Job {
+  readonly stdout: OutputLog;
+  readonly stderr: OutputLog;
+  readonly events: EventLog;
+  running: RunningJob | undefined;
+  private readonly changes = new EventEmitter();
+  private watchers: FSWatcher[] = [];
+  private poll: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly record: JobRecord,
+    readonly dir: string,
+  ) {
+    this.stdout = new OutputLog(join(dir, 'stdout.log'));
+    this.stderr = new OutputLog(join(dir, 'stderr.log'));
+    this.events = new EventLog(join(dir, 'events.jsonl'));
+    this.changes.setMaxListeners(0);
+  }
+
+  get id(): string {
+    return this.record.jobId;
+  }
+
+  isFinal(): boolean {
+    return FINAL_STATUSES.includes(this.record.status);
+  }
+
+  /** Writes the record atomically (a crash mid-write leaves the previous version). */
+  save(): void {
+    const path = join(this.dir, 'job.json');
+    writeFileSync(`${path}.tmp`, JSON.stringify(this.record), { mode: 0o600 });
+    renameSync(`${path}.tmp`, path);
+  }
+
+  /** Unix seconds of the last output or event, else of the start (the seed's `lastOutputAt`). */
+  lastOutputAt(): number | undefined {
+    const times = [this.record.startedAt, this.stdout.modifiedAt(), this.stderr.modifiedAt(), this.events.lastAt()];
+    const known = times.filter((t): t is number => t !== undefined && (this.record.startedAt === undefined || t >= this.record.startedAt - 1));
+    return known.length ? Math.max(...known) : undefined;
+  }
+
+  addEvent(type: string, data: unknown): JobEvent {
+    const event = this.events.append(type, data);
+    this.changed();
+    return event;
+  }
+
+  /** Wakes whoever waits on this job. */
+  changed(): void {
+    this.changes.emit('change');
+  }
+
+  /**
+   * Calls `listener` on every change until the returned function is called. While anyone listens to a
+   * running job, its log files are watched, because a shell job's child writes them without telling us.
+   */
+  subscribe(listener: () => void): () => void {
+    this.changes.on('change', listener);
+    if (!this.isFinal()) this.startWatching();
+    return () => {
+      this.changes.off('change', listener);
+      if (this.changes.listenerCount('change') === 0) this.stopWatching();
+    };
+  }
+
+  stopWatching(): void {
+    for (const w of this.watchers) w.close();
+    this.watchers = [];
+    if (this.poll) clearInterval(this.poll);
+    this.poll = undefined;
+  }
+
+  private startWatching(): void {
+    if (this.poll) return;
+    for (const log of [this.stdout, this.stderr]) {
+      try {
+        this.watchers.push(watch(log.path, { persistent: false }, () => this.changed()));
+      } catch {
+        // the poll below still notices growth
+      }
+    }
+    let sizes = [this.stdout.size(), this.stderr.size()];
+    this.poll = setInterval(() => {
+      const now = [this.stdout.size(), this.stderr.size()];
+      if (now[0] !== sizes[0] || now[1] !== sizes[1]) this.changed();
+      sizes = now;
+    }, OUTPUT_POLL_MS);
+    this.poll.unref();
+  }
+}

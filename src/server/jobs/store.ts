@@ -1,0 +1,157 @@
+// The jobs that exist: created here, persisted under `<stateDir>/jobs/<id>/`, found again after a
+// restart, and forgotten by count and age.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '../log';
+import { processStartTime, signalTree } from '../platform';
+import { Job } from './job';
+import type { ExecMode, JobRecord } from './types';
+
+export interface StoreLimits {
+  maxJobsKept: number;
+  jobRetentionSeconds: number;
+  idempotencyTtlSeconds: number;
+}
+
+export class JobStore {
+  private readonly jobs = new Map<string, Job>();
+  private readonly byIdempotencyKey = new Map<string, Job>();
+  readonly dir: string;
+
+  constructor(
+    stateDir: string,
+    private readonly limits: StoreLimits,
+    private readonly logger: Logger,
+  ) {
+    this.dir = join(stateDir, 'jobs');
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+  }
+
+  /**
+   * Loads the records a previous run left. A job that was pending or running then is over now: it is
+   * marked interrupted (a final status the seed's clients understand) and whatever of its process group
+   * survived the old server is ended, so no process outlives its job.
+   */
+  load(): void {
+    for (const id of readdirSync(this.dir)) {
+      const job = this.read(id);
+      if (!job) continue;
+      job.events.load();
+      if (!job.isFinal()) this.markInterrupted(job);
+      this.add(job);
+    }
+    this.prune();
+  }
+
+  create(init: { mode: ExecMode; command: string; workdir: string; timeout: number; idempotencyKey?: string; fields?: Record<string, unknown> }): Job {
+    const jobId = randomBytes(6).toString('hex'); // 12 hex characters, as the seed's ids
+    const dir = join(this.dir, jobId);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const record: JobRecord = {
+      jobId,
+      mode: init.mode,
+      status: 'pending',
+      command: init.command,
+      workdir: init.workdir,
+      timeout: init.timeout,
+      submittedAt: Date.now() / 1000,
+      idempotencyKey: init.idempotencyKey,
+      fields: init.fields ?? {},
+    };
+    const job = new Job(record, dir);
+    job.stdout.create();
+    job.stderr.create();
+    job.save();
+    this.add(job);
+    this.prune();
+    return job;
+  }
+
+  get(id: string): Job | undefined {
+    return this.jobs.get(id);
+  }
+
+  /** The job started earlier with this `Idempotency-Key`, while the key is remembered. */
+  findByIdempotencyKey(key: string): Job | undefined {
+    const job = this.byIdempotencyKey.get(key);
+    if (job && Date.now() / 1000 - job.record.submittedAt <= this.limits.idempotencyTtlSeconds) return job;
+    return undefined;
+  }
+
+  /** Newest first. */
+  recent(limit: number): Job[] {
+    return [...this.jobs.values()].sort((a, b) => b.record.submittedAt - a.record.submittedAt).slice(0, limit);
+  }
+
+  all(): Job[] {
+    return [...this.jobs.values()];
+  }
+
+  size(): number {
+    return this.jobs.size;
+  }
+
+  /** Forgets finished jobs past the age limit, then the oldest finished ones past the count limit. */
+  prune(): void {
+    const now = Date.now() / 1000;
+    const finished = [...this.jobs.values()].filter((j) => j.isFinal()).sort((a, b) => a.record.submittedAt - b.record.submittedAt);
+    let excess = this.jobs.size - this.limits.maxJobsKept;
+    for (const job of finished) {
+      const tooOld = now - (job.record.finishedAt ?? job.record.submittedAt) > this.limits.jobRetentionSeconds;
+      if (!tooOld && excess <= 0) continue;
+      this.remove(job);
+      excess--;
+    }
+  }
+
+  private add(job: Job): void {
+    this.jobs.set(job.id, job);
+    if (job.record.idempotencyKey) this.byIdempotencyKey.set(job.record.idempotencyKey, job);
+  }
+
+  private remove(job: Job): void {
+    job.stopWatching();
+    this.jobs.delete(job.id);
+    if (job.record.idempotencyKey && this.byIdempotencyKey.get(job.record.idempotencyKey) === job) {
+      this.byIdempotencyKey.delete(job.record.idempotencyKey);
+    }
+    rmSync(job.dir, { recursive: true, force: true });
+  }
+
+  private read(id: string): Job | undefined {
+    const dir = join(this.dir, id);
+    try {
+      const record = JSON.parse(readFileSync(join(dir, 'job.json'), 'utf8')) as JobRecord;
+      record.fields ??= {};
+      return new Job(record, dir);
+    } catch (err) {
+      this.logger.warn(`jobs: skipping unreadable record ${id}: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+
+  private markInterrupted(job: Job): void {
+    const r = job.record;
+    if (r.pid && r.startedAt && sameProcess(r.pid, r.startedAt)) signalTree(r.pid, 'SIGKILL');
+    const now = Date.now() / 1000;
+    Object.assign(r, {
+      status: 'failed',
+      endReason: 'interrupted',
+      interrupted: true,
+      exitCode: r.exitCode ?? null,
+      finishedAt: now,
+      durationMs: r.startedAt ? Math.round((now - r.startedAt) * 1000) : 0,
+      timedOut: false,
+      error: 'the server stopped while this job was running',
+    });
+    job.save();
+    this.logger.info(`jobs: ${job.id} was running when the server stopped; marked interrupted`);
+  }
+}
+
+/** True when `pid` still names the process started at `startedAt` (not a later process given the same pid). */
+function sameProcess(pid: number, startedAt: number): boolean {
+  const started = processStartTime(pid);
+  return started !== undefined && Math.abs(started - startedAt) < 5;
+}

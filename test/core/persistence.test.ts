@@ -1,0 +1,62 @@
+// Job records and output survive a restart; a job cut off by the server's death is reported as such.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { eventually, processesWith, spawnCli, startTestServer, tempDir } from '../helpers/server';
+
+describe('persistence', () => {
+  it('keeps finished jobs across a restart and marks a job running at a crash interrupted, ending its processes', async () => {
+    const stateDir = tempDir();
+    const marker = `ar-crash-${randomBytes(4).toString('hex')}`;
+    const first = await spawnCli(['--state-dir', stateDir]);
+    const done = await first.run({ command: 'echo survived' });
+    const running = await first.call('POST', '/exec', { command: `echo before-crash; sleep 300 # ${marker}` });
+    await eventually(async () => (await first.call('GET', `/jobs/${running.body.jobId}`)).body.stdout === 'before-crash\n');
+    await first.stop('SIGKILL'); // a crash: no chance to clean up
+    assert.ok(processesWith(marker).length >= 1, 'the job outlived the crashed server');
+
+    const second = await spawnCli(['--state-dir', stateDir]);
+    try {
+      const kept = (await second.call('GET', `/jobs/${done.jobId}`)).body;
+      assert.equal(kept.status, 'completed');
+      assert.equal(kept.stdout, 'survived\n');
+      const cut = (await second.call('GET', `/jobs/${running.body.jobId}`)).body;
+      assert.equal(cut.status, 'failed');
+      assert.equal(cut.interrupted, true);
+      assert.equal(cut.endReason, 'interrupted');
+      assert.equal(cut.stdout, 'before-crash\n', 'its output is kept');
+      await eventually(() => processesWith(marker).length === 0, 10_000, 'the orphaned job to be ended');
+      const list = (await second.call('GET', '/jobs')).body;
+      assert.deepEqual(list.map((j: any) => j.jobId).sort(), [done.jobId, running.body.jobId].sort());
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('stores the key file with mode 0600 and job records under the state dir', async () => {
+    const stateDir = tempDir();
+    const cli = await spawnCli(['--state-dir', stateDir], { AGENT_RUNTIME_API_KEY: '' }, 'unused');
+    await cli.stop();
+    const keyFile = join(stateDir, 'api_key');
+    assert.ok(existsSync(keyFile));
+    assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+    assert.ok(!cli.stderr().includes(require('node:fs').readFileSync(keyFile, 'utf8').trim()), 'the key is never logged');
+  });
+
+  it('forgets the oldest finished jobs past maxJobsKept, files included', async () => {
+    const s = await startTestServer({ maxJobsKept: 20 });
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 25; i++) ids.push((await s.run({ command: `echo ${i}` })).jobId);
+      const dirs = readdirSync(join(s.stateDir, 'jobs'));
+      assert.equal(dirs.length, 20);
+      assert.ok(!dirs.includes(ids[0]));
+      assert.equal((await s.call('GET', `/jobs/${ids[0]}`)).status, 404);
+      assert.equal((await s.call('GET', `/jobs/${ids[24]}`)).status, 200);
+    } finally {
+      await s.close();
+    }
+  });
+});

@@ -1,0 +1,157 @@
+// Starting the real server for tests: in this process (startServer), or as the real CLI process.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startServer, type AgentServer, type ServerDeps } from '../../src/server/server';
+import type { ServerOptions } from '../../src/server/config';
+import { KeyStore } from '../../src/server/auth';
+
+export const TEST_KEY = 'test-key-0123456789abcdefghijklmnopqrstuvwxyz';
+export const CLI = resolve(__dirname, '../../dist/cli.js');
+
+export function tempDir(prefix = 'ar-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export interface Api {
+  url: string;
+  key: string;
+  /** JSON request with the key; returns status, parsed body and headers. */
+  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+  /** Polls a job (long-poll) until it reaches a final status. */
+  waitJob(jobId: string, timeoutMs?: number): Promise<any>;
+  /** Submits and waits. */
+  run(body: Record<string, unknown>): Promise<any>;
+}
+
+export function apiFor(url: string, key: string): Api {
+  const call: Api['call'] = async (method, path, body, headers = {}) => {
+    const res = await fetch(url + path, {
+      method,
+      headers: { 'X-API-Key': key, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: res.status, body: parsed, headers: res.headers };
+  };
+  const waitJob: Api['waitJob'] = async (jobId, timeoutMs = 60_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const { status, body } = await call('GET', `/jobs/${jobId}?wait=5`);
+      if (status !== 200) throw new Error(`GET /jobs/${jobId} -> ${status} ${JSON.stringify(body)}`);
+      if (['completed', 'failed', 'timeout'].includes(body.status)) return body;
+    }
+    throw new Error(`job ${jobId} did not finish in ${timeoutMs} ms`);
+  };
+  const run: Api['run'] = async (body) => {
+    const r = await call('POST', '/exec', body);
+    if (r.status !== 202) throw new Error(`POST /exec -> ${r.status} ${JSON.stringify(r.body)}`);
+    return waitJob(r.body.jobId);
+  };
+  return { url, key, call, waitJob, run };
+}
+
+export interface TestServer extends Api {
+  server: AgentServer;
+  stateDir: string;
+  close(): Promise<void>;
+}
+
+/** The real server in this process, on a free loopback port, with a temp state dir. */
+export async function startTestServer(options: Partial<ServerOptions> = {}, deps: ServerDeps = {}): Promise<TestServer> {
+  const stateDir = options.stateDir ?? tempDir();
+  const keys = deps.keys ?? new KeyStore(TEST_KEY, 'option');
+  const server = await startServer({ port: 0, terminalPort: -1, ...options, stateDir }, { ...deps, keys });
+  return {
+    ...apiFor(server.url, server.keys.current()),
+    server,
+    stateDir,
+    close: async () => {
+      await server.close();
+      if (!options.stateDir) rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface CliProcess extends Api {
+  child: ChildProcess;
+  stderr: () => string;
+  /** Resolves with the exit code once the process ended. */
+  exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** The real `agent-server` CLI (built bundle) as a child process; resolves once it listens. */
+export async function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, key = TEST_KEY): Promise<CliProcess> {
+  const child = spawn(process.execPath, [CLI, '--port', '0', ...args], {
+    env: { ...process.env, AGENT_RUNTIME_API_KEY: key, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  child.stdout!.resume();
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`CLI did not start: ${err}`)), 20_000);
+    const onData = () => {
+      const m = /listening on (http:\/\/\S+)/.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        child.stderr!.off('data', onData);
+        resolveUrl(m[1]);
+      }
+    };
+    child.stderr!.on('data', onData);
+    void exited.then((code) => reject(new Error(`CLI exited ${code}: ${err}`)));
+  });
+  return {
+    ...apiFor(url, key),
+    child,
+    stderr: () => err,
+    exited,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Resolves when `check` returns a truthy value, polling; fails after `timeoutMs`. */
+export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}`);
+}
+
+/** Pids of live processes whose command line contains `marker` (Linux /proc). */
+export function processesWith(marker: string): number[] {
+  const { readdirSync, readFileSync } = require('node:fs') as typeof import('node:fs');
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      const state = /^State:\s+(\w)/m.exec(readFileSync(`/proc/${entry}/status`, 'utf8'))?.[1];
+      if (cmd.includes(marker) && state !== 'Z') pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
