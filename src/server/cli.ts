@@ -6,6 +6,7 @@ import { NUMERIC_OPTIONS, resolveOptions, type ServerOptions } from './config';
 import { consoleLogger, redact } from './log';
 import { defaultStateDir } from './platform';
 import { startServer } from './server';
+import { TERMINAL_LIMITS, type TerminalOptions } from './terminal/options';
 import { VERSION } from './version';
 
 /** The exit code that asks `agent-server --wrapper` to update and restart (the seed's). */
@@ -13,6 +14,7 @@ export const RESTART_EXIT_CODE = 42;
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 const numericFlags = Object.keys(NUMERIC_OPTIONS).map((name) => [kebab(name), name] as const);
+const terminalFlags = Object.keys(TERMINAL_LIMITS).map((name) => [`terminal-${kebab(name)}`, name] as const);
 
 const USAGE = `agent-server ${VERSION}: run commands, terminals and ACP agents on this machine for remote orchestrators.
 
@@ -34,6 +36,13 @@ ${numericFlags
     return `  --${`${flag} N`.padEnd(30)}${name} (default ${def}, ${b.min}–${b.max})`;
   })
   .join('\n')}
+  --terminal-shell PATH           shell of new terminals (default $SHELL, else bash, else sh; PowerShell on Windows)
+${terminalFlags
+  .map(([flag, name]) => {
+    const b = TERMINAL_LIMITS[name as keyof typeof TERMINAL_LIMITS];
+    return `  --${`${flag} N`.padEnd(29)} terminal ${name} (default ${b.default}, ${b.min}–${b.max})`;
+  })
+  .join('\n')}
 
 The API key comes from AGENT_RUNTIME_API_KEY (or DEVPILOT_AGENT_API_KEY, agent_runtime_API_KEY), else from
 the key file in the state dir, else a new one is generated and stored there (mode 0600).`;
@@ -51,6 +60,8 @@ export async function main(argv: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' },
       ...Object.fromEntries(numericFlags.map(([flag]) => [flag, { type: 'string' as const }])),
+      ...Object.fromEntries(terminalFlags.map(([flag]) => [flag, { type: 'string' as const }])),
+      'terminal-shell': { type: 'string' },
     },
   });
   if (values.help) return print(USAGE);
@@ -64,15 +75,21 @@ export async function main(argv: string[]): Promise<number> {
     const v = (values as Record<string, unknown>)[flag] as string | undefined;
     if (v !== undefined) (partial as Record<string, number>)[name] = parseInteger(flag, v);
   }
-  return serve(resolveOptions(partial), Boolean(values.verbose));
+  const terminal: Partial<TerminalOptions> = { shell: values['terminal-shell'] as string | undefined };
+  for (const [flag, name] of terminalFlags) {
+    const v = (values as Record<string, unknown>)[flag] as string | undefined;
+    if (v !== undefined) (terminal as Record<string, number>)[name] = parseInteger(flag, v);
+  }
+  return serve(resolveOptions(partial), Boolean(values.verbose), terminal);
 }
 
-async function serve(options: ServerOptions, verbose: boolean): Promise<number> {
+async function serve(options: ServerOptions, verbose: boolean, terminal: Partial<TerminalOptions>): Promise<number> {
   const logger = consoleLogger(verbose);
   let exitCode = 0;
   let stopping = false;
   const server = await startServer(options, {
     logger,
+    terminal: { options: terminal },
     update: () => ({
       response: { status: 'updating', version: VERSION, message: 'Server will restart for update' },
       after: () => stop(RESTART_EXIT_CODE),
@@ -84,18 +101,19 @@ async function serve(options: ServerOptions, verbose: boolean): Promise<number> 
     exitCode = code;
     void server.close().then(() => process.exit(exitCode));
   };
-  banner(server.url, server.keys);
+  banner(server.url, server.terminalPort, server.keys);
   process.once('SIGINT', () => stop(0));
   process.once('SIGTERM', () => stop(0));
   return new Promise<number>(() => {}); // runs until a signal or an update ends the process
 }
 
-function banner(url: string, keys: KeyStore): void {
+function banner(url: string, terminalPort: number | null, keys: KeyStore): void {
   const where = keys.source === 'option' ? 'given by the host' : keys.source === 'env' ? 'from the environment' : `in ${keys.filePath}`;
   process.stderr.write(
     [
       `agent-runtime ${VERSION}`,
       `  command server  ${url}`,
+      `  terminal        ${url}/terminal (web page), ws on ${url}/terminal/ws${terminalPort ? ` and port ${terminalPort}` : ''}`,
       `  API key         ${redact(keys.current())} ${where}; \`agent-server key\` prints it`,
       '',
     ].join('\n'),

@@ -1,40 +1,47 @@
-// A real HTTP server on 127.0.0.1 with the terminal service mounted, and a WebSocket client that collects
+// The real server on 127.0.0.1 (command port and terminal port), and a WebSocket client that collects
 // what the terminal sends, for the terminal tests and the benchmark.
-import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
-import express from 'express';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import WebSocket from 'ws';
-import { TerminalService, type TerminalServiceInit } from '../../src/server/terminal/service';
+import { KeyStore } from '../../src/server/auth';
+import { silentLogger, type Logger } from '../../src/server/log';
+import { startServer as startAgentServer, type AgentServer } from '../../src/server/server';
+import type { TerminalService } from '../../src/server/terminal/service';
 import type { TerminalOptions } from '../../src/server/terminal/options';
-import { silentLogger } from '../../src/server/log';
+import type { PtyModuleSource } from '../../src/server/terminal/pty';
 
 export const KEY = 'test-key-0123456789abcdef0123456789';
 
 export interface TestServer {
+  server: AgentServer;
   service: TerminalService;
+  /** The command port (the terminal is at /terminal/ws there) and the separate terminal port. */
   port: number;
+  terminalPort: number;
   base: string;
   wsBase: string;
   close(): Promise<void>;
 }
 
-export async function startServer(options: Partial<TerminalOptions> = {}, extra: Partial<TerminalServiceInit> = {}): Promise<TestServer> {
-  const service = new TerminalService({ options, checkKey: (k) => k === KEY, logger: silentLogger, ...extra });
-  const app = express();
-  app.use(service.router());
-  const server = http.createServer(app);
-  server.on('upgrade', (req, socket, head) => service.handleUpgrade(req, socket, head));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
+/** The real core (src/server/server.ts) on free loopback ports, with the terminal options given. */
+export async function startServer(options: Partial<TerminalOptions> = {}, extra: { logger?: Logger; ptyModule?: PtyModuleSource; allowedOrigins?: string[] } = {}): Promise<TestServer> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'terminal-state-'));
+  const server = await startAgentServer(
+    { port: 0, terminalPort: 0, stateDir },
+    { keys: new KeyStore(KEY, 'option'), logger: extra.logger ?? silentLogger, terminal: { options, ptyModule: extra.ptyModule, allowedOrigins: extra.allowedOrigins } },
+  );
   return {
-    service,
-    port,
-    base: `http://127.0.0.1:${port}`,
-    wsBase: `ws://127.0.0.1:${port}`,
+    server,
+    service: server.terminal,
+    port: server.port,
+    terminalPort: server.terminalPort!,
+    base: `http://127.0.0.1:${server.port}`,
+    wsBase: `ws://127.0.0.1:${server.port}`,
     async close() {
-      await service.dispose();
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
+      await server.close();
+      rmSync(stateDir, { recursive: true, force: true });
     },
   };
 }

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as lydell from '@lydell/node-pty';
 import type { PtyModule } from '../../src/server/terminal/pty';
+import { spawnCli } from '../helpers/server';
 import { KEY, TermClient, openTerminal, startServer, waitUntil, type TestServer } from './helpers';
 
 const servers: TestServer[] = [];
@@ -176,8 +177,8 @@ test('workdir sets the cwd directly, command runs in the new shell, and a bad wo
 
 test('unauthenticated upgrades get HTTP 401 and foreign origins 403, before any WebSocket opens', async () => {
   const srv = await server();
-  for (const path of ['/terminal/ws', '/anything-on-the-terminal-port']) {
-    const none = await rawUpgrade(srv.port, path, {});
+  for (const [port, path] of [[srv.port, '/terminal/ws'], [srv.terminalPort, '/'], [srv.terminalPort, '/any/path']] as const) {
+    const none = await rawUpgrade(port, path, {});
     assert.equal(none.status, 401);
     assert.equal(none.upgraded, false);
     assert.deepEqual(JSON.parse(none.body), { error: 'invalid or missing API key' });
@@ -189,6 +190,9 @@ test('unauthenticated upgrades get HTTP 401 and foreign origins 403, before any 
   assert.match(JSON.parse(foreign.body).error, /evil\.example/);
   const own = await rawUpgrade(srv.port, '/terminal/ws', { 'x-api-key': KEY, Origin: `http://127.0.0.1:${srv.port}` });
   assert.equal(own.upgraded, true);
+  await waitUntil(() => srv.service.sessionCount() === 1, 10_000, () => 'the accepted upgrade started no session');
+  // On the command port only /terminal/ws is a WebSocket.
+  assert.equal((await rawUpgrade(srv.port, '/jobs', { 'x-api-key': KEY })).status, 404);
   assert.equal(srv.service.sessionCount(), 1, 'the refused ones started nothing');
 });
 
@@ -339,4 +343,45 @@ test('the page and its assets are served without a key', async () => {
   assert.equal((await fetch(`${srv.base}/terminal/assets/..%2fpackage.json`)).status, 404);
   const slash = await fetch(`${srv.base}/terminal/`, { redirect: 'manual' });
   assert.equal(slash.status, 301);
+});
+
+test('the terminal port takes every upgrade path and serves the page; /health and POST /update know of terminals', async () => {
+  const srv = await server();
+  const c = new TermClient(`ws://127.0.0.1:${srv.terminalPort}/some/seed/path?cols=90&rows=20`);
+  await c.opened;
+  await c.waitForControl('session');
+  c.type('echo on-terminal-port-$((6*7))\r');
+  await c.waitFor(/^on-terminal-port-42\r$/m);
+  const home = await fetch(`http://127.0.0.1:${srv.terminalPort}/`, { redirect: 'manual' });
+  assert.equal(home.status, 302);
+  assert.equal((await fetch(`http://127.0.0.1:${srv.terminalPort}/terminal`)).status, 200);
+  const health = await api(srv, 'GET', '/health');
+  assert.equal(health.body.terminal_supported, true);
+  assert.equal(health.body.terminal_sessions, 1);
+  const update = await api(srv, 'POST', '/update');
+  assert.equal(update.status, 409);
+  assert.equal(update.body.error, 'cannot update while terminal sessions are active');
+  await c.close();
+  await waitUntil(() => srv.service.sessionCount() === 0, 10_000, () => 'session did not end');
+  assert.equal((await api(srv, 'GET', '/health')).body.terminal_sessions, 0);
+});
+
+test('the agent-server CLI bundle serves terminals on both ports', async () => {
+  const cli = await spawnCli(['--terminal-port', '0', '--state-dir', tmp], {}, KEY);
+  try {
+    await waitUntil(() => /and port \d+/.test(cli.stderr()), 20_000, () => `the banner names no terminal port: ${cli.stderr()}`);
+    const port = Number(/and port (\d+)/.exec(cli.stderr())?.[1]);
+    for (const url of [`${cli.url.replace('http', 'ws')}/terminal/ws`, `ws://127.0.0.1:${port}/`]) {
+      const c = new TermClient(url);
+      await c.opened;
+      await c.waitForControl('session');
+      c.type('echo cli-$((6*7))\r');
+      await c.waitFor(/^cli-42\r$/m);
+      await c.close();
+    }
+    const page = await fetch(`${cli.url}/terminal/assets/terminal.js`);
+    assert.equal(page.status, 200, 'the bundle finds the built page assets');
+  } finally {
+    await cli.stop();
+  }
 });
