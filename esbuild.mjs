@@ -14,9 +14,14 @@ const common = {
   external: ['@lydell/node-pty', 'node-pty', 'vscode'],
 };
 
+// The web terminal page (media/terminal.html) loads these two from dist/media/.
+const web = { bundle: true, sourcemap: true, logLevel: 'warning', minify: true };
+
 const builds = [
   { ...common, entryPoints: ['src/server/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   { ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
+  { ...web, entryPoints: ['src/web/terminal.ts'], outfile: 'dist/media/terminal.js', platform: 'browser', target: 'es2020', format: 'iife' },
+  { ...web, entryPoints: ['node_modules/@xterm/xterm/css/xterm.css'], outfile: 'dist/media/xterm.css' },
 ];
 
 if (watch) {

@@ -11,11 +11,13 @@ import { dashboardBase, type ChallengeEvent } from './register';
 import { startServer, type AgentServer } from './server';
 import { RESTART_EXIT_CODE, resolveUpdateCommand, UPDATE_COMMAND_ENV, Wrapper, WRAPPED_ENV } from './update/wrapper';
 import { PACKAGE_NAME, VERSION } from './version';
+import { TERMINAL_LIMITS, type TerminalOptions } from './terminal/options';
 
 export { RESTART_EXIT_CODE } from './update/wrapper';
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 const numericFlags = Object.keys(NUMERIC_OPTIONS).map((name) => [kebab(name), name] as const);
+const terminalFlags = Object.keys(TERMINAL_LIMITS).map((name) => [`terminal-${kebab(name)}`, name] as const);
 
 const USAGE = `agent-server ${VERSION}: run commands, terminals and ACP agents on this machine for remote orchestrators.
 
@@ -46,6 +48,13 @@ ${numericFlags
     return `  --${`${flag} N`.padEnd(29)} ${name} (default ${def}, ${b.min}–${b.max}${b.env ? `; env ${b.env}` : ''})`;
   })
   .join('\n')}
+  --terminal-shell PATH           shell of new terminals (default $SHELL, else bash, else sh; PowerShell on Windows)
+${terminalFlags
+  .map(([flag, name]) => {
+    const b = TERMINAL_LIMITS[name as keyof typeof TERMINAL_LIMITS];
+    return `  --${`${flag} N`.padEnd(29)} terminal ${name} (default ${b.default}, ${b.min}–${b.max})`;
+  })
+  .join('\n')}
 
 The API key comes from AGENT_RUNTIME_API_KEY (or DEVPILOT_AGENT_API_KEY, agent_runtime_API_KEY), else from
 the key file in the state dir, else a new one is generated and stored there (mode 0600).`;
@@ -69,6 +78,8 @@ export async function main(argv: string[]): Promise<number> {
       wrapper: { type: 'boolean' },
       'update-command': { type: 'string' },
       ...Object.fromEntries(numericFlags.map(([flag]) => [flag, { type: 'string' as const }])),
+      ...Object.fromEntries(terminalFlags.map(([flag]) => [flag, { type: 'string' as const }])),
+      'terminal-shell': { type: 'string' },
     },
   });
   if (values.help) return print(USAGE);
@@ -83,6 +94,11 @@ export async function main(argv: string[]): Promise<number> {
     const v = (values as Record<string, unknown>)[flag] as string | undefined;
     if (v !== undefined) (partial as Record<string, number>)[name] = parseInteger(flag, v);
   }
+  const terminal: Partial<TerminalOptions> = { shell: values['terminal-shell'] as string | undefined };
+  for (const [flag, name] of terminalFlags) {
+    const v = (values as Record<string, unknown>)[flag] as string | undefined;
+    if (v !== undefined) (terminal as Record<string, number>)[name] = parseInteger(flag, v);
+  }
   const tunnelId = values['tunnel-id'] as string | undefined;
   const reach: ReachOptions = {
     tunnel: Boolean(values.tunnel) || Boolean(tunnelId),
@@ -91,16 +107,17 @@ export async function main(argv: string[]): Promise<number> {
     name: (values.name as string | undefined) ?? process.env.COMPUTERNAME ?? hostname(),
   };
   if (reach.register) dashboardBase(reach.register); // a bad URL is a usage error, before anything starts
-  return serve(resolveOptions(partial), reach, Boolean(values.verbose));
+  return serve(resolveOptions(partial), reach, Boolean(values.verbose), terminal);
 }
 
-async function serve(options: ServerOptions, reachOptions: ReachOptions, verbose: boolean): Promise<number> {
+async function serve(options: ServerOptions, reachOptions: ReachOptions, verbose: boolean, terminal: Partial<TerminalOptions>): Promise<number> {
   const logger = consoleLogger(verbose);
   let exitCode = 0;
   let stopping = false;
   let reach: Promise<Reach> | undefined;
   const server = await startServer(options, {
     logger,
+    terminal: { options: terminal },
     update: () => ({ response: updateAnswer(), after: () => stop(RESTART_EXIT_CODE) }),
   });
   const stop = (code: number) => {
@@ -140,6 +157,7 @@ function banner(server: AgentServer, reach: ReachOptions): void {
   const lines = [
     `agent-runtime ${VERSION}`,
     `  command server  ${server.url}`,
+    `  terminal        ${server.url}/terminal (web page), ws on ${server.url}/terminal/ws${server.terminalPort ? ` and port ${server.terminalPort}` : ''}`,
     `  API key         ${redact(keys.current())} ${where}; \`agent-server key\` prints it`,
   ];
   if (server.reach.tunnel_url) lines.push(`  tunnel          ${server.reach.tunnel_url}`, `  terminal        ${server.reach.terminal_url}`);

@@ -17,6 +17,12 @@ import { JobStore } from './jobs/store';
 import type { ModeRunner } from './jobs/types';
 import { silentLogger, type Logger } from './log';
 import { VERSION } from './version';
+import { TerminalService } from './terminal/service';
+import { listenTerminalPort, type TerminalListener } from './terminal/listener';
+import { terminalPaths } from './terminal/openapi';
+import type { TerminalOptions } from './terminal/options';
+import type { PtyModuleSource } from './terminal/pty';
+import { addPaths } from './http/openapi';
 
 export interface ServerDeps {
   logger?: Logger;
@@ -26,6 +32,8 @@ export interface ServerDeps {
   runners?: ModeRunner[];
   /** What `POST /update` does once idle; default: answers that updating is not supported by this host. */
   update?: UpdateHost['update'];
+  /** The terminal's limits, the node-pty the host prefers (VS Code's own), and extra browser origins. */
+  terminal?: { options?: Partial<TerminalOptions>; ptyModule?: PtyModuleSource; allowedOrigins?: readonly string[] };
 }
 
 /** Reachability the tunnel and registration report (null until they run). */
@@ -41,6 +49,9 @@ export interface AgentServer {
   readonly manager: JobManager;
   /** The port the command server listens on (useful with port 0). */
   readonly port: number;
+  /** The separate terminal port, or null when `terminalPort` is -1. */
+  readonly terminalPort: number | null;
+  readonly terminal: TerminalService;
   readonly url: string;
   readonly reach: ReachInfo;
   health(authenticated: boolean): Record<string, unknown>;
@@ -67,11 +78,20 @@ export async function startServer(partial: Partial<ServerOptions> = {}, deps: Se
 
   const reach: ReachInfo = { tunnel_url: null, terminal_url: null, registration: null };
   const startedAt = Date.now();
+  const terminal = new TerminalService({
+    options: deps.terminal?.options,
+    checkKey: (key) => keys.check(key),
+    logger,
+    // The tunnel's URLs are the server's own origins as a browser sees them through the tunnel.
+    allowedOrigins: () => [reach.tunnel_url, reach.terminal_url, ...(deps.terminal?.allowedOrigins ?? [])].filter((o): o is string => Boolean(o)),
+    ptyModule: deps.terminal?.ptyModule,
+  });
+  addPaths(terminalPaths);
   const health = (authenticated: boolean) =>
-    authenticated ? fullHealth({ manager, reach, startedAt }) : { status: 'ok', authenticated: false };
+    authenticated ? fullHealth({ manager, reach, startedAt, terminal }) : { status: 'ok', authenticated: false };
 
   const updateHost: UpdateHost = {
-    busy: () => busyReason(manager),
+    busy: () => busyReason(manager, terminal),
     refuse: (reason) => {
       manager.refusing = reason;
     },
@@ -83,25 +103,40 @@ export async function startServer(partial: Partial<ServerOptions> = {}, deps: Se
     maxBodyBytes: options.maxBodyBytes,
     logger,
     health,
-    publicRouters: [],
+    publicRouters: [terminal.router()],
     routers: [jobRoutes(manager, options), updateRoutes(updateHost), openapiRoutes(), ...modeRouters],
   });
 
   const http = createServer(app);
+  http.on('upgrade', (req, socket, head) => {
+    if (new URL(req.url ?? '/', 'http://localhost').pathname === '/terminal/ws') terminal.handleUpgrade(req, socket, head);
+    else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
   const port = await listen(http, options.port, options.host);
   const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
   logger.info(`agent-runtime ${VERSION} listening on ${url}`);
+  let terminalListener: TerminalListener | undefined;
+  if (options.terminalPort !== -1) {
+    try {
+      terminalListener = await listenTerminalPort(terminal, options.terminalPort, options.host);
+      logger.info(`terminal WebSocket also on port ${terminalListener.port}`);
+    } catch (err) {
+      // The command port serves /terminal/ws too, so a taken terminal port costs nothing essential.
+      logger.warn(`terminal port ${options.terminalPort} unavailable (${(err as Error).message}); terminals stay on ${url}/terminal/ws`);
+    }
+  }
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       http.close();
-      await manager.shutdown();
+      await Promise.all([manager.shutdown(), terminal.dispose(), terminalListener?.close()]);
       http.closeAllConnections();
       logger.info('agent-runtime stopped');
     })());
 
-  return { options, keys, manager, port, url, reach, health, routes: () => listRoutes(app), close };
+  const terminalPort = terminalListener?.port ?? null;
+  return { options, keys, manager, port, terminalPort, terminal, url, reach, health, routes: () => listRoutes(app), close };
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {
@@ -114,7 +149,7 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   });
 }
 
-function fullHealth(s: { manager: JobManager; reach: ReachInfo; startedAt: number }): Record<string, unknown> {
+function fullHealth(s: { manager: JobManager; reach: ReachInfo; startedAt: number; terminal: TerminalService }): Record<string, unknown> {
   const modes = s.manager.modes();
   const modeHealth = Object.assign({}, ...s.manager.runnerList().map((r) => r.health?.() ?? {}));
   return {
@@ -124,8 +159,7 @@ function fullHealth(s: { manager: JobManager; reach: ReachInfo; startedAt: numbe
     jobs: s.manager.store.size(),
     cwd: process.cwd(),
     authenticated: true,
-    terminal_supported: false,
-    terminal_sessions: 0,
+    ...s.terminal.health(),
     acp_supported: modes.includes('acp'),
     execution_modes: modes,
     persistent_shell_supported: false,
@@ -145,9 +179,11 @@ function fullHealth(s: { manager: JobManager; reach: ReachInfo; startedAt: numbe
 }
 
 /** The seed's refusals of `POST /update`, in its order: jobs, then terminals, then persistent shells. */
-function busyReason(manager: JobManager): Record<string, unknown> | undefined {
+function busyReason(manager: JobManager, terminal: TerminalService): Record<string, unknown> | undefined {
   const jobs = manager.activeCount();
   if (jobs > 0) return { error: 'cannot update while jobs are running', running_jobs: jobs };
+  const terminals = terminal.sessionCount();
+  if (terminals > 0) return { error: 'cannot update while terminal sessions are active', terminal_sessions: terminals };
   const shells = manager.runnerList().reduce((n, r) => n + (r.activeCount?.() ?? 0), 0);
   if (shells > 0) return { error: 'cannot update while persistent shell sessions are active', persistent_sessions: shells };
   return undefined;

@@ -1,0 +1,89 @@
+// Who may open a terminal: decided on the HTTP upgrade request, before any WebSocket exists.
+// A terminal is a shell on this machine, so both checks apply: the caller proves it holds the key
+// (`X-API-Key`, or a one-time ticket bought with it), and a browser page must come from this server's own
+// origin (or one allowed by option), so a page elsewhere can never open a shell, even with a stolen ticket.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { TicketStore } from './tickets';
+
+export type AccessDecision = { ok: true; via: 'key' | 'ticket' } | { ok: false; status: 401 | 403; error: string };
+
+export interface AccessPolicy {
+  checkKey: (key: string | undefined) => boolean;
+  tickets: TicketStore;
+  /** Extra browser origins allowed to connect (e.g. a dashboard), exactly as `scheme://host[:port]`. */
+  allowedOrigins: () => readonly string[];
+}
+
+export function decideUpgrade(req: IncomingMessage, query: URLSearchParams, policy: AccessPolicy): AccessDecision {
+  const origin = header(req, 'origin');
+  if (origin !== undefined && !originAllowed(origin, req, policy.allowedOrigins())) {
+    return { ok: false, status: 403, error: `origin ${origin} may not open terminals on this server` };
+  }
+  const key = header(req, 'x-api-key');
+  if (key !== undefined) {
+    return policy.checkKey(key) ? { ok: true, via: 'key' } : { ok: false, status: 401, error: 'invalid or missing API key' };
+  }
+  const ticket = query.get('ticket');
+  if (ticket && policy.tickets.consume(ticket)) return { ok: true, via: 'ticket' };
+  if (ticket) return { ok: false, status: 401, error: 'invalid, used or expired ticket' };
+  return { ok: false, status: 401, error: 'invalid or missing API key' };
+}
+
+/**
+ * Same origin means the page's host (and port) is the one the request was sent to: the `Host` header, or
+ * `X-Forwarded-Host` when a tunnel or proxy rewrote it. Browsers cannot set either on a WebSocket, so a
+ * foreign page cannot pass this check; non-browser clients send no `Origin` and are judged by the key alone.
+ */
+export function originAllowed(origin: string, req: IncomingMessage, allowed: readonly string[]): boolean {
+  const parsed = parseOrigin(origin);
+  if (!parsed) return false;
+  if (allowed.some((a) => parseOrigin(a)?.origin === parsed.origin)) return true;
+  const hosts = [header(req, 'host'), ...(header(req, 'x-forwarded-host')?.split(',') ?? [])];
+  return hosts.some((h) => h !== undefined && sameHost(h.trim(), parsed));
+}
+
+const DEFAULT_PORT: Record<string, string> = { 'http:': '80', 'https:': '443' };
+
+/** A Host header names the origin's host when hostnames match and so do ports (a missing one is the default). */
+function sameHost(hostHeader: string, origin: URL): boolean {
+  let host: URL;
+  try {
+    host = new URL(`http://${hostHeader}`);
+  } catch {
+    return false;
+  }
+  if (host.hostname !== origin.hostname) return false;
+  const originPort = origin.port || DEFAULT_PORT[origin.protocol];
+  // URL drops ":80" from an http URL, so a Host of "h:80" reads as no port here.
+  const hostPort = host.port || (/:80$/.test(hostHeader) ? '80' : '');
+  // No port in Host: the request came to a default port, which is the origin's only if it has one too.
+  return hostPort === '' ? originPort === '80' || originPort === '443' : hostPort === originPort;
+}
+
+function parseOrigin(value: string): URL | undefined {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Answers an upgrade request with a plain HTTP error and closes the socket; no WebSocket is opened. */
+export function refuseUpgrade(socket: Duplex, status: number, error: string): void {
+  const body = JSON.stringify({ error });
+  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 503: 'Service Unavailable' }[status] ?? 'Error';
+  if (socket.writable) {
+    socket.once('finish', () => socket.destroy());
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  } else socket.destroy();
+}

@@ -1,0 +1,129 @@
+// What a session's terminal shows, kept as terminal state (not raw bytes) so a reconnecting client gets a
+// faithful screen: the visible rows, a bounded scrollback, the alternate screen and the modes in use.
+// Raw bytes cut at an arbitrary point would replay half an escape sequence. This is the way VS Code
+// restores its own terminals: @xterm/headless parses the output and its serialize addon writes it back.
+import { Terminal } from '@xterm/headless';
+import { SerializeAddon } from '@xterm/addon-serialize';
+import { ScreenQueue, type QueueItem } from './screen-queue';
+
+/**
+ * Output waits this long before being parsed, so a flood arrives in batches the queue can thin out.
+ * It delays nothing a person sees: clients get output straight from the PTY; a snapshot flushes first.
+ */
+const BATCH_MS = 25;
+
+export class Screen {
+  private readonly term: Terminal;
+  private readonly serializer = new SerializeAddon();
+  private readonly queue: ScreenQueue;
+  private writing = false;
+  private timer: NodeJS.Timeout | undefined;
+  private idleWaiters: Array<() => void> = [];
+  private disposed = false;
+
+  /**
+   * `flushAt`: queued characters above which parsing starts at once instead of after the batch delay.
+   * `onParsed`: called after each batch is parsed, so the owner can release backpressure.
+   */
+  constructor(
+    cols: number,
+    rows: number,
+    private readonly scrollback: number,
+    private readonly flushAt: number,
+    private readonly onParsed: () => void = () => {},
+  ) {
+    this.term = new Terminal({ cols, rows, scrollback, allowProposedApi: true, logLevel: 'off' });
+    this.term.loadAddon(this.serializer as unknown as Parameters<Terminal['loadAddon']>[0]);
+    this.queue = new ScreenQueue(this.keepLines(rows));
+  }
+
+  /** Output not yet parsed, in UTF-16 code units. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Output dropped unparsed because it scrolled out of the kept history anyway. */
+  get skipped(): number {
+    return this.queue.skipped;
+  }
+
+  write(text: string): void {
+    if (this.disposed) return;
+    this.queue.push(text);
+    this.schedule();
+  }
+
+  resize(cols: number, rows: number): void {
+    if (this.disposed) return;
+    this.queue.pushResize({ cols, rows }, this.keepLines(rows));
+    this.schedule();
+  }
+
+  /**
+   * Calls `fn` at a moment when everything written so far is parsed, synchronously with that check,
+   * so what `fn` serializes and what it attaches afterwards meet without a gap or an overlap.
+   */
+  whenIdle(fn: () => void): void {
+    if (this.disposed) return;
+    if (this.queue.empty && !this.writing) return fn();
+    this.idleWaiters.push(fn);
+    this.schedule(true);
+  }
+
+  /** The screen as a string of output that recreates it; call only from `whenIdle`. */
+  serialize(): string {
+    return this.serializer.serialize({ scrollback: this.scrollback });
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    clearTimeout(this.timer);
+    this.idleWaiters = [];
+    this.term.dispose();
+  }
+
+  private keepLines(rows: number): number {
+    return this.scrollback + 2 * rows + 1;
+  }
+
+  private schedule(now = false): void {
+    if (this.writing) return;
+    if (now || this.idleWaiters.length > 0 || this.queue.length >= this.flushAt) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.parseQueued();
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.parseQueued();
+      }, BATCH_MS);
+    }
+  }
+
+  private parseQueued(): void {
+    if (this.writing || this.disposed) return;
+    if (this.queue.empty) return this.settle();
+    this.writing = true;
+    this.feed(this.queue.take(), 0);
+  }
+
+  /** Writes the items in order; xterm parses asynchronously, so a resize waits for the writes before it. */
+  private feed(items: QueueItem[], index: number): void {
+    if (this.disposed) return;
+    while (index < items.length) {
+      const item = items[index++];
+      if (typeof item === 'string') return this.term.write(item, () => this.feed(items, index));
+      this.term.resize(item.cols, item.rows);
+    }
+    this.writing = false;
+    this.onParsed();
+    if (this.queue.empty) this.settle();
+    else this.schedule();
+  }
+
+  private settle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const fn of waiters) fn();
+  }
+}
