@@ -9,7 +9,7 @@ import { createApp, listRoutes } from './http/app';
 import { jobRoutes } from './http/routes/jobs';
 import { openapiRoutes } from './http/routes/openapi';
 import { updateRoutes, type UpdateHost } from './http/routes/update';
-import { AcpRunner, persistentShellTerminals } from './jobs/acp-runner';
+import { AcpRunner, persistentShellTerminals, type AcpRunnerOptions } from './jobs/acp-runner';
 import { JobManager } from './jobs/manager';
 import { ShellRunner } from './jobs/shell-runner';
 import { PersistentShellRunner } from './shells/runner';
@@ -34,6 +34,8 @@ export interface ServerDeps {
   update?: UpdateHost['update'];
   /** The terminal's limits, the node-pty the host prefers (VS Code's own), and extra browser origins. */
   terminal?: { options?: Partial<TerminalOptions>; ptyModule?: PtyModuleSource; allowedOrigins?: readonly string[] };
+  /** Defaults of ACP jobs (the editor's settings). */
+  acp?: Pick<AcpRunnerOptions, 'defaultAgent' | 'defaultPolicy'>;
 }
 
 /** Reachability the tunnel and registration report (null until they run). */
@@ -47,6 +49,8 @@ export interface AgentServer {
   readonly options: ServerOptions;
   readonly keys: KeyStore;
   readonly manager: JobManager;
+  /** The ACP mode: its pending permission requests (`acp.permissions`) for hosts that ask a person. */
+  readonly acp: AcpRunner;
   /** The port the command server listens on (useful with port 0). */
   readonly port: number;
   /** The separate terminal port, or null when `terminalPort` is -1. */
@@ -73,7 +77,8 @@ export async function startServer(partial: Partial<ServerOptions> = {}, deps: Se
     logger,
   );
   manager.register(shells);
-  manager.register(new AcpRunner({ killGraceMs: options.killGraceMs, persistentTerminals: persistentShellTerminals(shells) }));
+  const acp = new AcpRunner({ ...deps.acp, killGraceMs: options.killGraceMs, persistentTerminals: persistentShellTerminals(shells) });
+  manager.register(acp);
   for (const runner of deps.runners ?? []) manager.register(runner);
 
   const reach: ReachInfo = { tunnel_url: null, terminal_url: null, registration: null };
@@ -136,7 +141,7 @@ export async function startServer(partial: Partial<ServerOptions> = {}, deps: Se
     })());
 
   const terminalPort = terminalListener?.port ?? null;
-  return { options, keys, manager, port, terminalPort, terminal, url, reach, health, routes: () => listRoutes(app), close };
+  return { options, keys, manager, acp, port, terminalPort, terminal, url, reach, health, routes: () => listRoutes(app), close };
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {

@@ -1,6 +1,7 @@
 // The `ask` policy of ACP jobs, headless: an agent's permission request waits on the job (its
 // `pendingPermissions`) until a person answers it with `POST /jobs/{id}/permissions/{requestId}`,
 // or its deadline rejects it.
+import { EventEmitter } from 'node:events';
 import { Router } from 'express';
 import type { PermissionContext, PermissionDecision } from '../../acp';
 import { BadRequest, HttpError } from '../errors';
@@ -30,7 +31,8 @@ interface JobDesk {
   announce(request: PendingPermission): void;
 }
 
-export class PermissionDesk {
+/** Emits `request` (jobId, PendingPermission) for each new request, so a host can put it before a person. */
+export class PermissionDesk extends EventEmitter {
   private readonly jobs = new Map<string, JobDesk>();
 
   /**
@@ -77,6 +79,7 @@ export class PermissionDesk {
       setTimeout(() => settle({ outcome: 'reject', reason: 'deadline' }), deadlineMs).unref();
       desk.publish(this.list(jobId));
       desk.announce(info);
+      this.emit('request', jobId, info);
     });
   }
 

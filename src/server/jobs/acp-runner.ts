@@ -48,6 +48,10 @@ export interface AcpRunnerOptions {
   killGraceMs: number;
   /** How long an `ask` request waits for a person before it is rejected, ms. Default 10 min; 1 s–24 h. */
   permissionDeadlineMs?: number;
+  /** The agent of jobs that name none (a preset or a command line). Default the seed's `copilot --acp --stdio`. */
+  defaultAgent?: string;
+  /** The policy of jobs that name none. Default `workdir`. */
+  defaultPolicy?: AcpPolicyName;
   /** The client's other limits (see docs/acp.md); `maxEvents` is 0 since the job keeps every event. */
   limits?: Partial<AcpLimits>;
   /**
@@ -82,21 +86,24 @@ const ROUTE_DOC = {
 
 export class AcpRunner implements ModeRunner<AcpSpec> {
   readonly mode = 'acp' as const;
-  private readonly desk = new PermissionDesk();
+  /** Pending `ask` requests; hosts with a person at hand (the editor) listen to its `request` events. */
+  readonly permissions = new PermissionDesk();
+  private readonly defaultAgent: string;
   private readonly deadlineMs: number;
 
   constructor(private readonly options: AcpRunnerOptions) {
     this.deadlineMs = options.permissionDeadlineMs ?? DEFAULT_PERMISSION_DEADLINE_MS;
+    this.defaultAgent = options.defaultAgent || DEFAULT_AGENT;
     addPaths(ROUTE_DOC);
   }
 
   parse(body: Record<string, unknown>, common: CommonSpec): AcpSpec {
-    const agent = (optionalString(body, 'agent') ?? DEFAULT_AGENT).trim();
+    const agent = (optionalString(body, 'agent') ?? this.defaultAgent).trim();
     if (!agent || agent.includes('\0')) throw new BadRequest('agent must be a preset name or a command line', { agents: Object.keys(AGENT_PRESETS) });
     // Some seed clients put the prompt in `command`.
     const prompt = optionalString(body, 'prompt') ?? optionalString(body, 'command');
     if (!prompt) throw new BadRequest('prompt is required for mode "acp"');
-    const policy = optionalString(body, 'policy') ?? 'workdir';
+    const policy = optionalString(body, 'policy') ?? this.options.defaultPolicy ?? 'workdir';
     if (!POLICIES.includes(policy as AcpPolicyName)) throw new BadRequest(`policy must be one of: ${POLICIES.join(', ')}`);
     const nonEmpty = (name: string) => optionalString(body, name) || undefined;
     return {
@@ -145,7 +152,7 @@ export class AcpRunner implements ModeRunner<AcpSpec> {
       if (e.type === 'lifecycle' && e.stage === 'session') ctx.setFields({ acpSessionId: e.sessionId, ...(e.lost ? { acpSessionLost: e.lost } : {}) });
     };
     if (spec.policy === 'ask') {
-      this.desk.open(
+      this.permissions.open(
         ctx.jobId,
         (pendingPermissions) => ctx.setFields({ pendingPermissions }),
         (request) => ctx.event('permission_request', request),
@@ -171,7 +178,7 @@ export class AcpRunner implements ModeRunner<AcpSpec> {
       .then((result) => outcomeOf(result))
       .finally(() => {
         exited = true;
-        this.desk.close(ctx.jobId);
+        this.permissions.close(ctx.jobId);
       });
     return {
       done,
@@ -182,17 +189,17 @@ export class AcpRunner implements ModeRunner<AcpSpec> {
   }
 
   router(): Router {
-    return this.desk.router();
+    return this.permissions.router();
   }
 
   health(): Record<string, unknown> {
-    return { acp_default_agent: DEFAULT_AGENT, acp_agents: Object.keys(AGENT_PRESETS) };
+    return { acp_default_agent: this.defaultAgent, acp_agents: Object.keys(AGENT_PRESETS) };
   }
 
   private policyFor(spec: AcpSpec, ctx: JobContext): PermissionPolicy {
     if (spec.policy === 'deny') return new DenyAll();
     if (spec.policy === 'workdir') return new WorkdirApprove();
-    return new InteractivePolicy((p) => this.desk.ask(ctx.jobId, p, this.deadlineMs), { deadlineMs: this.deadlineMs });
+    return new InteractivePolicy((p) => this.permissions.ask(ctx.jobId, p, this.deadlineMs), { deadlineMs: this.deadlineMs });
   }
 
   private terminalsFor(spec: AcpSpec, ctx: JobContext): TerminalFactory | undefined {
