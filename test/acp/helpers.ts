@@ -1,6 +1,6 @@
 // Shared by the ACP tests and the benchmark: the scripted agent, bundled once so each spawn starts fast.
 import { buildSync } from 'esbuild';
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -35,12 +35,18 @@ export function removeWorkdir(work: string): void {
   rmSync(dirname(work), { recursive: true, force: true });
 }
 
+/** Whether `pid` still runs; a zombie (dead, waiting for a slow init to reap it) does not. */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return process.platform !== 'linux';
   }
 }
 
