@@ -1,23 +1,22 @@
-// node-pty inside the extension host: VS Code ships its own build for its own Electron/Node, which is the
-// one that loads there; the bundled prebuilt copy is the fallback. If neither loads, the terminal reports
-// itself unsupported and everything else keeps working.
+// node-pty inside the extension host: VS Code ships its own build, made for its own runtime, so that copy
+// comes first. If it does not load, the core falls back to the bundled @lydell/node-pty, and if that fails
+// too the terminal reports itself unsupported while everything else keeps working.
 import { join } from 'node:path';
 import type { PtyModuleSource } from '../server/terminal/pty';
 
 export function vscodePtyLoader(appRoot: string, log: (m: string) => void): PtyModuleSource {
   return () => {
-    const candidates = [join(appRoot, 'node_modules', 'node-pty'), join(appRoot, 'node_modules.asar', 'node-pty'), '@lydell/node-pty'];
     const failures: string[] = [];
-    for (const path of candidates) {
+    for (const path of [join(appRoot, 'node_modules', 'node-pty'), join(appRoot, 'node_modules.asar', 'node-pty')]) {
       try {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
         const mod = require(path);
-        log(`terminal: node-pty loaded from ${path}`);
+        log(`terminal: using VS Code's node-pty from ${path}`);
         return mod;
       } catch (err) {
         failures.push(`${path}: ${(err as Error).message.split('\n')[0]}`);
       }
     }
-    throw new Error(`no node-pty could be loaded (${failures.join('; ')})`);
+    log(`terminal: VS Code's node-pty did not load (${failures.join('; ')}); trying the bundled one`);
+    throw new Error(failures.join('; '));
   };
 }

@@ -1,0 +1,95 @@
+// Runs INSIDE a real VS Code extension host (see test/vscode/extension.vscode.test.ts): `vscode` is the
+// real API. It drives the extension as a person and a client would, and throws on the first failure.
+const vscode = require('vscode');
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const WebSocket = require(path.resolve(__dirname, '../../../node_modules/ws'));
+
+const EXTENSION_ID = 'agent-runtime.agent-runtime';
+
+async function eventually(check, what, timeoutMs = 30000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function get(url, key) {
+  const res = await fetch(url, { headers: key ? { 'X-API-Key': key } : {} });
+  return { status: res.status, body: await res.json() };
+}
+
+/** Opens a terminal through the server, types a command, and resolves with the output that shows the answer. */
+function terminalAnswer(url, key) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/terminal/ws`, { headers: { 'X-API-Key': key } });
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`no answer from the terminal; saw: ${JSON.stringify(out)}`)), 20000);
+    ws.on('message', (data) => {
+      const text = data.toString();
+      if (text.startsWith('\u0000')) {
+        const msg = JSON.parse(text.slice(1));
+        if (msg.type === 'session') ws.send(JSON.stringify({ type: 'input', data: 'echo $((6*7))\r' }));
+        return;
+      }
+      out += text;
+      if (/\r?\n42\r?\n/.test(out)) {
+        clearTimeout(timer);
+        ws.close(1000);
+        resolve(out);
+      }
+    });
+    ws.on('error', reject);
+  });
+}
+
+exports.run = async function run() {
+  const ext = vscode.extensions.getExtension(EXTENSION_ID);
+  assert.ok(ext, `${EXTENSION_ID} is loaded`);
+  const api = await ext.activate();
+  const c = api.controller;
+  await eventually(() => c.info().state === 'running', 'the server to start');
+  const url = c.info().url;
+  console.log(`[suite] server on ${url}`);
+
+  // The key shown by the command is the one kept in SecretStorage, and the server takes it.
+  const key = await vscode.commands.executeCommand('agentRuntime.showApiKey');
+  assert.equal(typeof key, 'string');
+  assert.ok(key.length >= 32);
+  assert.equal(key, await c.key());
+  assert.deepEqual((await get(`${url}/health`)).body, { status: 'ok', authenticated: false });
+  const health = (await get(`${url}/health`, key)).body;
+  assert.equal(health.authenticated, true);
+  assert.deepEqual(health.execution_modes.sort(), ['acp', 'persistent_shell', 'shell']);
+
+  // No tunnel here: the command says so (and returns null).
+  assert.equal(await vscode.commands.executeCommand('agentRuntime.showTunnelUrl'), null);
+
+  // The terminal runs on VS Code's own node-pty.
+  assert.equal(health.terminal_supported, true);
+  assert.equal(health.terminal_pty, 'host', `VS Code's node-pty was used (health: ${JSON.stringify(health)})`);
+  await terminalAnswer(url, key);
+
+  // Rotation: the old key is refused at once, the new one works.
+  const rotated = await vscode.commands.executeCommand('agentRuntime.rotateApiKey', { confirm: false });
+  assert.notEqual(rotated, key);
+  assert.equal((await get(`${url}/jobs`, key)).status, 401);
+  assert.equal((await get(`${url}/jobs`, rotated)).status, 200);
+  assert.equal(await vscode.commands.executeCommand('agentRuntime.showApiKey'), rotated);
+
+  // Every command of the manifest is registered.
+  const pkg = require(path.join(ext.extensionPath, 'package.json'));
+  const registered = new Set(await vscode.commands.getCommands(true));
+  for (const { command } of pkg.contributes.commands) assert.ok(registered.has(command), `${command} is registered`);
+
+  // Stop: the port closes.
+  await vscode.commands.executeCommand('agentRuntime.stopServer');
+  assert.equal(c.info().state, 'stopped');
+  await assert.rejects(fetch(`${url}/health`), 'the port is closed after Stop Server');
+  await vscode.commands.executeCommand('agentRuntime.startServer');
+  assert.equal((await get(`${c.info().url}/health`, rotated)).body.authenticated, true);
+  console.log('[suite] all checks passed');
+};
