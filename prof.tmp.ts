@@ -1,0 +1,21 @@
+import { spawn } from 'node:child_process';
+import WebSocket from 'ws';
+const KEY = 'bench-key-0123456789abcdefghijklmnopqrstuvwxyz';
+(async () => {
+  const child = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir=/tmp/prof', 'dist/cli.js', '--port', '0', '--terminal-port=-1', '--state-dir', '/tmp/prof/state', '--terminal-shell', '/tmp/tt/cat.sh'], { env: { ...process.env, AGENT_RUNTIME_API_KEY: KEY }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  const url: string = await new Promise((r) => child.stderr.on('data', (d) => { err += d; const m = /listening on (http:\S+)/.exec(err); if (m) r(m[1]); }));
+  const t = performance.now();
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/terminal/ws?cols=120&rows=30`, { headers: { 'x-api-key': KEY } });
+  let bytes = 0; let frames = 0;
+  const expected = 134666670 + 134666670 / 101;
+  await new Promise<void>((res) => ws.on('message', (d: Buffer) => { if (d[0] === 0) return; bytes += d.length; frames++; if (bytes >= expected - 10) res(); }));
+  const ms = performance.now() - t;
+  const cu = process.cpuUsage(); const st = require('fs').readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(' ');
+  console.log('client cpu ms', (cu.user + cu.system) / 1000, 'server utime', Number(st[13]) * 10, 'stime', Number(st[14]) * 10);
+  console.log('MiB/s', bytes / 1048576 / (ms / 1000), 'frames', frames, 'avg', bytes / frames);
+  ws.close(1000); console.log(err.split('\n').filter(l => l.startsWith('HOLD')).slice(-5).join('\n'));
+  await new Promise((r) => setTimeout(r, 500));
+  child.kill('SIGINT');
+  await new Promise((r) => child.on('exit', r));
+})();
