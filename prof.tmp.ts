@@ -14,7 +14,7 @@ const KEY = 'bench-key-0123456789abcdefghijklmnopqrstuvwxyz';
   const cu = process.cpuUsage(); const st = require('fs').readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(' ');
   console.log('client cpu ms', (cu.user + cu.system) / 1000, 'server utime', Number(st[13]) * 10, 'stime', Number(st[14]) * 10);
   console.log('MiB/s', bytes / 1048576 / (ms / 1000), 'frames', frames, 'avg', bytes / frames);
-  ws.close(1000); console.log(err.split('\n').filter(l => l.startsWith('HOLD')).slice(-5).join('\n'));
+  ws.close(1000);
   await new Promise((r) => setTimeout(r, 500));
   child.kill('SIGINT');
   await new Promise((r) => child.on('exit', r));

@@ -82,7 +82,7 @@ test('multi-byte characters whose bytes look like C1 controls, and real C1 contr
   // ě is C4 9B and ḟ is E1 B8 9F: their last bytes are the codes of CSI and APC. U+009B is a real CSI.
   const steps: Step[] = [
     '\x1b]0;title ě ḟ\x07',
-    lines(4000, 'ě ḟ '),
+    lines(4000, 'ě ḟ ° © '),
     '\u009b31mred by a C1 CSI\u009b0m\r\n',
     '\x1b]0;ěěě',
     lines(3000, 'inside an open OSC ě '),

@@ -13,10 +13,16 @@
 // so offsets are byte offsets and a regular expression finds control bytes at native speed.
 
 /**
- * What is not plain text: C0 controls other than BEL/BS/TAB/LF/CR, DEL, and C1 controls, which UTF-8
- * writes as C2 80–C2 9F (C2 is always a lead byte, so this never matches inside another character).
+ * Candidates for what is not plain text: C0 controls other than BEL/BS/TAB/LF/CR, DEL, and C2, the lead
+ * byte of C1 controls, which UTF-8 writes as C2 80–C2 9F (C2 is always a lead byte, never inside another
+ * character). A character class alone keeps the scan at native speed; C2 is checked by hand.
  */
-const SPECIAL = /[\x00-\x06\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x9f]/g;
+const SPECIAL = /[\x00-\x06\x0b\x0c\x0e-\x1f\x7f\xc2]/g;
+
+function isC1(text: string, at: number): boolean {
+  const next = text.charCodeAt(at + 1);
+  return next >= 0x80 && next <= 0x9f;
+}
 
 const enum VtState {
   Ground,
@@ -145,15 +151,21 @@ export class ScreenQueue {
     let i = 0;
     while (i < text.length) {
       if (this.tracker.state === VtState.Ground) {
+        let hit = -1;
         SPECIAL.lastIndex = i;
-        const hit = SPECIAL.exec(text);
-        const end = hit ? hit.index : text.length;
+        for (let m = SPECIAL.exec(text); m; m = SPECIAL.exec(text)) {
+          if (text.charCodeAt(m.index) !== 0xc2 || isC1(text, m.index)) {
+            hit = m.index;
+            break;
+          }
+        }
+        const end = hit === -1 ? text.length : hit;
         this.noteLineFeeds(text, i, end, base);
-        if (!hit) return;
+        if (hit === -1) return;
         // A C1 control is two bytes (C2 xx): the tracker takes its code point.
-        const c1 = hit[0].length === 2;
-        const after = this.tracker.step(c1 ? text.charCodeAt(end + 1) : text.charCodeAt(end));
-        i = end + hit[0].length;
+        const c1 = text.charCodeAt(hit) === 0xc2;
+        const after = this.tracker.step(text.charCodeAt(c1 ? hit + 1 : hit));
+        i = hit + (c1 ? 2 : 1);
         this.runStart = after === VtState.Ground ? base + i : -1;
         this.lineFeeds = [];
       } else {
@@ -175,8 +187,7 @@ export class ScreenQueue {
   private codeAt(text: string, i: number): number {
     const b = text.charCodeAt(i);
     if (b < 0x80) return b;
-    const next = text.charCodeAt(i + 1);
-    if (b === 0xc2 && next >= 0x80 && next <= 0x9f) return next;
+    if (b === 0xc2 && isC1(text, i)) return text.charCodeAt(i + 1);
     return 0xa0;
   }
 
