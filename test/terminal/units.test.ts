@@ -106,6 +106,7 @@ test('only the server itself, a proxy forwarding to it, or an allowed origin may
   assert.equal(originAllowed('http://abc.example:8080', request({ host: 'abc.example' }), []), false);
   assert.equal(originAllowed('https://dash.example', request(host), ['https://dash.example/']), true);
   assert.equal(originAllowed('https://dash.example:444', request(host), ['https://dash.example']), false);
+  assert.equal(originAllowed('https://abc-8586.devtunnels.ms', request(host), ['wss://abc-8586.devtunnels.ms']), true);
 });
 
 test('an upgrade needs the key or a live ticket, and a foreign origin is refused even with the key', () => {
