@@ -1,5 +1,83 @@
-// Placeholder until the extension issue lands: activation wires nothing yet.
-import type * as vscode from 'vscode';
+// Wires the core into the editor: the controller, the commands, the status bar, the settings, the logs.
+// Everything disposable goes into context.subscriptions.
+import { hostname } from 'node:os';
+import * as vscode from 'vscode';
+import type { Logger } from '../server/log';
+import { registerCommands } from './commands';
+import { ServerController, type KeyVault } from './controller';
+import { vscodePtyLoader } from './pty';
+import { readSettings, type ExtensionSettings } from './settings';
+import { askPermission, createStatusBar, renderStatus, showChallenge } from './ui';
 
-export function activate(_context: vscode.ExtensionContext): void {}
-export function deactivate(): void {}
+const SECRET_KEY = 'agentRuntime.apiKey';
+
+/** What other extensions (and the tests in a real VS Code) can use. */
+export interface AgentRuntimeApi {
+  controller: ServerController;
+}
+
+let controller: ServerController | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<AgentRuntimeApi> {
+  const log = vscode.window.createOutputChannel('Agent Runtime', { log: true });
+  const settings = () => readSettings((key, fallback) => vscode.workspace.getConfiguration('agentRuntime').get(key, fallback));
+  const vault: KeyVault = {
+    get: () => Promise.resolve(context.secrets.get(SECRET_KEY)),
+    set: (key) => Promise.resolve(context.secrets.store(SECRET_KEY, key)),
+  };
+  await vscode.workspace.fs.createDirectory(context.globalStorageUri);
+  controller = new ServerController(
+    {
+      stateDir: context.globalStorageUri.fsPath,
+      logger: outputLogger(log),
+      vault,
+      ptyModule: vscodePtyLoader(vscode.env.appRoot, (m) => log.info(m)),
+      onUpdateRequested: () => void vscode.commands.executeCommand('workbench.extensions.action.checkForUpdates'),
+      askPermission,
+    },
+    settings(),
+  );
+  const c = controller;
+  const status = createStatusBar();
+  c.on('change', (info) => renderStatus(status, info));
+  c.on('challenge', showChallenge);
+  c.on('warning', (m: string) => void vscode.window.showWarningMessage(`Agent Runtime: ${m}`));
+  renderStatus(status, c.info());
+
+  context.subscriptions.push(
+    log,
+    status,
+    ...registerCommands(c, log, () => settings().register.name || hostname()),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('agentRuntime')) void c.applySettings(settings()).catch((err: Error) => log.error(`settings: ${err.message}`));
+    }),
+    { dispose: () => void c.dispose() },
+  );
+  if (settings().autoStart) await startOrExplain(c, settings(), log);
+  return { controller: c };
+}
+
+export async function deactivate(): Promise<void> {
+  await controller?.dispose();
+  controller = undefined;
+}
+
+async function startOrExplain(c: ServerController, s: ExtensionSettings, log: vscode.LogOutputChannel): Promise<void> {
+  try {
+    await c.start();
+  } catch (err) {
+    log.error(`could not start on ${s.host}:${s.port}: ${(err as Error).message}`);
+    void vscode.window.showErrorMessage(`Agent Runtime could not start on port ${s.port}: ${(err as Error).message}`, 'Open Settings').then((choice) => {
+      if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', 'agentRuntime');
+    });
+  }
+}
+
+function outputLogger(channel: vscode.LogOutputChannel): Logger {
+  return {
+    debug: (m) => channel.debug(m),
+    info: (m) => channel.info(m),
+    warn: (m) => channel.warn(m),
+    error: (m) => channel.error(m),
+  };
+}

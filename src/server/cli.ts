@@ -1,16 +1,19 @@
 // `agent-server`: the core, headless, for VMs. `agent-server key` shows or rotates the API key.
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
+import { hostname } from 'node:os';
 import { KeyStore, KEY_FILE_NAME } from './auth';
 import { NUMERIC_OPTIONS, resolveOptions, type ServerOptions } from './config';
-import { consoleLogger, redact } from './log';
+import { consoleLogger, redact, type Logger } from './log';
 import { defaultStateDir } from './platform';
-import { startServer } from './server';
+import { startReach, type Reach, type ReachOptions } from './reach';
+import { dashboardBase, type ChallengeEvent } from './register';
+import { startServer, type AgentServer } from './server';
+import { RESTART_EXIT_CODE, resolveUpdateCommand, UPDATE_COMMAND_ENV, Wrapper, WRAPPED_ENV } from './update/wrapper';
+import { PACKAGE_NAME, VERSION } from './version';
 import { TERMINAL_LIMITS, type TerminalOptions } from './terminal/options';
-import { VERSION } from './version';
 
-/** The exit code that asks `agent-server --wrapper` to update and restart (the seed's). */
-export const RESTART_EXIT_CODE = 42;
+export { RESTART_EXIT_CODE } from './update/wrapper';
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 const numericFlags = Object.keys(NUMERIC_OPTIONS).map((name) => [kebab(name), name] as const);
@@ -24,6 +27,15 @@ Usage:
 
 Options:
   --host ADDR                     bind address (default 127.0.0.1; 0.0.0.0 exposes on the network)
+  --tunnel                        put a devtunnel in front (needs the devtunnel CLI, logged in)
+  --tunnel-id ID                  use (or create) this persistent tunnel; implies --tunnel
+                                  (default devpilot-HOST-PORT)
+  --register URL                  register with this dashboard (shows a code to confirm there)
+  --name NAME                     this machine's name on the dashboard (default the host name)
+  --wrapper                       supervise the server: restart it when it dies, update it on
+                                  POST /update (exit code ${RESTART_EXIT_CODE})
+  --update-command CMD            how --wrapper upgrades (default: npm install -g ${PACKAGE_NAME}@latest
+                                  into the prefix this copy is installed in; or ${UPDATE_COMMAND_ENV})
   --state-dir DIR                 key file, job records and logs (default ${defaultStateDir()})
   -v, --verbose                   debug logging
   -h, --help                      this help
@@ -33,7 +45,7 @@ ${numericFlags
   .map(([flag, name]) => {
     const b = NUMERIC_OPTIONS[name as keyof typeof NUMERIC_OPTIONS];
     const def = typeof b.default === 'number' ? b.default : 'port + 1';
-    return `  --${`${flag} N`.padEnd(30)}${name} (default ${def}, ${b.min}–${b.max})`;
+    return `  --${`${flag} N`.padEnd(29)} ${name} (default ${def}, ${b.min}–${b.max}${b.env ? `; env ${b.env}` : ''})`;
   })
   .join('\n')}
   --terminal-shell PATH           shell of new terminals (default $SHELL, else bash, else sh; PowerShell on Windows)
@@ -59,6 +71,12 @@ export async function main(argv: string[]): Promise<number> {
       verbose: { type: 'boolean', short: 'v' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' },
+      tunnel: { type: 'boolean' },
+      'tunnel-id': { type: 'string' },
+      register: { type: 'string' },
+      name: { type: 'string' },
+      wrapper: { type: 'boolean' },
+      'update-command': { type: 'string' },
       ...Object.fromEntries(numericFlags.map(([flag]) => [flag, { type: 'string' as const }])),
       ...Object.fromEntries(terminalFlags.map(([flag]) => [flag, { type: 'string' as const }])),
       'terminal-shell': { type: 'string' },
@@ -69,6 +87,7 @@ export async function main(argv: string[]): Promise<number> {
   const stateDir = (values['state-dir'] as string | undefined) ?? defaultStateDir();
   if (positionals[0] === 'key') return keyCommand(stateDir, Boolean(values.rotate));
   if (positionals.length > 0) throw new UsageError(`unknown command: ${positionals[0]}`);
+  if (values.wrapper) return wrap(argv, values['update-command'] as string | undefined, Boolean(values.verbose));
 
   const partial: Partial<ServerOptions> = { stateDir, host: values.host as string | undefined };
   for (const [flag, name] of numericFlags) {
@@ -80,44 +99,118 @@ export async function main(argv: string[]): Promise<number> {
     const v = (values as Record<string, unknown>)[flag] as string | undefined;
     if (v !== undefined) (terminal as Record<string, number>)[name] = parseInteger(flag, v);
   }
-  return serve(resolveOptions(partial), Boolean(values.verbose), terminal);
+  const tunnelId = values['tunnel-id'] as string | undefined;
+  const reach: ReachOptions = {
+    tunnel: Boolean(values.tunnel) || Boolean(tunnelId),
+    tunnelId,
+    register: values.register as string | undefined,
+    name: (values.name as string | undefined) ?? process.env.COMPUTERNAME ?? hostname(),
+  };
+  if (reach.register) dashboardBase(reach.register); // a bad URL is a usage error, before anything starts
+  return serve(resolveOptions(partial), reach, Boolean(values.verbose), terminal);
 }
 
-async function serve(options: ServerOptions, verbose: boolean, terminal: Partial<TerminalOptions>): Promise<number> {
+async function serve(options: ServerOptions, reachOptions: ReachOptions, verbose: boolean, terminal: Partial<TerminalOptions>): Promise<number> {
   const logger = consoleLogger(verbose);
   let exitCode = 0;
   let stopping = false;
+  let reach: Promise<Reach> | undefined;
   const server = await startServer(options, {
     logger,
     terminal: { options: terminal },
-    update: () => ({
-      response: { status: 'updating', version: VERSION, message: 'Server will restart for update' },
-      after: () => stop(RESTART_EXIT_CODE),
-    }),
+    update: () => ({ response: updateAnswer(), after: () => stop(RESTART_EXIT_CODE) }),
   });
   const stop = (code: number) => {
     if (stopping) return;
     stopping = true;
     exitCode = code;
-    void server.close().then(() => process.exit(exitCode));
+    void (async () => {
+      // A tunnel still coming up is waited for, so its host process is not left behind.
+      await reach?.then((r) => r.stop(), () => undefined);
+      await server.close();
+      process.exit(exitCode);
+    })();
   };
-  banner(server.url, server.terminalPort, server.keys);
   process.once('SIGINT', () => stop(0));
   process.once('SIGTERM', () => stop(0));
+  reach = startReach(server, { ...reachOptions, logger });
+  (await reach).on('challenge', (c: ChallengeEvent) => challengeBanner(c));
+  banner(server, reachOptions);
   return new Promise<number>(() => {}); // runs until a signal or an update ends the process
 }
 
-function banner(url: string, terminalPort: number | null, keys: KeyStore): void {
+/** What `POST /update` answers: the running version and what happens next. */
+function updateAnswer(): Record<string, unknown> {
+  const wrapped = process.env[WRAPPED_ENV] === '1';
+  return {
+    status: 'updating',
+    version: VERSION,
+    message: wrapped
+      ? `Server will restart for update: it exits with code ${RESTART_EXIT_CODE}, the wrapper upgrades the package and starts it again`
+      : `Server will exit with code ${RESTART_EXIT_CODE} for update; no \`agent-server --wrapper\` supervises it, so it will not come back by itself`,
+  };
+}
+
+function banner(server: AgentServer, reach: ReachOptions): void {
+  const keys = server.keys;
   const where = keys.source === 'option' ? 'given by the host' : keys.source === 'env' ? 'from the environment' : `in ${keys.filePath}`;
+  const lines = [
+    `agent-runtime ${VERSION}`,
+    `  command server  ${server.url}`,
+    `  terminal        ${server.url}/terminal (web page), ws on ${server.url}/terminal/ws${server.terminalPort ? ` and port ${server.terminalPort}` : ''}`,
+    `  API key         ${redact(keys.current())} ${where}; \`agent-server key\` prints it`,
+  ];
+  if (server.reach.tunnel_url) lines.push(`  tunnel          ${server.reach.tunnel_url}`, `  terminal        ${server.reach.terminal_url}`);
+  if (reach.register) lines.push(`  dashboard       ${reach.register} (as ${reach.name})`);
+  process.stderr.write(`${lines.join('\n')}\n`);
+}
+
+function challengeBanner(c: ChallengeEvent): void {
+  const rule = '='.repeat(56);
   process.stderr.write(
     [
-      `agent-runtime ${VERSION}`,
-      `  command server  ${url}`,
-      `  terminal        ${url}/terminal (web page), ws on ${url}/terminal/ws${terminalPort ? ` and port ${terminalPort}` : ''}`,
-      `  API key         ${redact(keys.current())} ${where}; \`agent-server key\` prints it`,
+      '',
+      rule,
+      `  REGISTRATION CODE:  ${c.code}`,
+      '',
+      '  Enter this code on the dashboard to confirm this machine:',
+      `  ${c.confirm_url}`,
+      `  (valid until ${new Date(c.expires_at).toLocaleTimeString()})`,
+      rule,
+      '',
       '',
     ].join('\n'),
   );
+}
+
+/** `--wrapper`: run this same CLI, minus the wrapper's own flags, under supervision. */
+async function wrap(argv: string[], updateOption: string | undefined, verbose: boolean): Promise<number> {
+  const logger: Logger = consoleLogger(verbose);
+  const script = process.argv[1];
+  const updateCommand = resolveUpdateCommand(updateOption, process.env, script, PACKAGE_NAME);
+  const wrapper = new Wrapper({
+    command: process.execPath,
+    args: [...process.execArgv, script, ...serverArgs(argv)],
+    updateCommand,
+    logger,
+  });
+  logger.info(`agent-runtime ${VERSION} wrapper: auto-update ${updateCommand ? `with \`${updateCommand}\`` : `off (set --update-command or ${UPDATE_COMMAND_ENV})`}`);
+  return wrapper.run();
+}
+
+/** The arguments for the supervised server: all but --wrapper and --update-command. */
+export function serverArgs(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--wrapper' || a.startsWith('--update-command=')) continue;
+    if (a === '--update-command') {
+      i++;
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
 }
 
 function keyCommand(stateDir: string, rotate: boolean): number {

@@ -30,12 +30,18 @@ export interface ServerOptions {
   killGraceMs: number;
   /** How long an `Idempotency-Key` is remembered, seconds. Default 24 h, 60 s–30 days. */
   idempotencyTtlSeconds: number;
+  /** Named persistent shell sessions at once. Default 32 (the seed's), 1–1024; env DEVPILOT_PERSISTENT_SHELL_MAX_SESSIONS. */
+  persistentShellMaxSessions: number;
+  /** A persistent shell unused this long is ended, seconds; 0 never (the seed's default), up to 30 days; env DEVPILOT_PERSISTENT_SHELL_IDLE_TIMEOUT_SECONDS. */
+  persistentShellIdleTimeoutSeconds: number;
 }
 
 interface Bound {
   default: number | ((o: Partial<ServerOptions>) => number);
   min: number;
   max: number;
+  /** An environment variable (the seed's) that sets the option when it is not given. */
+  env?: string;
 }
 
 const DAY = 86400;
@@ -53,16 +59,18 @@ export const NUMERIC_OPTIONS: Record<Exclude<keyof ServerOptions, 'host' | 'stat
   maxWaitSeconds: { default: 60, min: 1, max: 600 },
   killGraceMs: { default: 2000, min: 0, max: 60000 },
   idempotencyTtlSeconds: { default: DAY, min: 60, max: 30 * DAY },
+  persistentShellMaxSessions: { default: 32, min: 1, max: 1024, env: 'DEVPILOT_PERSISTENT_SHELL_MAX_SESSIONS' },
+  persistentShellIdleTimeoutSeconds: { default: 0, min: 0, max: 30 * DAY, env: 'DEVPILOT_PERSISTENT_SHELL_IDLE_TIMEOUT_SECONDS' },
 };
 
 /** Fills defaults and rejects values out of bounds, naming the option. */
-export function resolveOptions(partial: Partial<ServerOptions> = {}): ServerOptions {
+export function resolveOptions(partial: Partial<ServerOptions> = {}, env: NodeJS.ProcessEnv = process.env): ServerOptions {
   const out: Partial<ServerOptions> = {
     host: partial.host ?? '127.0.0.1',
     stateDir: partial.stateDir ?? defaultStateDir(),
   };
   for (const [name, bound] of Object.entries(NUMERIC_OPTIONS) as [keyof typeof NUMERIC_OPTIONS, Bound][]) {
-    const given = partial[name];
+    const given = partial[name] ?? fromEnv(bound, env);
     const value = given ?? (typeof bound.default === 'function' ? bound.default(partial) : bound.default);
     if (!Number.isInteger(value) || value < bound.min || value > bound.max) {
       throw new RangeError(`option ${name} must be an integer from ${bound.min} to ${bound.max} (got ${given})`);
@@ -70,4 +78,11 @@ export function resolveOptions(partial: Partial<ServerOptions> = {}): ServerOpti
     out[name] = value;
   }
   return out as ServerOptions;
+}
+
+function fromEnv(bound: Bound, env: NodeJS.ProcessEnv): number | undefined {
+  const raw = bound.env ? env[bound.env]?.trim() : undefined;
+  if (!raw) return undefined;
+  if (!/^-?\d+$/.test(raw)) throw new RangeError(`${bound.env} must be a whole number (got "${raw}")`);
+  return Number(raw);
 }

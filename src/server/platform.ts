@@ -1,6 +1,6 @@
 // Everything that differs between Windows and POSIX lives here, so the differences stay visible.
 import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -41,10 +41,32 @@ export function signalTree(pid: number, signal: NodeJS.Signals): boolean {
 export function treeAlive(pid: number): boolean {
   try {
     process.kill(isWindows ? pid : -pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+  // Signal 0 also reaches zombies, which a slow init (as in containers) may leave unreaped for seconds:
+  // on Linux, ask /proc whether any member of the group still runs.
+  return process.platform === 'linux' ? groupHasLiveMember(pid) : true;
+}
+
+function groupHasLiveMember(pgid: number): boolean {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return true;
+  }
+  for (const entry of entries) {
+    if (entry.charCodeAt(0) > 57) continue; // not a pid
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 3); // state, ppid, pgrp
+      if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') return true;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return false;
 }
 
 /**

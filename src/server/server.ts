@@ -9,8 +9,10 @@ import { createApp, listRoutes } from './http/app';
 import { jobRoutes } from './http/routes/jobs';
 import { openapiRoutes } from './http/routes/openapi';
 import { updateRoutes, type UpdateHost } from './http/routes/update';
+import { AcpRunner, persistentShellTerminals, type AcpRunnerOptions } from './jobs/acp-runner';
 import { JobManager } from './jobs/manager';
 import { ShellRunner } from './jobs/shell-runner';
+import { PersistentShellRunner } from './shells/runner';
 import { JobStore } from './jobs/store';
 import type { ModeRunner } from './jobs/types';
 import { silentLogger, type Logger } from './log';
@@ -32,6 +34,8 @@ export interface ServerDeps {
   update?: UpdateHost['update'];
   /** The terminal's limits, the node-pty the host prefers (VS Code's own), and extra browser origins. */
   terminal?: { options?: Partial<TerminalOptions>; ptyModule?: PtyModuleSource; allowedOrigins?: readonly string[] };
+  /** Defaults of ACP jobs (the editor's settings). */
+  acp?: Pick<AcpRunnerOptions, 'defaultAgent' | 'defaultPolicy'>;
 }
 
 /** Reachability the tunnel and registration report (null until they run). */
@@ -45,6 +49,8 @@ export interface AgentServer {
   readonly options: ServerOptions;
   readonly keys: KeyStore;
   readonly manager: JobManager;
+  /** The ACP mode: its pending permission requests (`acp.permissions`) for hosts that ask a person. */
+  readonly acp: AcpRunner;
   /** The port the command server listens on (useful with port 0). */
   readonly port: number;
   /** The separate terminal port, or null when `terminalPort` is -1. */
@@ -66,6 +72,13 @@ export async function startServer(partial: Partial<ServerOptions> = {}, deps: Se
   store.load();
   const manager = new JobManager(store, options, logger);
   manager.register(new ShellRunner(options.killGraceMs));
+  const shells = new PersistentShellRunner(
+    { maxSessions: options.persistentShellMaxSessions, idleTimeoutSeconds: options.persistentShellIdleTimeoutSeconds, killGraceMs: options.killGraceMs },
+    logger,
+  );
+  manager.register(shells);
+  const acp = new AcpRunner({ ...deps.acp, killGraceMs: options.killGraceMs, persistentTerminals: persistentShellTerminals(shells) });
+  manager.register(acp);
   for (const runner of deps.runners ?? []) manager.register(runner);
 
   const reach: ReachInfo = { tunnel_url: null, terminal_url: null, registration: null };
@@ -84,6 +97,9 @@ export async function startServer(partial: Partial<ServerOptions> = {}, deps: Se
 
   const updateHost: UpdateHost = {
     busy: () => busyReason(manager, terminal),
+    refuse: (reason) => {
+      manager.refusing = reason;
+    },
     update: deps.update ?? (() => ({ response: { status: 'unsupported', version: VERSION, message: 'this host does not update itself' } })),
   };
   const modeRouters = manager.runnerList().flatMap((r) => (r.router ? [r.router()] : [])) as Router[];
@@ -125,7 +141,7 @@ export async function startServer(partial: Partial<ServerOptions> = {}, deps: Se
     })());
 
   const terminalPort = terminalListener?.port ?? null;
-  return { options, keys, manager, port, terminalPort, terminal, url, reach, health, routes: () => listRoutes(app), close };
+  return { options, keys, manager, acp, port, terminalPort, terminal, url, reach, health, routes: () => listRoutes(app), close };
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {

@@ -102,6 +102,7 @@ export const openapi = {
         responses: {
           '202': json(obj({ jobId: str, status: str }, ['jobId', 'status']), 'Accepted'),
           '400': error('bad input'),
+          '409': error('the persistent shell session is busy with another shell, or the session limit is reached'),
           '413': error('body too large'),
           '422': error('Idempotency-Key reused with another request'),
           '503': error('draining for an update'),
@@ -162,9 +163,15 @@ export const openapi = {
     '/update': {
       post: {
         ...secured,
-        summary: 'Restart for an update once idle',
+        summary: 'Restart for an update once idle; with drain, refuse new work and restart when the running work ends',
         requestBody: { content: { 'application/json': { schema: obj({ drain: bool }) } } },
-        responses: { '200': json(obj({ status: str, version: str, message: str })), '409': error('work is active'), ...common },
+        responses: {
+          '200': json(obj({ status: str, version: str, message: str })),
+          '202': json(obj({ status: str, version: str, message: str, waiting_for: { type: 'object' } }), 'draining'),
+          '400': error('bad input'),
+          '409': error('work is active'),
+          ...common,
+        },
       },
     },
     '/openapi.json': {

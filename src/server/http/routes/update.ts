@@ -1,24 +1,44 @@
 // `POST /update`: refused (409) while anything is active, as the seed; otherwise the host decides what
 // an update means (the CLI exits 42 for its wrapper; the extension defers to the marketplace).
+// `{"drain": true}` instead refuses new work (503), waits for the active work to end, then updates.
 import { Router } from 'express';
-import { HttpError } from '../../errors';
+import { BadRequest, HttpError } from '../../errors';
+import { Drain, type DrainTarget } from '../../update/drain';
 
-export interface UpdateHost {
-  /** The seed's 409 body when work is active, else undefined. */
-  busy(): Record<string, unknown> | undefined;
+export interface UpdateHost extends DrainTarget {
   /** Called once nothing is active: the answer, and what to do after it is sent. */
   update(body: Record<string, unknown>): { response: Record<string, unknown>; after?: () => void };
 }
 
-export function updateRoutes(host: UpdateHost): Router {
+export function updateRoutes(host: UpdateHost, drain = new Drain(host)): Router {
   const r = Router();
   r.post('/update', (req, res) => {
-    const busy = host.busy();
-    if (busy) {
-      const { error, ...extra } = busy;
-      throw new HttpError(409, String(error), extra);
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    if (typeof body !== 'object' || Array.isArray(body)) throw new BadRequest('request body must be a JSON object');
+    if (body.drain !== undefined && typeof body.drain !== 'boolean') throw new BadRequest('drain must be true or false');
+    if (drain.active) {
+      res.status(202).json({ status: 'draining', ...drain.progress(), message: 'already draining for an update' });
+      return;
     }
-    const { response, after } = host.update((req.body ?? {}) as Record<string, unknown>);
+    const busy = host.busy();
+    if (busy && body.drain !== true) {
+      const { error, ...extra } = busy;
+      throw new HttpError(409, String(error), { ...extra, hint: 'send {"drain": true} to update once the running work ends' });
+    }
+    const { response, after } = host.update(body);
+    if (busy && after) {
+      // The host restarts for updates: stop taking work now, restart when the last piece ends.
+      drain.start(after);
+      const { error: _error, ...waiting } = busy;
+      res.status(202).json({
+        ...response,
+        status: 'draining',
+        waiting_for: waiting,
+        message: `new work is refused (503) until the running work ends; then: ${String(response.message ?? 'the update')}`,
+      });
+      return;
+    }
+    // Idle, or a host that never restarts (the extension): answer now; there is nothing to drain for.
     res.json(response);
     if (after) res.once('finish', after);
   });

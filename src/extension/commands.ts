@@ -1,0 +1,102 @@
+// The palette's commands (declared in package.json's `contributes.commands`). Each returns what it showed,
+// so scripts and tests can use them without reading the screen.
+import * as vscode from 'vscode';
+import type { ServerController } from './controller';
+import { showActions } from './ui';
+
+export function registerCommands(controller: ServerController, log: vscode.LogOutputChannel, settingsName: () => string): vscode.Disposable[] {
+  const reg = (id: string, fn: (...args: any[]) => unknown) => vscode.commands.registerCommand(`agentRuntime.${id}`, fn);
+  const tunnelUrl = () => controller.info().tunnelUrl;
+  const fail = (what: string) => (err: Error) => {
+    log.error(`${what}: ${err.message}`);
+    void vscode.window.showErrorMessage(`Agent Runtime: ${what}: ${err.message}`);
+  };
+
+  return [
+    reg('startServer', () => controller.start().then(() => controller.info().url, fail('could not start the server'))),
+    reg('stopServer', () => controller.stop()),
+    reg('restartServer', () => controller.restart().then(() => controller.info().url, fail('could not restart the server'))),
+    reg('showApiKey', async () => {
+      const key = await controller.key();
+      // Not awaited: the command answers at once; the modal stays until the person closes it.
+      void vscode.window.showInformationMessage('Agent Runtime API key', { modal: true, detail: key }, 'Copy').then((c) => {
+        if (c === 'Copy') void vscode.env.clipboard.writeText(key);
+      });
+      return key;
+    }),
+    reg('copyApiKey', async () => {
+      await vscode.env.clipboard.writeText(await controller.key());
+      void vscode.window.showInformationMessage('Agent Runtime: API key copied.');
+    }),
+    reg('rotateApiKey', async (opts?: { confirm?: boolean }) => {
+      if (opts?.confirm !== false) {
+        const ok = await vscode.window.showWarningMessage(
+          'Rotate the Agent Runtime API key?',
+          { modal: true, detail: 'Clients using the current key will be refused until they get the new one.' },
+          'Rotate',
+        );
+        if (ok !== 'Rotate') return undefined;
+      }
+      const key = await controller.rotateKey();
+      log.info('API key rotated');
+      return key;
+    }),
+    reg('showTunnelUrl', () => {
+      const url = tunnelUrl();
+      if (url) {
+        void vscode.window.showInformationMessage('Agent Runtime tunnel URL', { modal: true, detail: `${url}\nTerminal: ${controller.info().terminalUrl}` }, 'Copy').then((c) => {
+          if (c === 'Copy') void vscode.env.clipboard.writeText(url);
+        });
+      } else {
+        void vscode.window.showInformationMessage('Agent Runtime: no tunnel is running.', 'Start Tunnel').then((c) => {
+          if (c) void vscode.commands.executeCommand('agentRuntime.startTunnel');
+        });
+      }
+      return url;
+    }),
+    reg('copyTunnelUrl', async () => {
+      const url = tunnelUrl();
+      if (!url) return void vscode.window.showWarningMessage('Agent Runtime: no tunnel is running.');
+      await vscode.env.clipboard.writeText(url);
+      return url;
+    }),
+    reg('startTunnel', () =>
+      vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Agent Runtime: starting the devtunnel…' }, () =>
+        controller.startTunnel().then(() => {
+          const url = tunnelUrl();
+          if (url) void vscode.window.showInformationMessage(`Agent Runtime: tunnel up at ${url}`);
+          return url;
+        }, fail('could not start the tunnel')),
+      ),
+    ),
+    reg('registerWithDashboard', async (opts?: { url?: string; name?: string }) => {
+      const config = vscode.workspace.getConfiguration('agentRuntime');
+      const url =
+        opts?.url ??
+        (await vscode.window.showInputBox({ title: 'Dashboard URL', value: config.get<string>('register.url') || 'https://', ignoreFocusOut: true, validateInput: validUrl }));
+      if (!url) return;
+      const name = opts?.name ?? (await vscode.window.showInputBox({ title: 'Name of this machine on the dashboard', value: settingsName(), ignoreFocusOut: true }));
+      if (!name) return;
+      await controller.register(url, name).catch(fail('could not register'));
+    }),
+    reg('openWebTerminal', async () => {
+      const url = controller.info().url;
+      if (!url) return void vscode.window.showWarningMessage('Agent Runtime: the server is not running.');
+      // asExternalUri forwards the port when the extension runs on a remote machine.
+      const external = await vscode.env.asExternalUri(vscode.Uri.parse(`${url}/terminal`));
+      await vscode.env.openExternal(external);
+      return external.toString();
+    }),
+    reg('showLogs', () => log.show()),
+    reg('showActions', () => showActions(controller.info())),
+  ];
+}
+
+function validUrl(v: string): string | undefined {
+  try {
+    const u = new URL(v);
+    return u.protocol === 'https:' || u.protocol === 'http:' ? undefined : 'an http(s) URL';
+  } catch {
+    return 'an http(s) URL';
+  }
+}

@@ -1,0 +1,245 @@
+// The server's lifecycle inside the editor: start, stop, restart on setting changes, the key kept in the
+// editor's secret storage, and the tunnel and registration. Free of `vscode` (the editor's parts come in
+// as small interfaces), so it is tested against the real core.
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import { generateKey, keyFromEnv, KeyStore } from '../server/auth';
+import type { PendingPermission } from '../server/jobs/acp-permissions';
+import type { Logger } from '../server/log';
+import { startReach, type Reach } from '../server/reach';
+import type { ChallengeEvent } from '../server/register';
+import { startServer, type AgentServer } from '../server/server';
+import type { PtyModuleSource } from '../server/terminal/pty';
+import { VERSION } from '../server/version';
+import { needsRestart, reachChanged, serverOptions, terminalOptions, type ExtensionSettings } from './settings';
+
+/** Where the key lives between sessions (the editor's SecretStorage). */
+export interface KeyVault {
+  get(): Promise<string | undefined>;
+  set(key: string): Promise<void>;
+}
+
+export interface ControllerDeps {
+  stateDir: string;
+  logger: Logger;
+  vault: KeyVault;
+  env?: NodeJS.ProcessEnv;
+  /** The node-pty to use (VS Code's own first). */
+  ptyModule?: PtyModuleSource;
+  /** `POST /update` reached an idle server: the marketplace updates the extension, never an exit. */
+  onUpdateRequested?: () => void;
+  /** A person answers an ACP permission request (policy `ask`): the chosen optionId, or undefined to reject. */
+  askPermission?: (jobId: string, request: PendingPermission) => Promise<string | undefined>;
+}
+
+export type ServerState = 'stopped' | 'starting' | 'running' | 'stopping' | 'failed';
+
+/** What the status bar and the commands show. */
+export interface ServerInfo {
+  state: ServerState;
+  error?: string;
+  url?: string;
+  port?: number;
+  activeJobs: number;
+  terminals: number;
+  tunnelUrl: string | null;
+  terminalUrl: string | null;
+  registration: unknown;
+}
+
+/** Events: `change` (ServerInfo), `challenge` (ChallengeEvent), `warning` (a message for the person). */
+export class ServerController extends EventEmitter {
+  server: AgentServer | undefined;
+  private reach: Reach | undefined;
+  private keys: KeyStore | undefined;
+  private state: ServerState = 'stopped';
+  private error: string | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private ticker: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly deps: ControllerDeps,
+    private settings: ExtensionSettings,
+  ) {
+    super();
+  }
+
+  info(): ServerInfo {
+    const s = this.server;
+    return {
+      state: this.state,
+      error: this.error,
+      url: s?.url,
+      port: s?.port,
+      activeJobs: s?.manager.activeCount() ?? 0,
+      terminals: s?.terminal.sessionCount() ?? 0,
+      tunnelUrl: s?.reach.tunnel_url ?? null,
+      terminalUrl: s?.reach.terminal_url ?? null,
+      registration: s?.reach.registration ?? null,
+    };
+  }
+
+  /** The key in force (loaded on first start). */
+  async key(): Promise<string> {
+    return (await this.keyStore()).current();
+  }
+
+  start(): Promise<void> {
+    return this.serially(() => this.doStart());
+  }
+
+  stop(): Promise<void> {
+    return this.serially(() => this.doStop());
+  }
+
+  restart(): Promise<void> {
+    return this.serially(async () => {
+      await this.doStop();
+      await this.doStart();
+    });
+  }
+
+  /** Follows a change of settings: a restart when the server itself changes, else only the reach. */
+  applySettings(next: ExtensionSettings): Promise<void> {
+    const before = this.settings;
+    this.settings = next;
+    return this.serially(async () => {
+      if (this.state !== 'running') return;
+      if (needsRestart(before, next)) {
+        await this.doStop();
+        await this.doStart();
+      } else if (reachChanged(before, next)) {
+        await this.reach?.stop();
+        await this.openReach({});
+      }
+    });
+  }
+
+  /** A new key, in force at once (the old one is refused) and kept in the vault. */
+  async rotateKey(): Promise<string> {
+    const keys = await this.keyStore();
+    keys.rotate();
+    await this.deps.vault.set(keys.current());
+    return keys.current();
+  }
+
+  /** Starts the tunnel (and registration, if configured) on the running server. */
+  startTunnel(tunnelId?: string): Promise<void> {
+    return this.serially(async () => {
+      if (!this.server) throw new Error('the server is not running');
+      await this.reach?.stop();
+      await this.openReach({ tunnel: true, tunnelId });
+    });
+  }
+
+  register(url: string, name: string): Promise<void> {
+    return this.serially(async () => {
+      if (!this.server) throw new Error('the server is not running');
+      await this.reach?.stop();
+      await this.openReach({ register: url, name });
+    });
+  }
+
+  async dispose(): Promise<void> {
+    await this.stop();
+    this.removeAllListeners();
+  }
+
+  private async doStart(): Promise<void> {
+    if (this.server) return;
+    this.setState('starting');
+    try {
+      const keys = await this.keyStore();
+      this.server = await startServer(serverOptions(this.settings, this.deps.stateDir), {
+        logger: this.deps.logger,
+        keys,
+        terminal: { options: terminalOptions(this.settings), ptyModule: this.deps.ptyModule },
+        acp: { defaultAgent: this.settings.acp.defaultAgent, defaultPolicy: this.settings.acp.permissionPolicy },
+        update: () => ({
+          response: {
+            status: 'marketplace',
+            version: VERSION,
+            message: 'This server runs inside the VS Code extension, which the marketplace updates; VS Code was asked to check for updates.',
+          },
+          after: this.deps.onUpdateRequested,
+        }),
+      });
+      this.server.acp.permissions.on('request', (jobId: string, request: PendingPermission) => void this.ask(jobId, request));
+      this.error = undefined;
+      this.setState('running');
+      // Jobs and terminals come and go without telling the controller: the status bar polls.
+      this.ticker = setInterval(() => this.emit('change', this.info()), 2000);
+      this.ticker.unref();
+      await this.openReach({});
+    } catch (err) {
+      this.server = undefined;
+      this.error = (err as Error).message;
+      this.setState('failed');
+      throw err;
+    }
+  }
+
+  private async doStop(): Promise<void> {
+    if (!this.server) return;
+    this.setState('stopping');
+    clearInterval(this.ticker);
+    await this.reach?.stop();
+    this.reach = undefined;
+    await this.server.close();
+    this.server = undefined;
+    this.setState('stopped');
+  }
+
+  private async openReach(extra: { tunnel?: boolean; tunnelId?: string; register?: string; name?: string }): Promise<void> {
+    const s = this.settings;
+    const tunnel = extra.tunnel ?? s.tunnel.enabled;
+    const register = extra.register ?? (s.register.url || undefined);
+    this.reach = await startReach(this.server!, {
+      tunnel,
+      tunnelId: extra.tunnelId ?? (s.tunnel.id || undefined),
+      register,
+      name: extra.name ?? (s.register.name || hostname()),
+      logger: this.deps.logger,
+      env: this.deps.env,
+    });
+    this.reach.on('challenge', (c: ChallengeEvent) => this.emit('challenge', c));
+    this.reach.on('warning', (m: string) => this.emit('warning', m));
+    this.reach.on('tunnel', () => this.emit('change', this.info()));
+    this.reach.on('registration', () => this.emit('change', this.info()));
+    this.emit('change', this.info());
+  }
+
+  private async ask(jobId: string, request: PendingPermission): Promise<void> {
+    const optionId = await this.deps.askPermission?.(jobId, request).catch(() => undefined);
+    if (optionId === undefined) return; // the request's deadline rejects it
+    try {
+      this.server?.acp.permissions.answer(jobId, request.requestId, optionId);
+    } catch (err) {
+      this.deps.logger.warn(`permission answer for job ${jobId} not taken: ${(err as Error).message}`);
+    }
+  }
+
+  private async keyStore(): Promise<KeyStore> {
+    if (this.keys) return this.keys;
+    const fromEnv = keyFromEnv(this.deps.env ?? process.env);
+    let key = fromEnv?.key ?? (await this.deps.vault.get());
+    if (!key) {
+      key = generateKey();
+      await this.deps.vault.set(key);
+    }
+    this.keys = new KeyStore(key, fromEnv ? 'env' : 'option');
+    return this.keys;
+  }
+
+  private setState(state: ServerState): void {
+    this.state = state;
+    this.emit('change', this.info());
+  }
+
+  /** Lifecycle steps never interleave (a restart during a start waits for it). */
+  private serially<T>(step: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(step, step);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+}

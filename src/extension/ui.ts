@@ -1,0 +1,78 @@
+// What the person sees: the status bar item, the actions quick pick, and the notifications.
+import * as vscode from 'vscode';
+import type { ServerInfo } from './controller';
+import type { ChallengeEvent } from '../server/register';
+import type { PendingPermission } from '../server/jobs/acp-permissions';
+
+export function createStatusBar(): vscode.StatusBarItem {
+  const item = vscode.window.createStatusBarItem('agentRuntime.status', vscode.StatusBarAlignment.Left, 10);
+  item.name = 'Agent Runtime';
+  item.command = 'agentRuntime.showActions';
+  item.show();
+  return item;
+}
+
+export function renderStatus(item: vscode.StatusBarItem, info: ServerInfo): void {
+  const busy = `${info.activeJobs} job${info.activeJobs === 1 ? '' : 's'}, ${info.terminals} terminal${info.terminals === 1 ? '' : 's'}`;
+  switch (info.state) {
+    case 'running':
+      item.text = `$(server) Agent Runtime :${info.port}${info.activeJobs || info.terminals ? ` · ${info.activeJobs}/${info.terminals}` : ''}`;
+      item.tooltip = `Serving on ${info.url} (${busy})${info.tunnelUrl ? `\nTunnel: ${info.tunnelUrl}` : ''}`;
+      item.backgroundColor = undefined;
+      break;
+    case 'failed':
+      item.text = '$(error) Agent Runtime';
+      item.tooltip = `The server could not start: ${info.error}`;
+      item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
+      break;
+    default:
+      item.text = info.state === 'stopped' ? '$(circle-slash) Agent Runtime' : `$(sync~spin) Agent Runtime`;
+      item.tooltip = `Agent Runtime: ${info.state}`;
+      item.backgroundColor = undefined;
+  }
+}
+
+/** The quick pick behind the status bar item: the palette's commands, in the order a person needs them. */
+export async function showActions(info: ServerInfo): Promise<void> {
+  const running = info.state === 'running';
+  const actions: Array<{ label: string; command: string; show: boolean }> = [
+    { label: '$(play) Start Server', command: 'agentRuntime.startServer', show: !running },
+    { label: '$(key) Show API Key', command: 'agentRuntime.showApiKey', show: true },
+    { label: '$(copy) Copy API Key', command: 'agentRuntime.copyApiKey', show: true },
+    { label: '$(globe) Show Tunnel URL', command: 'agentRuntime.showTunnelUrl', show: running },
+    { label: '$(cloud-upload) Start Tunnel', command: 'agentRuntime.startTunnel', show: running && !info.tunnelUrl },
+    { label: '$(plug) Register with Dashboard', command: 'agentRuntime.registerWithDashboard', show: running },
+    { label: '$(terminal) Open Web Terminal', command: 'agentRuntime.openWebTerminal', show: running },
+    { label: '$(debug-restart) Restart Server', command: 'agentRuntime.restartServer', show: running },
+    { label: '$(debug-stop) Stop Server', command: 'agentRuntime.stopServer', show: running },
+    { label: '$(output) Show Logs', command: 'agentRuntime.showLogs', show: true },
+  ];
+  const pick = await vscode.window.showQuickPick(
+    actions.filter((a) => a.show),
+    { title: `Agent Runtime: ${info.state}${info.url ? ` on ${info.url}` : ''}`, placeHolder: 'Choose an action' },
+  );
+  if (pick) await vscode.commands.executeCommand(pick.command);
+}
+
+/** The registration code, shown until the dashboard confirms it (or the registration ends). */
+export function showChallenge(c: ChallengeEvent): void {
+  void vscode.window.showInformationMessage(
+    `Agent Runtime: confirm this machine on the dashboard with the code ${c.code}`,
+    { detail: `Confirm at ${c.confirm_url}` },
+    'Copy Code',
+  ).then((choice) => {
+    if (choice) void vscode.env.clipboard.writeText(c.code);
+  });
+}
+
+/** An ACP agent asks before acting (policy `ask`): the person picks one of its options. */
+export async function askPermission(jobId: string, request: PendingPermission): Promise<string | undefined> {
+  const what = request.title ?? request.kind ?? 'a tool call';
+  const where = request.paths.length ? ` on ${request.paths.join(', ')}` : '';
+  const choice = await vscode.window.showWarningMessage(
+    `Agent Runtime: an agent (job ${jobId}) asks to run ${what}${where}.`,
+    { detail: `Unanswered requests are rejected at ${new Date(request.deadlineAt * 1000).toLocaleTimeString()}.` },
+    ...request.options.map((o) => o.name),
+  );
+  return request.options.find((o) => o.name === choice)?.optionId;
+}

@@ -1,0 +1,105 @@
+// Which shells a persistent session can run, the names clients may use for them (the seed's aliases
+// plus the POSIX shells), and where each is installed on this machine.
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { isWindows } from '../platform';
+
+export const SHELL_KINDS = ['bash', 'zsh', 'sh', 'fish', 'pwsh', 'powershell'] as const;
+export type ShellKind = (typeof SHELL_KINDS)[number];
+
+/** Names accepted in `shell` (case-insensitive), as the seed's plus ours. */
+const ALIASES: Record<string, ShellKind> = {
+  bash: 'bash',
+  'bash.exe': 'bash',
+  zsh: 'zsh',
+  sh: 'sh',
+  fish: 'fish',
+  pwsh: 'pwsh',
+  'pwsh.exe': 'pwsh',
+  powershell: 'powershell',
+  'powershell.exe': 'powershell',
+  'windows-powershell': 'powershell',
+};
+
+/** Executable names tried in order for each kind (Windows PowerShell only exists as powershell.exe). */
+const CANDIDATES: Record<ShellKind, string[]> = {
+  bash: ['bash'],
+  zsh: ['zsh'],
+  sh: ['sh'],
+  fish: ['fish'],
+  pwsh: ['pwsh'],
+  powershell: ['powershell.exe', 'powershell'],
+};
+
+/**
+ * What this platform can drive. The POSIX shells' driver hands each command its own stdin as fd 3, which
+ * Windows builds of bash and friends do not receive from Node; on Windows only PowerShell is offered.
+ */
+const OFFERED: readonly ShellKind[] = isWindows ? ['pwsh', 'powershell'] : SHELL_KINDS;
+
+/** Preference for `persistent_shell_default_shell`: the seed's PowerShell first on Windows, bash elsewhere. */
+const DEFAULT_ORDER: readonly ShellKind[] = isWindows ? ['pwsh', 'powershell'] : ['bash', 'zsh', 'sh', 'fish', 'pwsh'];
+
+export function acceptedShellNames(): string[] {
+  return Object.keys(ALIASES);
+}
+
+/** The kind a client's `shell` names, or undefined when it names none we know. */
+export function canonicalShell(name: string): ShellKind | undefined {
+  return ALIASES[name.trim().toLowerCase()];
+}
+
+export function isPowerShell(kind: ShellKind): boolean {
+  return kind === 'pwsh' || kind === 'powershell';
+}
+
+/** The shells installed here, resolved once (PATH lookups are cheap but `/health` is polled). */
+export class ShellCatalog {
+  private readonly resolved = new Map<ShellKind, string | null>();
+
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
+
+  executable(kind: ShellKind): string | undefined {
+    if (!OFFERED.includes(kind)) return undefined;
+    if (!this.resolved.has(kind)) this.resolved.set(kind, findExecutable(CANDIDATES[kind], this.env) ?? null);
+    return this.resolved.get(kind) ?? undefined;
+  }
+
+  /** The seed's `persistent_shell_shells`: every kind with whether it is installed. */
+  availability(): Record<ShellKind, boolean> {
+    return Object.fromEntries(SHELL_KINDS.map((k) => [k, this.executable(k) !== undefined])) as Record<ShellKind, boolean>;
+  }
+
+  available(): ShellKind[] {
+    return SHELL_KINDS.filter((k) => this.executable(k) !== undefined);
+  }
+
+  defaultShell(): ShellKind | null {
+    return DEFAULT_ORDER.find((k) => this.executable(k) !== undefined) ?? null;
+  }
+}
+
+/** The first of `names` found on PATH as an executable file (with PATHEXT on Windows). */
+function findExecutable(names: string[], env: NodeJS.ProcessEnv): string | undefined {
+  const dirs = (env.PATH ?? env.Path ?? '').split(delimiter).filter(Boolean);
+  const exts = isWindows ? ['', ...(env.PATHEXT ?? '.EXE;.CMD;.BAT;.COM').split(';').map((e) => e.toLowerCase())] : [''];
+  for (const name of names) {
+    for (const dir of dirs) {
+      for (const ext of exts) {
+        const file = join(dir, name + (name.toLowerCase().endsWith(ext) ? '' : ext));
+        if (isExecutableFile(file)) return file;
+      }
+    }
+  }
+  return undefined;
+}
+
+function isExecutableFile(file: string): boolean {
+  try {
+    if (!statSync(file).isFile()) return false;
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}

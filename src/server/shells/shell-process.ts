@@ -1,0 +1,160 @@
+// One running shell of a persistent session: spawned in its own process group with its driver loop,
+// running one step (a command file) at a time and telling where each step's output ends.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { constants } from 'node:os';
+import { isWindows, killTree, ownGroup, signalTree } from '../platform';
+import { newTerminator, TerminatorScanner } from './boundary';
+import type { Dialect } from './dialects';
+
+export interface StepSinks {
+  stdout(chunk: Buffer): void;
+  stderr(chunk: Buffer): void;
+}
+
+export interface StepResult {
+  exitCode: number | null;
+  /** `exit`: the step returned; `shell-exit`: the shell itself ended; `killed`: we ended it; `error`: it could not run. */
+  ending: 'exit' | 'shell-exit' | 'killed' | 'error';
+  error?: string;
+}
+
+interface Step {
+  files: string[];
+  out: TerminatorScanner;
+  err: TerminatorScanner;
+  resolve(r: StepResult): void;
+}
+
+/** How long the output pipes may stay open after the shell died (held by a process that left its group). */
+const DRAIN_AFTER_EXIT_MS = 1000;
+
+export class ShellProcess {
+  readonly startedAt = Date.now() / 1000;
+  private readonly child: ChildProcess;
+  private step: Step | undefined;
+  private exited = false;
+  private killing = false;
+  private spawnError: Error | undefined;
+  private readonly ended: Promise<void>;
+
+  constructor(
+    file: string,
+    private readonly dialect: Dialect,
+    private readonly dir: string,
+    opts: { cwd: string; env: NodeJS.ProcessEnv; onOutput(): void },
+  ) {
+    this.child = spawn(file, dialect.args(dir), {
+      ...ownGroup,
+      cwd: opts.cwd,
+      env: opts.env,
+      stdio: dialect.separateInput ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
+    });
+    for (const s of this.child.stdio) (s as NodeJS.EventEmitter | null)?.on('error', () => {}); // EPIPE once the shell is gone
+    this.child.stdout!.on('data', (c: Buffer) => {
+      opts.onOutput();
+      this.route(c, 'out');
+    });
+    this.child.stderr!.on('data', (c: Buffer) => {
+      opts.onOutput();
+      this.route(c, 'err');
+    });
+    this.ended = new Promise((resolve) => {
+      this.child.once('error', (e) => {
+        this.spawnError = e;
+        this.exited = true;
+        this.finishStep({ exitCode: null, ending: 'error', error: `cannot start the shell ${file}: ${e.message}` });
+        resolve();
+      });
+      this.child.once('exit', (code, signal) => {
+        this.exited = true;
+        // What the session started in the background dies with its shell: nothing outlives the session.
+        if (this.child.pid !== undefined && !isWindows) signalTree(this.child.pid, 'SIGKILL');
+        void this.drained().then(() => {
+          this.step?.out.flush();
+          this.step?.err.flush();
+          const exitCode = code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : null);
+          if (this.killing) this.finishStep({ exitCode: null, ending: 'killed' });
+          else this.finishStep({ exitCode, ending: 'shell-exit', error: `the shell exited (${signal ?? `code ${code}`})` });
+          resolve();
+        });
+      });
+    });
+    if (dialect.prelude) this.child.stdin!.write(dialect.prelude);
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  alive(): boolean {
+    return !this.exited && this.spawnError === undefined;
+  }
+
+  /** Runs `command` in the shell; resolves once its output and status are in (or the shell is gone). */
+  run(command: string, sinks: StepSinks): Promise<StepResult> {
+    if (!this.alive()) return Promise.resolve({ exitCode: null, ending: 'error', error: 'the shell is not running' });
+    if (this.step) throw new Error('a step is already running in this shell'); // the session serialises
+    const id = randomBytes(8).toString('hex');
+    const terminator = newTerminator();
+    const files = this.dialect.commandFiles(this.dir, id, command, terminator);
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 }); // back if a temp cleaner took it from an idle session
+    for (const [name, content] of files) writeFileSync(join(this.dir, name), content, { mode: 0o600 });
+    return new Promise<StepResult>((resolve) => {
+      this.step = {
+        files: files.map(([name]) => join(this.dir, name)),
+        out: new TerminatorScanner(terminator, sinks.stdout, true),
+        err: new TerminatorScanner(terminator, sinks.stderr, false),
+        resolve,
+      };
+      this.child.stdin!.write(this.dialect.controlLine(this.dir, id));
+    });
+  }
+
+  /** Writes to what the running command reads as stdin. */
+  input(data: string): void {
+    const target = this.dialect.separateInput ? this.child.stdio[3] : this.child.stdin;
+    (target as NodeJS.WritableStream).write(data);
+  }
+
+  /** Ends the shell and everything in its process group; a running step ends as `killed`. */
+  async kill(graceMs: number): Promise<void> {
+    if (this.child.pid === undefined || !this.alive()) return this.ended;
+    this.killing = true;
+    await killTree(this.child.pid, graceMs);
+    await this.ended;
+  }
+
+  private route(chunk: Buffer, which: 'out' | 'err'): void {
+    const step = this.step;
+    if (!step) return; // output of something the last command left running, between commands: nobody's
+    step[which].push(chunk);
+    if (step.out.done && step.err.done) {
+      const status = step.out.line.trim();
+      this.finishStep({ exitCode: /^-?\d+$/.test(status) ? Number(status) : null, ending: 'exit' });
+    }
+  }
+
+  private finishStep(result: StepResult): void {
+    const step = this.step;
+    if (!step) return;
+    this.step = undefined;
+    for (const file of step.files) rmSync(file, { force: true });
+    step.resolve(result);
+  }
+
+  /** Resolves once stdout and stderr ended, or after a short wait when something outside the group holds them. */
+  private drained(): Promise<void> {
+    const streams = [this.child.stdout!, this.child.stderr!];
+    const ended = streams.map((s) => (s.readableEnded || s.destroyed ? Promise.resolve() : new Promise<void>((r) => s.once('close', r))));
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((r) => (timer = setTimeout(r, DRAIN_AFTER_EXIT_MS)));
+    return Promise.race([Promise.all(ended).then(() => undefined), limit]).then(() => {
+      clearTimeout(timer);
+      for (const s of streams) s.destroy();
+      for (const s of this.child.stdio) (s as NodeJS.ReadableStream & { destroy?: () => void } | null)?.destroy?.();
+    });
+  }
+}

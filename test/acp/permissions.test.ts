@@ -1,0 +1,179 @@
+// Permission requests from a real agent, through each policy: the decision, the option picked by kind,
+// and the event that records both with the reason.
+import assert from 'node:assert/strict';
+import { mkdirSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { DenyAll, InteractivePolicy, WorkdirApprove, type PermissionContext, type PermissionEvent } from '../../src/acp';
+import { removeWorkdir, runScripted, script, tempWorkdir } from './helpers';
+
+let workdir: string;
+before(() => {
+  workdir = tempWorkdir();
+  mkdirSync(join(workdir, 'src'));
+  symlinkSync('/etc', join(workdir, 'etc-link'));
+});
+after(() => removeWorkdir(workdir));
+
+const decisions = (events: { type: string }[]) => events.filter((e): e is PermissionEvent => e.type === 'permission');
+const workdirPolicy = { policy: new WorkdirApprove() };
+
+describe('WorkdirApprove', () => {
+  it('approves an edit inside the workdir with allow_once, not the first option offered', async () => {
+    const r = await runScripted(
+      workdir,
+      script({ permission: { toolCall: { toolCallId: 'e1', title: 'Edit', kind: 'edit', locations: [{ path: join(workdir, 'src/a.ts') }] } } }),
+      workdirPolicy,
+    );
+    assert.equal(r.outputText, 'permission:selected:once');
+    const [d] = decisions(r.events);
+    assert.equal(d.decision, 'allow');
+    assert.equal(d.optionKind, 'allow_once');
+    assert.equal(d.policy, 'workdir');
+    assert.match(d.reason, /inside the workdir/);
+    assert.deepEqual(d.paths, [join(workdir, 'src/a.ts')]);
+  });
+
+  it('rejects what leaves the workdir with reject_once', async () => {
+    const r = await runScripted(
+      workdir,
+      script({ permission: { toolCall: { toolCallId: 'e2', kind: 'edit', rawInput: { file_path: '/etc/passwd' } } } }),
+      workdirPolicy,
+    );
+    assert.equal(r.outputText, 'permission:selected:no');
+    const [d] = decisions(r.events);
+    assert.equal(d.decision, 'reject');
+    assert.match(d.reason, /outside the workdir: \/etc\/passwd/);
+  });
+
+  it('sees through relative escapes and symlinks', async () => {
+    const r = await runScripted(
+      workdir,
+      script(
+        { permission: { toolCall: { toolCallId: 'r1', kind: 'edit', rawInput: { path: '../../x' } } } },
+        { permission: { toolCall: { toolCallId: 'r2', kind: 'read', locations: [{ path: join(workdir, 'etc-link/hosts') }] } } },
+      ),
+      workdirPolicy,
+    );
+    assert.equal(r.outputText, 'permission:selected:nopermission:selected:no');
+  });
+
+  it('judges a bare toolCallId by what earlier tool_call updates said', async () => {
+    const r = await runScripted(
+      workdir,
+      script(
+        { tool: { toolCallId: 'in', title: 'Write', kind: 'edit', locations: [{ path: join(workdir, 'src/ok.ts') }] } },
+        { tool: { toolCallId: 'out', title: 'Write', kind: 'edit', rawInput: { path: 'src/fine.ts' } } },
+        { toolUpdate: { toolCallId: 'out', content: [{ type: 'diff', path: '/tmp/elsewhere.txt', newText: 'x' }] } },
+        { permission: { toolCall: { toolCallId: 'in' } } },
+        { permission: { toolCall: { toolCallId: 'out' } } },
+      ),
+      workdirPolicy,
+    );
+    assert.equal(r.outputText, 'permission:selected:oncepermission:selected:no');
+    const [inside, outside] = decisions(r.events);
+    assert.equal(inside.kind, 'edit');
+    assert.deepEqual(inside.paths, [join(workdir, 'src/ok.ts')]);
+    assert.match(outside.reason, /\/tmp\/elsewhere\.txt/);
+  });
+
+  it('judges an execute call by its cwd, and approves only read-only kinds that name nothing', async () => {
+    const r = await runScripted(
+      workdir,
+      script(
+        { permission: { toolCall: { toolCallId: 'x1', kind: 'execute', rawInput: { command: 'make', cwd: workdir } } } },
+        { permission: { toolCall: { toolCallId: 'x2', kind: 'execute', rawInput: { command: 'rm -rf build' } } } },
+        { permission: { toolCall: { toolCallId: 'x3', kind: 'search', rawInput: { query: 'TODO' } } } },
+        { permission: { toolCall: { toolCallId: 'x4', kind: 'fetch', rawInput: { url: 'https://example.com/' } } } },
+      ),
+      workdirPolicy,
+    );
+    assert.equal(r.outputText, 'permission:selected:oncepermission:selected:nopermission:selected:oncepermission:selected:no');
+    assert.match(decisions(r.events)[1].reason, /cannot tell where a "execute" call reaches/);
+  });
+
+  it('falls back to the other kind of each side, and to cancelled when no option fits', async () => {
+    const allowAlways = [{ optionId: 'aa', name: 'Always', kind: 'allow_always' }];
+    const rejectAlways = [
+      { optionId: 'aa', name: 'Always', kind: 'allow_always' },
+      { optionId: 'ra', name: 'Never', kind: 'reject_always' },
+    ];
+    const r = await runScripted(
+      workdir,
+      script(
+        { permission: { toolCall: { toolCallId: 'k1', kind: 'read', locations: [{ path: workdir }] }, options: allowAlways } },
+        { permission: { toolCall: { toolCallId: 'k2', kind: 'edit', locations: [{ path: '/etc/x' }] }, options: rejectAlways } },
+        { permission: { toolCall: { toolCallId: 'k3', kind: 'edit', locations: [{ path: '/etc/x' }] }, options: allowAlways } },
+      ),
+      workdirPolicy,
+    );
+    assert.equal(r.outputText, 'permission:selected:aapermission:selected:rapermission:cancelled:');
+  });
+});
+
+describe('DenyAll', () => {
+  it('is the default and rejects even inside the workdir', async () => {
+    const r = await runScripted(workdir, script({ permission: { toolCall: { toolCallId: 'd', kind: 'read', locations: [{ path: workdir }] } } }));
+    assert.equal(r.outputText, 'permission:selected:no');
+    assert.equal(decisions(r.events)[0].policy, 'deny');
+  });
+
+  it('can be given explicitly', async () => {
+    const r = await runScripted(workdir, script({ permission: { toolCall: { toolCallId: 'd' } } }), { policy: new DenyAll() });
+    assert.equal(r.outputText, 'permission:selected:no');
+  });
+});
+
+describe('InteractivePolicy', () => {
+  it('lets a person pick a named option, with everything known about the call', async () => {
+    const seen: PermissionContext[] = [];
+    const policy = new InteractivePolicy(async (ctx) => {
+      seen.push(ctx);
+      return { optionId: 'always', reason: 'the reviewer trusts it' };
+    });
+    const r = await runScripted(
+      workdir,
+      script(
+        { tool: { toolCallId: 'i1', title: 'Format', kind: 'edit', locations: [{ path: join(workdir, 'src/a.ts') }] } },
+        { permission: { toolCall: { toolCallId: 'i1' } } },
+      ),
+      { policy },
+    );
+    assert.equal(r.outputText, 'permission:selected:always');
+    assert.equal(seen[0].toolCall.title, 'Format');
+    assert.deepEqual(seen[0].paths, [join(workdir, 'src/a.ts')]);
+    assert.equal(seen[0].options.length, 4);
+    const [d] = decisions(r.events);
+    assert.equal(d.reason, 'the reviewer trusts it');
+    assert.equal(d.policy, 'ask');
+  });
+
+  it('rejects when nobody answers by the deadline', async () => {
+    const policy = new InteractivePolicy(() => new Promise(() => {}), { deadlineMs: 1000 });
+    const r = await runScripted(workdir, script({ permission: { toolCall: { toolCallId: 'slow' } } }), { policy });
+    assert.equal(r.outputText, 'permission:selected:no');
+    assert.match(decisions(r.events)[0].reason, /no answer within 1 s/);
+  });
+
+  it('answers cancelled when the turn is cancelled while a person decides', async () => {
+    const controller = new AbortController();
+    const policy = new InteractivePolicy(async () => {
+      controller.abort();
+      return new Promise(() => {});
+    });
+    const r = await runScripted(workdir, script({ permission: { toolCall: { toolCallId: 'c' } } }, { waitCancel: true }), {
+      policy,
+      signal: controller.signal,
+    });
+    assert.equal(r.stopReason, 'cancelled');
+    assert.equal(r.outputText, 'permission:cancelled:');
+    assert.equal(decisions(r.events)[0].decision, 'cancelled');
+  });
+
+  it('treats an option id that was not offered as a rejection', async () => {
+    const policy = new InteractivePolicy(async () => ({ optionId: 'made-up', reason: 'typo' }));
+    const r = await runScripted(workdir, script({ permission: { toolCall: { toolCallId: 't' } } }), { policy });
+    assert.equal(r.outputText, 'permission:selected:no');
+    assert.match(decisions(r.events)[0].reason, /"made-up" is not one of the offered options/);
+  });
+});

@@ -1,0 +1,183 @@
+// The extension's glue against the real core, without an editor: settings → server options, the
+// lifecycle, key rotation reaching the running server, and disposal leaving nothing behind.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { ServerController, type KeyVault } from '../../src/extension/controller';
+import { readSettings, needsRestart, reachChanged, serverOptions, terminalOptions, type ExtensionSettings } from '../../src/extension/settings';
+import { silentLogger } from '../../src/server/log';
+import { apiFor, eventually, processesWith, tempDir } from '../helpers/server';
+import { script, scriptedAgent } from '../acp/helpers';
+
+function memoryVault(initial?: string): KeyVault & { value?: string } {
+  const v: KeyVault & { value?: string } = {
+    value: initial,
+    get: async () => v.value,
+    set: async (k) => {
+      v.value = k;
+    },
+  };
+  return v;
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+function settingsWith(over: Record<string, unknown>): ExtensionSettings {
+  return readSettings((key, fallback) => (key in over ? (over[key] as typeof fallback) : fallback));
+}
+
+async function portOpen(port: number): Promise<boolean> {
+  try {
+    await fetch(`http://127.0.0.1:${port}/health`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('extension settings', () => {
+  it('default to the package.json defaults and map to server and terminal options', () => {
+    const pkg = require('../../package.json');
+    const props = pkg.contributes.configuration.properties as Record<string, { default: unknown }>;
+    const s = settingsWith({});
+    const fromManifest = readSettings((key, fallback) => (props[`agentRuntime.${key}`]?.default ?? fallback) as typeof fallback);
+    assert.deepEqual(s, fromManifest, 'code defaults equal the manifest defaults');
+    for (const key of Object.keys(props)) assert.ok(key.startsWith('agentRuntime.'), key);
+    assert.deepEqual(serverOptions(settingsWith({ port: 9000, host: '0.0.0.0' }), '/state'), { port: 9000, host: '0.0.0.0', stateDir: '/state' });
+    assert.deepEqual(terminalOptions(settingsWith({ 'terminal.maxSessions': 5, 'terminal.idleTimeoutMinutes': 2, 'terminal.maxLifetimeMinutes': 3 })), {
+      maxSessions: 5,
+      idleTimeoutMs: 120_000,
+      maxLifetimeMs: 180_000,
+    });
+  });
+
+  it('tell a restart from a reach change', () => {
+    const base = settingsWith({});
+    assert.equal(needsRestart(base, settingsWith({ port: 9999 })), true);
+    assert.equal(needsRestart(base, settingsWith({ 'acp.permissionPolicy': 'ask' })), true);
+    assert.equal(needsRestart(base, settingsWith({ 'tunnel.enabled': true })), false);
+    assert.equal(reachChanged(base, settingsWith({ 'register.url': 'https://d.example' })), true);
+    assert.equal(reachChanged(base, settingsWith({ port: 1 })), false);
+  });
+});
+
+describe('ServerController', () => {
+  it('starts, restarts on a port change, rotates the key, and stops without leaving a listener or a process', async () => {
+    const vault = memoryVault();
+    const port = await freePort();
+    const c = new ServerController({ stateDir: tempDir(), logger: silentLogger, vault, env: {} }, settingsWith({ port }));
+    const states: string[] = [];
+    c.on('change', (i) => states.push(i.state));
+    await c.start();
+    assert.equal(c.info().state, 'running');
+    assert.ok(vault.value, 'a generated key is kept in the vault');
+    const api = apiFor(c.info().url!, vault.value!);
+    assert.equal((await api.call('GET', '/health')).body.authenticated, true);
+
+    // A new port: the server moves.
+    const port2 = await freePort();
+    await c.applySettings(settingsWith({ port: port2 }));
+    assert.equal(c.info().port, port2);
+    assert.equal(await portOpen(port), false, 'the old port is closed');
+    const api2 = apiFor(c.info().url!, vault.value!);
+    assert.equal((await api2.call('GET', '/health')).body.authenticated, true);
+
+    // Rotation reaches the running server at once and is kept.
+    const old = vault.value!;
+    const fresh = await c.rotateKey();
+    assert.equal(vault.value, fresh);
+    assert.notEqual(fresh, old);
+    assert.equal((await apiFor(c.info().url!, old).call('GET', '/jobs')).status, 401);
+    assert.equal((await apiFor(c.info().url!, fresh).call('GET', '/jobs')).status, 200);
+
+    // A running job's processes end with the server.
+    const marker = `ar-ext-${randomBytes(4).toString('hex')}`;
+    await apiFor(c.info().url!, fresh).call('POST', '/exec', { command: `sleep 300 # ${marker}` });
+    await eventually(() => processesWith(marker).length > 0);
+    await c.dispose();
+    assert.equal(c.info().state, 'stopped');
+    assert.equal(await portOpen(port2), false, 'no listener left');
+    assert.equal(processesWith(marker).length, 0, 'no process left');
+    assert.ok(states.includes('starting') && states.includes('running') && states.includes('stopping'));
+  });
+
+  it('uses the key kept in the vault, and the environment\'s over it', async () => {
+    const stored = `stored-${randomBytes(8).toString('hex')}`;
+    const c = new ServerController({ stateDir: tempDir(), logger: silentLogger, vault: memoryVault(stored), env: {} }, settingsWith({ port: await freePort() }));
+    await c.start();
+    assert.equal(await c.key(), stored);
+    await c.dispose();
+    const c2 = new ServerController(
+      { stateDir: tempDir(), logger: silentLogger, vault: memoryVault(stored), env: { AGENT_RUNTIME_API_KEY: 'from-env-key' } },
+      settingsWith({ port: await freePort() }),
+    );
+    await c2.start();
+    assert.equal(await c2.key(), 'from-env-key');
+    await c2.dispose();
+  });
+
+  it('reports a taken port as failed, with the reason', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as { port: number }).port;
+    const c = new ServerController({ stateDir: tempDir(), logger: silentLogger, vault: memoryVault(), env: {} }, settingsWith({ port }));
+    await assert.rejects(c.start(), /EADDRINUSE/);
+    assert.equal(c.info().state, 'failed');
+    assert.match(c.info().error!, /EADDRINUSE/);
+    blocker.close();
+    await c.dispose();
+  });
+
+  it('POST /update never exits the host: it answers and asks the editor to check for updates', async () => {
+    let asked = 0;
+    const c = new ServerController(
+      { stateDir: tempDir(), logger: silentLogger, vault: memoryVault('k-update-test-key'), env: {}, onUpdateRequested: () => asked++ },
+      settingsWith({ port: await freePort() }),
+    );
+    await c.start();
+    const r = await apiFor(c.info().url!, 'k-update-test-key').call('POST', '/update');
+    assert.equal(r.status, 200);
+    assert.equal(r.body.status, 'marketplace');
+    await eventually(() => asked === 1);
+    assert.equal(c.info().state, 'running');
+    assert.equal((await apiFor(c.info().url!, 'k-update-test-key').call('GET', '/health')).status, 200);
+    await c.dispose();
+  });
+
+  it('puts ACP permission requests of policy "ask" before the person and answers with their choice', async () => {
+    const seen: string[] = [];
+    const c = new ServerController(
+      {
+        stateDir: tempDir(),
+        logger: silentLogger,
+        vault: memoryVault('k-ask-test-key-0123456789'),
+        env: {},
+        askPermission: async (_jobId, request) => {
+          seen.push(request.toolCallId);
+          return request.options.find((o) => o.kind === 'allow_once')?.optionId;
+        },
+      },
+      settingsWith({ port: await freePort(), 'acp.permissionPolicy': 'ask' }),
+    );
+    await c.start();
+    try {
+      const api = apiFor(c.info().url!, 'k-ask-test-key-0123456789');
+      const workdir = tempDir();
+      const prompt = script({ permission: { toolCall: { toolCallId: 'edit-1', title: 'Edit a.txt', kind: 'edit', locations: [{ path: `${workdir}/a.txt` }] } } });
+      // No `policy` in the job: the editor's setting (ask) applies.
+      const job = await api.run({ mode: 'acp', agent: scriptedAgent().join(' '), prompt, workdir, timeout: 60 });
+      assert.deepEqual(seen, ['edit-1'], 'the person was asked once');
+      assert.equal(job.status, 'completed', JSON.stringify(job));
+      assert.equal(job.stdout, 'permission:selected:once', 'the person\'s choice was the answer');
+    } finally {
+      await c.dispose();
+    }
+  });
+});
