@@ -1,7 +1,9 @@
 // The terminal against the floor of using node-pty directly, in the same run, with the real CLI as server:
-//   1. throughput: 100 MiB of `cat` through PTY → server → WebSocket → client, vs node-pty read directly
+//   1. throughput: 100 MiB of `cat` through PTY → server → WebSocket → client, vs node-pty read directly,
+//      and vs the least any server process could do: a bare relay copying the PTY to a TCP socket
 //   2. keystroke echo latency: input frame to echoed output frame, vs write → echo on node-pty directly
 //   3. memory: the server's RSS while a client that reads nothing stays attached to `yes`
+import { spawn } from 'node:child_process';
 import { chmodSync, createWriteStream, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -9,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import * as pty from '@lydell/node-pty';
 import WebSocket from 'ws';
 import { spawnCli, tempDir, type CliProcess } from '../test/helpers/server';
+import { defaultShell, terminalEnv } from '../src/server/terminal/pty';
 import { line, ms, rssMiB, summary } from './lib';
 
 const KEY = 'bench-key-0123456789abcdefghijklmnopqrstuvwxyz';
@@ -83,11 +86,13 @@ function throughServer(cli: CliProcess, expected: number): Promise<number> {
   });
 }
 
+/** The same shell the server runs (bash, with its line editor echoing), driven through node-pty directly. */
 async function echoLatencyDirect(): Promise<number[]> {
-  const p = pty.spawn('/bin/cat', [], { cols: 80, rows: 24, env: process.env as Record<string, string> });
+  const p = pty.spawn(defaultShell(), [], { cols: 80, rows: 24, env: terminalEnv() });
   const samples: number[] = [];
   let waiting: (() => void) | undefined;
   p.onData(() => waiting?.());
+  await new Promise((r) => setTimeout(r, 1000)); // let the shell print its prompt
   for (let i = 0; i < ECHO_SAMPLES + 20; i++) {
     const t = performance.now();
     await new Promise<void>((r) => {
@@ -95,7 +100,7 @@ async function echoLatencyDirect(): Promise<number[]> {
       p.write(i % 60 === 59 ? '\r' : 'a');
     });
     if (i >= 20) samples.push(performance.now() - t);
-    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, 2));
   }
   p.kill();
   return samples;
@@ -122,6 +127,39 @@ async function echoLatencyServer(cli: CliProcess): Promise<number[]> {
   }
   ws.close(1000);
   return samples;
+}
+
+/**
+ * The least a server could do: another process that copies the PTY to a TCP socket as it reads, with no
+ * protocol, no screen state and no flow control. Runs as `terminal.bench.ts relay SCRIPT`.
+ */
+function relay(file: string): void {
+  const server = net.createServer((socket) => {
+    const p = pty.spawn(file, [], { cols: 120, rows: 30, env: process.env as Record<string, string>, encoding: null });
+    p.onData((d) => socket.write(d as unknown as Buffer));
+    socket.on('close', () => {
+      p.kill();
+      process.exit(0);
+    });
+  });
+  server.listen(0, '127.0.0.1', () => process.stdout.write(`${(server.address() as net.AddressInfo).port}\n`));
+}
+
+/** Time from connecting to the relay until `expected` bytes arrived. */
+async function throughRelay(file: string, expected: number): Promise<number> {
+  const child = spawn(process.execPath, ['--import', 'tsx', __filename, 'relay', file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((r) => child.stdout!.once('data', (d) => r(Number(String(d).trim()))));
+  return new Promise((resolve) => {
+    const t = performance.now();
+    const socket = net.connect(port, '127.0.0.1');
+    let bytes = 0;
+    socket.on('data', (d) => {
+      bytes += d.length;
+      if (bytes < expected) return;
+      resolve(performance.now() - t);
+      socket.destroy();
+    });
+  });
 }
 
 /** A WebSocket client that completes the handshake and then never reads again. */
@@ -152,10 +190,13 @@ async function main() {
     await directRead(catScript, expected); // warms the page cache
     const direct = await directRead(catScript, expected);
     const served = await throughServer(catServer, expected);
+    const relayed = await throughRelay(catScript, expected);
     const rate = (took: number) => expected / MIB / (took / 1000);
     line('node-pty read directly', `${rate(direct).toFixed(1)} MiB/s`, `${(direct / 1000).toFixed(2)} s`);
+    line('PTY → bare TCP relay process → client', `${rate(relayed).toFixed(1)} MiB/s`, `${(relayed / 1000).toFixed(2)} s`);
     line('PTY → server → WebSocket → client', `${rate(served).toFixed(1)} MiB/s`, `${(served / 1000).toFixed(2)} s`);
-    line('ratio', `${(rate(served) / rate(direct)).toFixed(2)}x`, 'target ≥ 0.8x');
+    line('ratio to node-pty directly', `${(rate(served) / rate(direct)).toFixed(2)}x`, 'target ≥ 0.8x');
+    line('ratio to the bare relay', `${(rate(served) / rate(relayed)).toFixed(2)}x`, 'what the WebSocket, screen and flow control cost');
     await catServer.stop();
 
     console.log(`keystroke echo latency (${ECHO_SAMPLES} keystrokes)`);
@@ -191,7 +232,9 @@ async function main() {
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+if (process.argv[2] === 'relay') relay(process.argv[3]);
+else
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
