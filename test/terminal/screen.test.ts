@@ -78,11 +78,28 @@ test('text inside an unfinished escape sequence or OSC string is never skipped',
   assert.equal(got.out, want);
 });
 
+test('multi-byte characters whose bytes look like C1 controls, and real C1 controls, are told apart', async () => {
+  // ě is C4 9B and ḟ is E1 B8 9F: their last bytes are the codes of CSI and APC. U+009B is a real CSI.
+  const steps: Step[] = [
+    '\x1b]0;title ě ḟ\x07',
+    lines(4000, 'ě ḟ ° © '),
+    '\u009b31mred by a C1 CSI\u009b0m\r\n',
+    '\x1b]0;ěěě',
+    lines(3000, 'inside an open OSC ě '),
+    '\x07',
+    lines(60, 'after ḟ '),
+  ];
+  const want = await reference(80, 24, 50, steps);
+  const got = await throughScreen(80, 24, 50, steps, 1001);
+  assert.equal(got.out, want);
+  assert.ok(got.skipped > 0);
+});
+
 test('the queue keeps the last keepLines line feeds of a plain run and drops before them', () => {
   const q = new ScreenQueue(10);
-  q.push('\x1b[0m');
-  for (let i = 0; i < 100; i++) q.push(`l${i}\n`);
-  const text = q.take().join('');
+  q.push(Buffer.from('\x1b[0m'));
+  for (let i = 0; i < 100; i++) q.push(Buffer.from(`l${i}\n`));
+  const text = q.take().map((b) => Buffer.from(b as Uint8Array).toString('utf8')).join('');
   assert.ok(text.startsWith('\x1b[0m'), 'the escape sequence before the run is kept');
   const kept = text.slice(4).split('\n').filter(Boolean);
   assert.ok(kept.length >= 10 && kept.length < 20, `kept ${kept.length} lines`);

@@ -1,8 +1,9 @@
 // The small pieces of the terminal: frames, sizes, UTF-8 chunking, options, tickets, origins, PTY loading.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
-import { Utf8Chunker, clampSize, controlFrame, parseClientFrame, sizeFromQuery } from '../../src/server/terminal/protocol';
+import { Utf8Framer, clampSize, controlFrame, parseClientFrame, sizeFromQuery } from '../../src/server/terminal/protocol';
 import { TERMINAL_LIMITS, resolveTerminalOptions } from '../../src/server/terminal/options';
 import { TicketStore } from '../../src/server/terminal/tickets';
 import { decideUpgrade, originAllowed } from '../../src/server/terminal/access';
@@ -33,28 +34,26 @@ test('control frames are NUL followed by JSON', () => {
 });
 
 test('UTF-8 output is never cut inside a character, whatever the reads look like', () => {
-  const text = 'a€b😀c日本\u00e9';
+  const text = 'a€b😀c日本\u00e9ě';
   const bytes = Buffer.from(text, 'utf8');
   for (let size = 1; size <= 5; size++) {
-    const chunker = new Utf8Chunker();
-    const pieces: string[] = [];
-    for (let i = 0; i < bytes.length; i += size) pieces.push(chunker.push(bytes.subarray(i, i + size)));
-    pieces.push(chunker.end());
-    for (const p of pieces) {
-      assert.ok(!p.includes('\ufffd'), `chunk size ${size}: replacement character in ${JSON.stringify(p)}`);
-      assert.ok(Buffer.from(Buffer.from(p, 'utf8').toString('utf8')).equals(Buffer.from(p, 'utf8')));
-      assert.ok(!/[\ud800-\udbff]$/.test(p), 'no frame ends on half a surrogate pair');
-    }
-    assert.equal(pieces.join(''), text);
+    const framer = new Utf8Framer();
+    const pieces: Buffer[] = [];
+    for (let i = 0; i < bytes.length; i += size) pieces.push(framer.push(bytes.subarray(i, i + size)));
+    pieces.push(framer.end());
+    for (const p of pieces) assert.ok(isUtf8(p), `chunk size ${size}: ${p.toString('hex')} is not whole UTF-8`);
+    assert.equal(Buffer.concat(pieces).toString('utf8'), text);
   }
-  // Strings from node-pty may still end on half a surrogate pair: it is held for the next chunk.
-  const chunker = new Utf8Chunker();
-  assert.equal(chunker.push('x\ud83d'), 'x');
-  assert.equal(chunker.push('\ude00y'), '😀y');
+  // Bytes that are not UTF-8 at all become U+FFFD; the frame stays valid.
+  const binary = new Utf8Framer().push(Buffer.from([0x61, 0xff, 0xfe, 0x62, 0x80]));
+  assert.ok(isUtf8(binary));
+  assert.equal(binary.toString('utf8'), 'a\ufffd\ufffdb\ufffd');
   // An incomplete character at the very end becomes U+FFFD rather than vanishing.
-  const tail = new Utf8Chunker();
-  assert.equal(tail.push(Buffer.from([0x61, 0xe2, 0x82])), 'a');
-  assert.equal(tail.end(), '\ufffd');
+  const tail = new Utf8Framer();
+  assert.equal(tail.push(Buffer.from([0x61, 0xe2, 0x82])).toString(), 'a');
+  assert.equal(tail.end().toString(), '\ufffd');
+  // A host module that hands out strings is accepted too.
+  assert.equal(new Utf8Framer().push('x€').toString(), 'x€');
 });
 
 test('options take their defaults and refuse values out of bounds', () => {
@@ -107,6 +106,7 @@ test('only the server itself, a proxy forwarding to it, or an allowed origin may
   assert.equal(originAllowed('http://abc.example:8080', request({ host: 'abc.example' }), []), false);
   assert.equal(originAllowed('https://dash.example', request(host), ['https://dash.example/']), true);
   assert.equal(originAllowed('https://dash.example:444', request(host), ['https://dash.example']), false);
+  assert.equal(originAllowed('https://abc-8586.devtunnels.ms', request(host), ['wss://abc-8586.devtunnels.ms']), true);
 });
 
 test('an upgrade needs the key or a live ticket, and a foreign origin is refused even with the key', () => {

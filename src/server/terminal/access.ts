@@ -11,7 +11,7 @@ export type AccessDecision = { ok: true; via: 'key' | 'ticket' } | { ok: false; 
 export interface AccessPolicy {
   checkKey: (key: string | undefined) => boolean;
   tickets: TicketStore;
-  /** Extra browser origins allowed to connect (e.g. a dashboard), exactly as `scheme://host[:port]`. */
+  /** Extra browser origins allowed to connect (e.g. a dashboard, the tunnel's URLs; ws/wss count as http/https). */
   allowedOrigins: () => readonly string[];
 }
 
@@ -38,7 +38,7 @@ export function decideUpgrade(req: IncomingMessage, query: URLSearchParams, poli
 export function originAllowed(origin: string, req: IncomingMessage, allowed: readonly string[]): boolean {
   const parsed = parseOrigin(origin);
   if (!parsed) return false;
-  if (allowed.some((a) => parseOrigin(a)?.origin === parsed.origin)) return true;
+  if (allowed.some((a) => parseOrigin(a.replace(/^ws(s?):/i, 'http$1:'))?.origin === parsed.origin)) return true;
   const hosts = [header(req, 'host'), ...(header(req, 'x-forwarded-host')?.split(',') ?? [])];
   return hosts.some((h) => h !== undefined && sameHost(h.trim(), parsed));
 }

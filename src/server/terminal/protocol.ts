@@ -1,7 +1,7 @@
 // The wire format of the terminal WebSocket (CONTRACT §4), seed-compatible:
 // client → server: JSON text frames `input`, `resize`, `ping`;
 // server → client: raw terminal output as text frames, and control messages as a text frame of NUL + JSON.
-import { StringDecoder } from 'node:string_decoder';
+import { isUtf8 } from 'node:buffer';
 import { SIZE_LIMITS } from './options';
 
 export type ClientFrame =
@@ -84,29 +84,44 @@ export function sizeFromQuery(cols: string | null, rows: string | null): { cols:
 }
 
 /**
- * Turns PTY output into strings that never end inside a character, so every frame is valid UTF-8.
- * node-pty already decodes with a StringDecoder when spawned with `encoding: 'utf8'`; a host-provided
- * module may hand out Buffers instead, and a string may still end on half a surrogate pair.
+ * Cuts PTY output (bytes) into pieces that are whole, valid UTF-8, so every text frame is valid and no
+ * character is split across frames. The PTY is read as bytes, not strings: decoding to send it re-encoded
+ * would cost two passes over every byte. A character cut by a read waits for the rest in the next one;
+ * bytes that are not UTF-8 at all (a binary `cat`) become U+FFFD, as a terminal would show them.
  */
-export class Utf8Chunker {
-  private readonly decoder = new StringDecoder('utf8');
-  private heldSurrogate = '';
+export class Utf8Framer {
+  private held: Buffer | undefined;
 
-  push(chunk: string | Buffer): string {
-    const text = this.heldSurrogate + (typeof chunk === 'string' ? chunk : this.decoder.write(chunk));
-    const last = text.charCodeAt(text.length - 1);
-    if (last >= 0xd800 && last <= 0xdbff) {
-      this.heldSurrogate = text.slice(-1);
-      return text.slice(0, -1);
+  push(chunk: Buffer | string): Buffer {
+    let bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    if (this.held) {
+      bytes = Buffer.concat([this.held, bytes]);
+      this.held = undefined;
     }
-    this.heldSurrogate = '';
-    return text;
+    const cut = completeLength(bytes);
+    if (cut < bytes.length) {
+      this.held = Buffer.from(bytes.subarray(cut));
+      bytes = bytes.subarray(0, cut);
+    }
+    return isUtf8(bytes) ? bytes : Buffer.from(bytes.toString('utf8'), 'utf8');
   }
 
-  /** What is left at the end of the stream (an incomplete character becomes U+FFFD). */
-  end(): string {
-    const rest = this.heldSurrogate + this.decoder.end();
-    this.heldSurrogate = '';
-    return rest.replace(/[\ud800-\udbff]$/, '\ufffd');
+  /** What is left at the end of the stream: an incomplete character becomes U+FFFD. */
+  end(): Buffer {
+    const rest = this.held;
+    this.held = undefined;
+    return rest ? Buffer.from(rest.toString('utf8'), 'utf8') : Buffer.alloc(0);
   }
+}
+
+/** Length of `bytes` without a trailing, incomplete UTF-8 sequence (one that the next read may finish). */
+function completeLength(bytes: Buffer): number {
+  const n = bytes.length;
+  for (let back = 1; back <= Math.min(4, n); back++) {
+    const b = bytes[n - back];
+    if ((b & 0xc0) === 0x80) continue; // a continuation byte: look further back for the lead byte
+    const need = b < 0x80 ? 1 : (b & 0xe0) === 0xc0 ? 2 : (b & 0xf0) === 0xe0 ? 3 : (b & 0xf8) === 0xf0 ? 4 : 1;
+    return back < need ? n - back : n;
+  }
+  return n;
 }

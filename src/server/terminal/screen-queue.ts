@@ -8,9 +8,21 @@
 // (One pathological case differs: a cursor parked below a scroll region while megabytes of text arrive.)
 // Parsing with xterm.js costs about twice what reading the PTY does; without this, a `cat` of a big file
 // would run at the parser's speed instead of the PTY's.
+//
+// The queue holds UTF-8 bytes, viewed as latin1 strings (one character per byte, made without decoding),
+// so offsets are byte offsets and a regular expression finds control bytes at native speed.
 
-/** Characters that are not plain text: C0 controls other than BEL/BS/TAB/LF/CR, DEL, and C1 controls. */
-const SPECIAL = /[\x00-\x06\x0b\x0c\x0e-\x1f\x7f-\x9f]/g;
+/**
+ * Candidates for what is not plain text: C0 controls other than BEL/BS/TAB/LF/CR, DEL, and C2, the lead
+ * byte of C1 controls, which UTF-8 writes as C2 80–C2 9F (C2 is always a lead byte, never inside another
+ * character). A character class alone keeps the scan at native speed; C2 is checked by hand.
+ */
+const SPECIAL = /[\x00-\x06\x0b\x0c\x0e-\x1f\x7f\xc2]/g;
+
+function isC1(text: string, at: number): boolean {
+  const next = text.charCodeAt(at + 1);
+  return next >= 0x80 && next <= 0x9f;
+}
 
 const enum VtState {
   Ground,
@@ -68,11 +80,13 @@ export interface QueuedResize {
   rows: number;
 }
 
-export type QueueItem = string | QueuedResize;
+/** Output bytes (to write into the terminal in order) or a resize. */
+export type QueueItem = Uint8Array | QueuedResize;
 
 export class ScreenQueue {
-  private items: QueueItem[] = [];
-  /** Characters queued (UTF-16 code units), the measure of the queue for backpressure. */
+  /** Output as latin1 strings (one character per byte), and resizes. */
+  private items: Array<string | QueuedResize> = [];
+  /** Bytes queued, the measure of the queue for backpressure. */
   private chars = 0;
   private readonly tracker = new GroundTracker();
   /** Offset (in queued characters) where the trailing run of plain ground text starts; -1 when outside one. */
@@ -93,8 +107,10 @@ export class ScreenQueue {
     return this.items.length === 0;
   }
 
-  push(text: string): void {
-    if (text.length === 0) return;
+  /** Queues whole UTF-8 characters (the session's framer never splits one). */
+  push(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
     this.scan(text, this.chars);
     this.items.push(text);
     this.chars += text.length;
@@ -108,19 +124,22 @@ export class ScreenQueue {
     this.lineFeeds = [];
   }
 
-  /** Hands over everything queued (strings joined between resizes) and starts afresh. */
+  /** Hands over everything queued (output joined between resizes) and starts afresh. */
   take(): QueueItem[] {
     const out: QueueItem[] = [];
     let text: string[] = [];
+    const flush = () => {
+      if (text.length) out.push(Buffer.from(text.join(''), 'latin1'));
+      text = [];
+    };
     for (const item of this.items) {
       if (typeof item === 'string') text.push(item);
       else {
-        if (text.length) out.push(text.join(''));
-        text = [];
+        flush();
         out.push(item);
       }
     }
-    if (text.length) out.push(text.join(''));
+    flush();
     this.items = [];
     this.chars = 0;
     this.runStart = this.tracker.state === VtState.Ground ? 0 : -1;
@@ -132,17 +151,27 @@ export class ScreenQueue {
     let i = 0;
     while (i < text.length) {
       if (this.tracker.state === VtState.Ground) {
+        let hit = -1;
         SPECIAL.lastIndex = i;
-        const hit = SPECIAL.exec(text);
-        const end = hit ? hit.index : text.length;
+        for (let m = SPECIAL.exec(text); m; m = SPECIAL.exec(text)) {
+          if (text.charCodeAt(m.index) !== 0xc2 || isC1(text, m.index)) {
+            hit = m.index;
+            break;
+          }
+        }
+        const end = hit === -1 ? text.length : hit;
         this.noteLineFeeds(text, i, end, base);
-        if (!hit) return;
-        const after = this.tracker.step(text.charCodeAt(end));
-        i = end + 1;
+        if (hit === -1) return;
+        // A C1 control is two bytes (C2 xx): the tracker takes its code point.
+        const c1 = text.charCodeAt(hit) === 0xc2;
+        const after = this.tracker.step(text.charCodeAt(c1 ? hit + 1 : hit));
+        i = hit + (c1 ? 2 : 1);
         this.runStart = after === VtState.Ground ? base + i : -1;
         this.lineFeeds = [];
       } else {
-        if (this.tracker.step(text.charCodeAt(i++)) === VtState.Ground) {
+        const code = this.codeAt(text, i);
+        i += code >= 0x80 && code <= 0x9f ? 2 : 1;
+        if (this.tracker.step(code) === VtState.Ground) {
           this.runStart = base + i;
           this.lineFeeds = [];
         }
@@ -150,27 +179,42 @@ export class ScreenQueue {
     }
   }
 
+  /**
+   * The code the VT parser sees at byte i: a C1 control for C2 80–C2 9F (two bytes), the byte for ASCII,
+   * and for any other byte of a multi-byte character a printable stand-in (0xA0), which no state outside
+   * ground treats as an end.
+   */
+  private codeAt(text: string, i: number): number {
+    const b = text.charCodeAt(i);
+    if (b < 0x80) return b;
+    if (b === 0xc2 && isC1(text, i)) return text.charCodeAt(i + 1);
+    return 0xa0;
+  }
+
   private noteLineFeeds(text: string, from: number, to: number, base: number): void {
     for (let at = text.indexOf('\n', from); at !== -1 && at < to; at = text.indexOf('\n', at + 1)) this.lineFeeds.push(base + at);
   }
 
-  /** Drops the run's text before the last `keepLines` line feeds, keeping everything from a line start on. */
+  /**
+   * Drops the run's text before the last `keepLines` line feeds, keeping everything from a line start on.
+   * Whole queued chunks in between are dropped without being copied; only the two edge chunks are sliced.
+   */
   private compact(): void {
     const n = this.lineFeeds.length;
     const cutEnd = this.lineFeeds[n - this.keepLines - 1] + 1;
     const cutStart = this.runStart;
     if (cutStart < 0 || cutEnd <= cutStart) return;
-    // Find the queued string holding cutStart; everything after it is part of the same run (no resize).
-    let index = this.items.length - 1;
-    let offset = this.chars - (this.items[index] as string).length;
-    while (offset > cutStart) {
-      index--;
-      offset -= (this.items[index] as string).length;
-    }
-    const joined = (this.items.slice(index) as string[]).join('');
-    const kept = joined.slice(0, cutStart - offset) + joined.slice(cutEnd - offset);
-    this.items.length = index;
-    this.items.push(kept);
+    // Walk back from the newest chunk; everything from cutStart on is part of the run (no resize in it).
+    let last = this.items.length - 1;
+    let lastOffset = this.chars - (this.items[last] as string).length;
+    while (lastOffset > cutEnd) lastOffset -= (this.items[--last] as string).length;
+    let first = last;
+    let firstOffset = lastOffset;
+    while (firstOffset > cutStart) firstOffset -= (this.items[--first] as string).length;
+    const head = (this.items[first] as string).slice(0, cutStart - firstOffset);
+    const tail = (this.items[last] as string).slice(cutEnd - lastOffset);
+    const kept = [head, tail].filter((s) => s.length > 0);
+    this.items.splice(first, last - first + 1, ...kept);
     const dropped = cutEnd - cutStart;
     this.chars -= dropped;
     this.skipped += dropped;

@@ -10,7 +10,7 @@ import { ScreenQueue, type QueueItem } from './screen-queue';
  * Output waits this long before being parsed, so a flood arrives in batches the queue can thin out.
  * It delays nothing a person sees: clients get output straight from the PTY; a snapshot flushes first.
  */
-const BATCH_MS = 25;
+const BATCH_MS = 100;
 
 export class Screen {
   private readonly term: Terminal;
@@ -22,7 +22,7 @@ export class Screen {
   private disposed = false;
 
   /**
-   * `flushAt`: queued characters above which parsing starts at once instead of after the batch delay.
+   * `flushAt`: queued bytes above which parsing starts at once instead of after the batch delay.
    * `onParsed`: called after each batch is parsed, so the owner can release backpressure.
    */
   constructor(
@@ -37,7 +37,7 @@ export class Screen {
     this.queue = new ScreenQueue(this.keepLines(rows));
   }
 
-  /** Output not yet parsed, in UTF-16 code units. */
+  /** Output not yet parsed, in bytes. */
   get queued(): number {
     return this.queue.length;
   }
@@ -47,9 +47,10 @@ export class Screen {
     return this.queue.skipped;
   }
 
-  write(text: string): void {
+  /** Takes whole UTF-8 characters (bytes), or a string. */
+  write(output: Uint8Array | string): void {
     if (this.disposed) return;
-    this.queue.push(text);
+    this.queue.push(typeof output === 'string' ? Buffer.from(output, 'utf8') : output);
     this.schedule();
   }
 
@@ -112,7 +113,7 @@ export class Screen {
     if (this.disposed) return;
     while (index < items.length) {
       const item = items[index++];
-      if (typeof item === 'string') return this.term.write(item, () => this.feed(items, index));
+      if (item instanceof Uint8Array) return this.term.write(item, () => this.feed(items, index));
       this.term.resize(item.cols, item.rows);
     }
     this.writing = false;
