@@ -2,22 +2,17 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { rmSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { tempDir } from '../helpers/server';
+import { statSync } from 'node:fs';
+import { packageVsix } from '../helpers/vsix';
 
-const ROOT = resolve(__dirname, '../..');
 /** The package must stay small: the bundle, the web terminal and the node-pty fallback. */
 const MAX_VSIX_BYTES = 2 * 1024 * 1024;
 
 describe('the .vsix', () => {
   it('packages with vsce, with only run-time files, under the size limit', () => {
-    const out = join(tempDir('ar-vsix-'), 'agent-runtime.vsix');
+    const vsix = packageVsix();
+    const out = vsix.file;
     try {
-      execFileSync(process.execPath, [join(ROOT, 'node_modules/@vscode/vsce/vsce'), 'package', '--allow-missing-repository', '--skip-license', '--out', out], {
-        cwd: ROOT,
-        stdio: 'pipe',
-      });
       const size = statSync(out).size;
       assert.ok(size < MAX_VSIX_BYTES, `the .vsix is ${size} bytes`);
       const names = execFileSync('python3', ['-c', 'import sys, zipfile; print("\\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))', out], { encoding: 'utf8' })
@@ -33,7 +28,7 @@ describe('the .vsix', () => {
       assert.deepEqual(stray, [], 'nothing but run-time files');
       assert.ok(!names.some((n) => n.startsWith('src/') || n.startsWith('test/') || n.endsWith('.map') || n.endsWith('.ts')));
     } finally {
-      rmSync(out, { force: true });
+      vsix.cleanup();
     }
   });
 });

@@ -36,7 +36,7 @@ function terminalAnswer(url, key) {
         return;
       }
       out += text;
-      if (/\r?\n42\r?\n/.test(out)) {
+      if (/[\r\n]42\r?\n/.test(out)) {
         clearTimeout(timer);
         ws.close(1000);
         resolve(out);
@@ -44,6 +44,30 @@ function terminalAnswer(url, key) {
     });
     ws.on('error', reject);
   });
+}
+
+/** Starts a long job and returns the pid of its process, once it runs. */
+async function runningJobPid(url, key) {
+  const pidFile = path.join(require('node:os').tmpdir(), `ar-suite-${process.pid}.pid`);
+  const res = await fetch(`${url}/exec`, {
+    method: 'POST',
+    headers: { 'X-API-Key': key, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ command: `echo $$ > ${pidFile}; exec sleep 600` }),
+  });
+  assert.equal(res.status, 202);
+  const fs = require('node:fs');
+  const pid = await eventually(() => fs.existsSync(pidFile) && Number(fs.readFileSync(pidFile, 'utf8').trim()), 'the job to start');
+  assert.ok(alive(pid));
+  return pid;
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 exports.run = async function run() {
@@ -90,6 +114,13 @@ exports.run = async function run() {
   assert.equal(c.info().state, 'stopped');
   await assert.rejects(fetch(`${url}/health`), 'the port is closed after Stop Server');
   await vscode.commands.executeCommand('agentRuntime.startServer');
-  assert.equal((await get(`${c.info().url}/health`, rotated)).body.authenticated, true);
+  const url2 = c.info().url;
+  assert.equal((await get(`${url2}/health`, rotated)).body.authenticated, true);
+
+  // Deactivate (what VS Code calls on shutdown, reload or uninstall) ends running jobs and closes the port.
+  const pid = await runningJobPid(url2, rotated);
+  await require(path.join(ext.extensionPath, pkg.main)).deactivate();
+  await assert.rejects(fetch(`${url2}/health`), 'the port is closed after deactivate');
+  await eventually(() => !alive(pid), `the job's process ${pid} to end`, 10000);
   console.log('[suite] all checks passed');
 };

