@@ -1,6 +1,6 @@
 // The core, assembled: one function that both hosts (the CLI and the VS Code extension) call.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
+import { listen } from './http/listen';
 import { hostname } from 'node:os';
 import type { Router } from 'express';
 import { KeyStore } from './auth';
@@ -99,6 +99,7 @@ export async function startServer(partial: Partial<ServerOptions> = {}, deps: Se
     busy: () => busyReason(manager, terminal),
     refuse: (reason) => {
       manager.refusing = reason;
+      terminal.refuse(reason);
     },
     update: deps.update ?? (() => ({ response: { status: 'unsupported', version: VERSION, message: 'this host does not update itself' } })),
   };
@@ -142,16 +143,6 @@ export async function startServer(partial: Partial<ServerOptions> = {}, deps: Se
 
   const terminalPort = terminalListener?.port ?? null;
   return { options, keys, manager, acp, port, terminalPort, terminal, url, reach, health, routes: () => listRoutes(app), close };
-}
-
-function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
 }
 
 function fullHealth(s: { manager: JobManager; reach: ReachInfo; startedAt: number; terminal: TerminalService }): Record<string, unknown> {

@@ -3,6 +3,7 @@
 // dashboard) showing in the authenticated /health and the environment, token refreshes pushed.
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { startServer, type AgentServer, type ServerDeps } from '../../src/server/server';
 import { startReach, type Reach } from '../../src/server/reach';
 import type { ChallengeEvent } from '../../src/server/register';
@@ -33,6 +34,21 @@ async function call(s: AgentServer, method: string, path: string, body?: unknown
   return { status: res.status, body: await res.json() };
 }
 
+/** The HTTP answer to a WebSocket upgrade for a new terminal session on the command port. */
+function terminalUpgradeStatus(s: AgentServer): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${s.url}/terminal/ws`, { headers: { 'x-api-key': KEY, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' } });
+    req.on('upgrade', () => reject(new Error('the upgrade was accepted')));
+    req.on('response', (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 describe('POST /update with drain', () => {
   test('busy: 409 without drain; with drain, 503 for new work until the running job ends, then the update', async () => {
     let updatedAt = 0;
@@ -59,6 +75,11 @@ describe('POST /update with drain', () => {
     const newWork = await call(s, 'POST', '/exec', { command: 'echo hi' });
     assert.equal(newWork.status, 503);
     assert.match(newWork.body.error, /draining for an update/);
+    const newShell = await call(s, 'POST', '/exec', { mode: 'persistent_shell', sessionKey: 'k', command: 'echo hi' });
+    assert.equal(newShell.status, 503, 'no new persistent shell either');
+    const newTerminal = await terminalUpgradeStatus(s);
+    assert.equal(newTerminal.status, 503, 'no new terminal either');
+    assert.match(newTerminal.body, /draining for an update/);
 
     const again = await call(s, 'POST', '/update', { drain: true });
     assert.equal(again.status, 202);

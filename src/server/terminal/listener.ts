@@ -1,7 +1,7 @@
 // The terminal port (command port + 1, the seed's layout): every WebSocket upgrade on it is a terminal,
 // whatever its path, and plain HTTP gets the web page (so a tunnel URL of this port opens a terminal).
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
+import { listen } from '../http/listen';
 import express from 'express';
 import type { TerminalService } from './service';
 
@@ -29,14 +29,4 @@ export async function listenTerminalPort(service: TerminalService, port: number,
         server.closeAllConnections();
       }),
   };
-}
-
-function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
 }

@@ -36,6 +36,8 @@ export class TerminalService {
   private readonly access: AccessPolicy;
   private readonly wss: WebSocketServer;
   private disposed = false;
+  /** Why new sessions are refused (a drain for an update); reconnects to existing ones still work. */
+  private refusing: string | undefined;
 
   constructor(private readonly init: TerminalServiceInit) {
     this.options = resolveTerminalOptions(init.options);
@@ -73,7 +75,7 @@ export class TerminalService {
 
   /**
    * Takes a WebSocket upgrade request. Refuses with a plain HTTP 401 (no key, bad key, bad ticket),
-   * 403 (a foreign browser origin) or 503 (no PTY support, shutting down) before any WebSocket opens.
+   * 403 (a foreign browser origin) or 503 (no PTY support, draining, shutting down) before any WebSocket opens.
    */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => {}); // A peer that resets mid-handshake must not crash the server.
@@ -84,8 +86,14 @@ export class TerminalService {
       return refuseUpgrade(socket, decision.status, decision.error);
     }
     if (this.disposed) return refuseUpgrade(socket, 503, 'server shutting down');
+    if (this.refusing && !query.has('session')) return refuseUpgrade(socket, 503, this.refusing);
     if (!this.pty.ok) return refuseUpgrade(socket, 503, `terminals are not supported here: ${this.pty.reason}`);
     this.wss.handleUpgrade(req, socket, head, (ws) => this.connect(ws, query));
+  }
+
+  /** Refuses new sessions with 503 and this reason (undefined accepts them again). */
+  refuse(reason: string | undefined): void {
+    this.refusing = reason;
   }
 
   sessionCount(): number {
