@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { spawnCli, tempDir } from '../test/helpers/server';
-import { line, ms, rssMiB, summary } from './lib';
+import { jsonClient, line, ms, rssMiB, runJob, summary } from './lib';
 
 const ROUND_TRIPS = 300;
 const THROUGHPUT_JOBS = 400;
@@ -24,13 +24,9 @@ function rawSpawn(command: string): Promise<void> {
 async function main() {
   const stateDir = tempDir('ar-bench-');
   const server = await spawnCli(['--state-dir', stateDir, '--max-jobs-kept', '100000']);
+  const client = jsonClient(server.url, server.key);
   try {
-    const roundTrip = async (command: string) => {
-      const r = await server.call('POST', '/exec', { command });
-      let job = r.body;
-      while (!['completed', 'failed', 'timeout'].includes(job.status)) job = (await server.call('GET', `/jobs/${r.body.jobId}?wait=30&stdoutFrom=0`)).body;
-      return job;
-    };
+    const roundTrip = (command: string) => runJob(client, { command });
     for (let i = 0; i < 20; i++) {
       await rawSpawn('true');
       await roundTrip('true');
@@ -79,6 +75,7 @@ async function main() {
     line('as a job (output kept on disk)', ms(apiBig), `${(apiBig / rawBig).toFixed(2)}x (target ≤ 1.5x)`);
     line('server RSS growth', `${(peak - before.rss).toFixed(1)} MiB`, `from ${before.rss.toFixed(1)} MiB (target ≤ 64 MiB)`);
   } finally {
+    client.close();
     await server.stop();
     rmSync(stateDir, { recursive: true, force: true });
   }

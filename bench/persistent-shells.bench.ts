@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { ShellCatalog } from '../src/server/shells/catalog';
 import { SessionManager } from '../src/server/shells/manager';
 import { spawnCli, tempDir } from '../test/helpers/server';
-import { line, ms, summary } from './lib';
+import { jsonClient, line, ms, runJob, summary } from './lib';
 
 const N = 200;
 const BIG = 'head -c 268435456 /dev/zero | tr "\\0" "x"';
@@ -68,13 +68,9 @@ async function main() {
 
   const stateDir = tempDir('ar-bench-shells-');
   const server = await spawnCli(['--state-dir', stateDir, '--max-jobs-kept', '100000']);
+  const client = jsonClient(server.url, server.key);
   try {
-    const roundTrip = async (body: Record<string, unknown>) => {
-      const r = await server.call('POST', '/exec', body);
-      let job = r.body;
-      while (!['completed', 'failed', 'timeout'].includes(job.status)) job = (await server.call('GET', `/jobs/${r.body.jobId}?wait=30&stdoutFrom=0`)).body;
-      return job;
-    };
+    const roundTrip = (body: Record<string, unknown>) => runJob(client, body);
     const persistent = { mode: 'persistent_shell', sessionKey: 'bench', shell: 'bash', command: 'true' };
     const plain = { command: 'true' };
     await timed(() => roundTrip(persistent), 20);
@@ -86,6 +82,7 @@ async function main() {
     line('mode persistent_shell   p50 / p99', `${ms(q.p50)} / ${ms(q.p99)}`);
     line('persistent vs shell (p50)', `${(q.p50 / p.p50).toFixed(2)}x`);
   } finally {
+    client.close();
     await server.stop();
     rmSync(stateDir, { recursive: true, force: true });
   }

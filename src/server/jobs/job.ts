@@ -9,6 +9,11 @@ import { FINAL_STATUSES, type JobRecord, type RunningJob } from './types';
 
 /** How often the size of directly-written logs is checked while someone waits, in case fs.watch is silent. */
 const OUTPUT_POLL_MS = 200;
+/**
+ * fs.watch reports every write of a busy child (a hundred thousand a second); waiters hear of them at most
+ * once per this many ms, so a flood of output costs the server a few wake-ups, not one per write.
+ */
+const OUTPUT_COALESCE_MS = 5;
 
 export class Job {
   readonly stdout: OutputLog;
@@ -18,6 +23,7 @@ export class Job {
   private readonly changes = new EventEmitter();
   private watchers: FSWatcher[] = [];
   private poll: NodeJS.Timeout | undefined;
+  private coalesce: NodeJS.Timeout | undefined;
 
   constructor(
     readonly record: JobRecord,
@@ -80,13 +86,22 @@ export class Job {
     this.watchers = [];
     if (this.poll) clearInterval(this.poll);
     this.poll = undefined;
+    clearTimeout(this.coalesce);
+    this.coalesce = undefined;
+  }
+
+  private outputWritten(): void {
+    this.coalesce ??= setTimeout(() => {
+      this.coalesce = undefined;
+      this.changed();
+    }, OUTPUT_COALESCE_MS);
   }
 
   private startWatching(): void {
     if (this.poll) return;
     for (const log of [this.stdout, this.stderr]) {
       try {
-        this.watchers.push(watch(log.path, { persistent: false }, () => this.changed()));
+        this.watchers.push(watch(log.path, { persistent: false }, () => this.outputWritten()));
       } catch {
         // the poll below still notices growth
       }

@@ -81,6 +81,8 @@ export class JobManager {
     });
     this.queue.push({ job, runner, spec, env: jobEnv(common.env) });
     this.pump();
+    // A job that started at once was saved by start(); one that waits in the queue is saved as pending.
+    if (job.record.status === 'pending') job.save();
     return { job, replayed: false };
   }
 
@@ -124,11 +126,11 @@ export class JobManager {
     const r = job.record;
     r.status = 'running';
     r.startedAt = Date.now() / 1000;
-    job.save();
-    job.changed();
     this.runningCount++;
     try {
       job.running = runner.start(spec, this.contextFor(job, env));
+      job.save(); // once, with the pid the runner has set by now
+      job.changed();
     } catch (err) {
       this.runningCount--;
       job.stderr.append(String((err as Error).message ?? err));
@@ -174,8 +176,9 @@ export class JobManager {
     job.stdout.close();
     job.stderr.close();
     job.running = undefined;
-    job.save();
+    // Waiters hear first: their answers go out before the record's rename, which ext4 makes slow.
     job.changed();
+    job.save();
     job.stopWatching();
     this.logger.debug(`jobs: ${job.id} ${r.status} (${r.endReason}) in ${r.durationMs} ms`);
   }
@@ -204,7 +207,7 @@ export class JobManager {
       },
       setPid: (pid) => {
         job.record.pid = pid;
-        job.save();
+        if (job.running) job.save(); // during runner.start() the save after it records the pid
       },
       touched: () => job.changed(),
     };

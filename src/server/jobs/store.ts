@@ -14,9 +14,13 @@ export interface StoreLimits {
   idempotencyTtlSeconds: number;
 }
 
+/** How often creating a job also forgets expired ones (the count limit is kept at every create). */
+const PRUNE_EVERY_MS = 60_000;
+
 export class JobStore {
   private readonly jobs = new Map<string, Job>();
   private readonly byIdempotencyKey = new Map<string, Job>();
+  private prunedAt = 0;
   readonly dir: string;
 
   constructor(
@@ -44,6 +48,7 @@ export class JobStore {
     this.prune();
   }
 
+  /** A new pending job with its folder and empty logs; the caller saves its record. */
   create(init: { mode: ExecMode; command: string; workdir: string; timeout: number; idempotencyKey?: string; fields?: Record<string, unknown> }): Job {
     const jobId = randomBytes(6).toString('hex'); // 12 hex characters, as the seed's ids
     const dir = join(this.dir, jobId);
@@ -62,9 +67,8 @@ export class JobStore {
     const job = new Job(record, dir);
     job.stdout.create();
     job.stderr.create();
-    job.save();
     this.add(job);
-    this.prune();
+    this.pruneIfDue();
     return job;
   }
 
@@ -92,8 +96,14 @@ export class JobStore {
     return this.jobs.size;
   }
 
+  /** Prunes when over the count limit, else at most once a minute (a prune sorts every job). */
+  private pruneIfDue(): void {
+    if (this.jobs.size > this.limits.maxJobsKept || Date.now() - this.prunedAt >= PRUNE_EVERY_MS) this.prune();
+  }
+
   /** Forgets finished jobs past the age limit, then the oldest finished ones past the count limit. */
   prune(): void {
+    this.prunedAt = Date.now();
     const now = Date.now() / 1000;
     const finished = [...this.jobs.values()].filter((j) => j.isFinal()).sort((a, b) => a.record.submittedAt - b.record.submittedAt);
     let excess = this.jobs.size - this.limits.maxJobsKept;
