@@ -56,17 +56,13 @@ async function startCodeServer(vsix: string, smokeTest: boolean): Promise<CodeSe
   const port = await freePort();
   const home = mkdtempSync(join(tmpdir(), 'ar-vscode-'));
   const dirs = ['--user-data-dir', join(home, 'user-data'), '--extensions-dir', join(home, 'extensions')];
-  const install = spawnSync(NODE24, [ENTRY, ...dirs, '--install-extension', vsix], { env: isolatedEnv(home), encoding: 'utf8' });
-  if (install.status !== 0) {
+  let extensionDir: string;
+  try {
+    extensionDir = installVsix(vsix, home, dirs);
+  } catch (err) {
     rmSync(home, { recursive: true, force: true });
-    throw new Error(`installing ${vsix} failed: ${install.stdout}${install.stderr}`);
+    throw err;
   }
-  const installed = readdirSync(join(home, 'extensions'), { withFileTypes: true }).filter((e) => e.isDirectory());
-  if (installed.length !== 1) {
-    rmSync(home, { recursive: true, force: true });
-    throw new Error(`expected one installed extension, found: ${installed.map((e) => e.name).join(', ')}`);
-  }
-  const extensionDir = join(home, 'extensions', installed[0]!.name);
   const args = [
     ENTRY,
     '--bind-addr', `127.0.0.1:${port}`,
@@ -96,6 +92,15 @@ async function startCodeServer(vsix: string, smokeTest: boolean): Promise<CodeSe
     throw err;
   }
   return server;
+}
+
+/** Installs the .vsix as `code --install-extension` does; returns the folder it was installed in. */
+function installVsix(vsix: string, home: string, dirs: string[]): string {
+  const install = spawnSync(NODE24, [ENTRY, ...dirs, '--install-extension', vsix], { env: isolatedEnv(home), encoding: 'utf8' });
+  if (install.status !== 0) throw new Error(`installing ${vsix} failed: ${install.stdout}${install.stderr}`);
+  const installed = readdirSync(join(home, 'extensions'), { withFileTypes: true }).filter((e) => e.isDirectory());
+  if (installed.length !== 1) throw new Error(`expected one installed extension, found: ${installed.map((e) => e.name).join(', ')}`);
+  return join(home, 'extensions', installed[0]!.name);
 }
 
 export async function runInVsCode(opts: VsCodeRun): Promise<VsCodeResult> {
