@@ -9,10 +9,7 @@ import { FINAL_STATUSES, type JobRecord, type RunningJob } from './types';
 
 /** How often the size of directly-written logs is checked while someone waits, in case fs.watch is silent. */
 const OUTPUT_POLL_MS = 200;
-/**
- * fs.watch reports every write of a busy child (a hundred thousand a second); waiters hear of them at most
- * once per this many ms, so a flood of output costs the server a few wake-ups, not one per write.
- */
+/** Waiters hear of a shell job's writes at most once per this many ms (see outputWritten). */
 const OUTPUT_COALESCE_MS = 5;
 
 export class Job {
@@ -82,30 +79,16 @@ export class Job {
   }
 
   stopWatching(): void {
-    for (const w of this.watchers) w.close();
-    this.watchers = [];
+    this.unwatch();
     if (this.poll) clearInterval(this.poll);
     this.poll = undefined;
     clearTimeout(this.coalesce);
     this.coalesce = undefined;
   }
 
-  private outputWritten(): void {
-    this.coalesce ??= setTimeout(() => {
-      this.coalesce = undefined;
-      this.changed();
-    }, OUTPUT_COALESCE_MS);
-  }
-
   private startWatching(): void {
     if (this.poll) return;
-    for (const log of [this.stdout, this.stderr]) {
-      try {
-        this.watchers.push(watch(log.path, { persistent: false }, () => this.outputWritten()));
-      } catch {
-        // the poll below still notices growth
-      }
-    }
+    this.watch();
     let sizes = [this.stdout.size(), this.stderr.size()];
     this.poll = setInterval(() => {
       const now = [this.stdout.size(), this.stderr.size()];
@@ -113,5 +96,35 @@ export class Job {
       sizes = now;
     }, OUTPUT_POLL_MS);
     this.poll.unref();
+  }
+
+  private watch(): void {
+    for (const log of [this.stdout, this.stderr]) {
+      try {
+        this.watchers.push(watch(log.path, { persistent: false }, () => this.outputWritten()));
+      } catch {
+        // the poll still notices growth
+      }
+    }
+  }
+
+  private unwatch(): void {
+    for (const w of this.watchers) w.close();
+    this.watchers = [];
+  }
+
+  /**
+   * The first write after a quiet spell: stop listening (a busy child writes a hundred thousand times a
+   * second, each an event), and a moment later listen again and wake the waiters, who read the sizes
+   * then, so no write goes unnoticed.
+   */
+  private outputWritten(): void {
+    if (this.coalesce) return;
+    this.unwatch();
+    this.coalesce = setTimeout(() => {
+      this.coalesce = undefined;
+      this.watch();
+      this.changed();
+    }, OUTPUT_COALESCE_MS);
   }
 }
