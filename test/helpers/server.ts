@@ -90,7 +90,9 @@ export interface CliProcess extends Api {
 
 /** The real `agent-server` CLI (built bundle) as a child process; resolves once it listens. */
 export async function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, key = TEST_KEY): Promise<CliProcess> {
-  const child = spawn(process.execPath, [CLI, '--port', '0', ...args], {
+  // As installed: through its shebang (and the Node flags there), where the OS reads shebangs.
+  const [file, cliArgs] = process.platform === 'win32' ? [process.execPath, [CLI]] : [CLI, []];
+  const child = spawn(file, [...cliArgs, '--port', '0', ...args], {
     env: { ...process.env, AGENT_RUNTIME_API_KEY: key, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
