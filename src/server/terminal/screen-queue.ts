@@ -171,7 +171,7 @@ export class ScreenQueue {
     this.items.push(size);
     this.keepLines = keepLines;
     this.runStart = this.tracker.state === VtState.Ground ? this.bytes : -1;
-    this.lineFeeds = [];
+    this.lineFeeds.length = 0;
   }
 
   /** Hands over everything queued (output joined between resizes) and starts afresh. */
@@ -193,7 +193,7 @@ export class ScreenQueue {
     this.items = [];
     this.bytes = 0;
     this.runStart = this.tracker.state === VtState.Ground ? 0 : -1;
-    this.lineFeeds = [];
+    this.lineFeeds.length = 0;
     return out;
   }
 
@@ -208,13 +208,13 @@ export class ScreenQueue {
         const after = this.tracker.step(bytes[c1 ? hit + 1 : hit]);
         i = hit + (c1 ? 2 : 1);
         this.runStart = after === VtState.Ground ? base + i : -1;
-        this.lineFeeds = [];
+        this.lineFeeds.length = 0;
       } else {
         const code = codeAt(bytes, i);
         i += code >= 0x80 && code <= 0x9f ? 2 : 1;
         if (this.tracker.step(code) === VtState.Ground) {
           this.runStart = base + i;
-          this.lineFeeds = [];
+          this.lineFeeds.length = 0;
         }
       }
     }
@@ -244,7 +244,15 @@ export class ScreenQueue {
     const dropped = cutEnd - cutStart;
     this.bytes -= dropped;
     this.skipped += dropped;
-    this.lineFeeds = this.lineFeeds.slice(n - this.keepLines).map((at) => at - dropped);
+    this.keepLastLineFeeds(this.keepLines, dropped);
+  }
+
+  /** Keeps the newest `count` line feed offsets, moved back by `dropped`, in place: a flood compacts often. */
+  private keepLastLineFeeds(count: number, dropped: number): void {
+    const lineFeeds = this.lineFeeds;
+    const from = lineFeeds.length - count;
+    for (let k = 0; k < count; k++) lineFeeds[k] = lineFeeds[from + k] - dropped;
+    lineFeeds.length = count;
   }
 }
 
