@@ -9,19 +9,70 @@
 // Parsing with xterm.js costs about twice what reading the PTY does; without this, a `cat` of a big file
 // would run at the parser's speed instead of the PTY's.
 //
-// The queue holds UTF-8 bytes, viewed as latin1 strings (one character per byte, made without decoding),
-// so offsets are byte offsets and a regular expression finds control bytes at native speed.
+// The queue holds UTF-8 bytes as read; the scan for control bytes reads them four at a time (see
+// scanPlain), since it touches every byte of a flood and must cost far less than reading the PTY does.
 
 /**
- * Candidates for what is not plain text: C0 controls other than BEL/BS/TAB/LF/CR, DEL, and C2, the lead
- * byte of C1 controls, which UTF-8 writes as C2 80–C2 9F (C2 is always a lead byte, never inside another
- * character). A character class alone keeps the scan at native speed; C2 is checked by hand.
+ * Bytes that may start something other than plain text: C0 controls other than BEL/BS/TAB/LF/CR, DEL, and
+ * C2, the lead byte of C1 controls, which UTF-8 writes as C2 80–C2 9F (C2 is always a lead byte, never
+ * inside another character). C2 is confirmed by hand (isC1).
  */
-const SPECIAL = /[\x00-\x06\x0b\x0c\x0e-\x1f\x7f\xc2]/g;
+const SPECIAL = new Uint8Array(256);
+for (let c = 0; c < 0x20; c++) SPECIAL[c] = 1;
+for (const plain of [0x07, 0x08, 0x09, 0x0a, 0x0d]) SPECIAL[plain] = 0;
+SPECIAL[0x7f] = 1;
+SPECIAL[0xc2] = 1;
 
-function isC1(text: string, at: number): boolean {
-  const next = text.charCodeAt(at + 1);
+function isC1(bytes: Uint8Array, at: number): boolean {
+  const next = bytes[at + 1];
   return next >= 0x80 && next <= 0x9f;
+}
+
+/** Word-at-a-time tests (the "has a byte less than n" / "has a zero byte" bit tricks), exact as yes/no. */
+const ONES = 0x01010101;
+const HIGHS = 0x80808080 | 0;
+const DEL4 = 0x7f7f7f7f;
+const C2_4 = 0xc2c2c2c2 | 0;
+
+/** True when one of the four bytes of `x` is below 0x20, DEL or C2: the word needs a look byte by byte. */
+function wordMayHold(x: number): boolean {
+  const del = x ^ DEL4;
+  const c2 = x ^ C2_4;
+  return ((((x - 0x20202020) & ~x) | ((del - ONES) & ~del) | ((c2 - ONES) & ~c2)) & HIGHS) !== 0;
+}
+
+/**
+ * Finds the first special character from `from` on and returns its offset (-1 if none), pushing `base +`
+ * the offset of every line feed before it onto `lineFeeds`. Four bytes are tested per step: plain text
+ * has a control byte (CR or LF) only about once a line, so most words are passed over whole.
+ */
+function scanPlain(bytes: Uint8Array, from: number, lineFeeds: number[], base: number): number {
+  const n = bytes.length;
+  // Int32Array views need an aligned start: the bytes before it are scanned one by one.
+  const aligned = Math.min(n, from + ((4 - ((bytes.byteOffset + from) & 3)) & 3));
+  const head = scanBytes(bytes, from, aligned, lineFeeds, base);
+  if (head !== -1) return head;
+  const words = (n - aligned) >> 2;
+  if (words > 0) {
+    const view = new Int32Array(bytes.buffer, bytes.byteOffset + aligned, words);
+    for (let w = 0; w < words; w++) {
+      if (!wordMayHold(view[w])) continue;
+      const at = aligned + 4 * w;
+      const found = scanBytes(bytes, at, at + 4, lineFeeds, base);
+      if (found !== -1) return found;
+    }
+  }
+  return scanBytes(bytes, aligned + 4 * words, n, lineFeeds, base);
+}
+
+/** scanPlain's byte-by-byte part, over [from, to). */
+function scanBytes(bytes: Uint8Array, from: number, to: number, lineFeeds: number[], base: number): number {
+  for (let i = from; i < to; i++) {
+    const b = bytes[i];
+    if (b === 0x0a) lineFeeds.push(base + i);
+    else if (SPECIAL[b] === 1 && (b !== 0xc2 || isC1(bytes, i))) return i;
+  }
+  return -1;
 }
 
 const enum VtState {
@@ -84,56 +135,55 @@ export interface QueuedResize {
 export type QueueItem = Uint8Array | QueuedResize;
 
 export class ScreenQueue {
-  /** Output as latin1 strings (one character per byte), and resizes. */
-  private items: Array<string | QueuedResize> = [];
+  /** Output bytes (as read, never copied here), and resizes. */
+  private items: Array<Uint8Array | QueuedResize> = [];
   /** Bytes queued, the measure of the queue for backpressure. */
-  private chars = 0;
+  private bytes = 0;
   private readonly tracker = new GroundTracker();
-  /** Offset (in queued characters) where the trailing run of plain ground text starts; -1 when outside one. */
+  /** Offset (in queued bytes) where the trailing run of plain ground text starts; -1 when outside one. */
   private runStart = 0;
   /** Offsets of the line feeds in that run, oldest first. */
   private lineFeeds: number[] = [];
-  /** Characters dropped unparsed since the queue was created (for tests and health). */
+  /** Bytes dropped unparsed since the queue was created (for tests and health). */
   skipped = 0;
 
   /** `keepLines` must be at least scrollback + 2 × rows + 1 of the screen the queue feeds. */
   constructor(private keepLines: number) {}
 
   get length(): number {
-    return this.chars;
+    return this.bytes;
   }
 
   get empty(): boolean {
     return this.items.length === 0;
   }
 
-  /** Queues whole UTF-8 characters (the session's framer never splits one). */
+  /** Queues whole UTF-8 characters (the session's framer never splits one); the caller must not change them. */
   push(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
-    const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
-    this.scan(text, this.chars);
-    this.items.push(text);
-    this.chars += text.length;
+    this.scan(bytes, this.bytes);
+    this.items.push(bytes);
+    this.bytes += bytes.length;
     if (this.lineFeeds.length >= 2 * this.keepLines) this.compact();
   }
 
   pushResize(size: QueuedResize, keepLines: number): void {
     this.items.push(size);
     this.keepLines = keepLines;
-    this.runStart = this.tracker.state === VtState.Ground ? this.chars : -1;
-    this.lineFeeds = [];
+    this.runStart = this.tracker.state === VtState.Ground ? this.bytes : -1;
+    this.lineFeeds.length = 0;
   }
 
   /** Hands over everything queued (output joined between resizes) and starts afresh. */
   take(): QueueItem[] {
     const out: QueueItem[] = [];
-    let text: string[] = [];
+    let run: Uint8Array[] = [];
     const flush = () => {
-      if (text.length) out.push(Buffer.from(text.join(''), 'latin1'));
-      text = [];
+      if (run.length) out.push(run.length === 1 ? run[0] : Buffer.concat(run));
+      run = [];
     };
     for (const item of this.items) {
-      if (typeof item === 'string') text.push(item);
+      if (item instanceof Uint8Array) run.push(item);
       else {
         flush();
         out.push(item);
@@ -141,63 +191,38 @@ export class ScreenQueue {
     }
     flush();
     this.items = [];
-    this.chars = 0;
+    this.bytes = 0;
     this.runStart = this.tracker.state === VtState.Ground ? 0 : -1;
-    this.lineFeeds = [];
+    this.lineFeeds.length = 0;
     return out;
   }
 
-  private scan(text: string, base: number): void {
+  private scan(bytes: Uint8Array, base: number): void {
     let i = 0;
-    while (i < text.length) {
+    while (i < bytes.length) {
       if (this.tracker.state === VtState.Ground) {
-        let hit = -1;
-        SPECIAL.lastIndex = i;
-        for (let m = SPECIAL.exec(text); m; m = SPECIAL.exec(text)) {
-          if (text.charCodeAt(m.index) !== 0xc2 || isC1(text, m.index)) {
-            hit = m.index;
-            break;
-          }
-        }
-        const end = hit === -1 ? text.length : hit;
-        this.noteLineFeeds(text, i, end, base);
+        const hit = scanPlain(bytes, i, this.lineFeeds, base);
         if (hit === -1) return;
         // A C1 control is two bytes (C2 xx): the tracker takes its code point.
-        const c1 = text.charCodeAt(hit) === 0xc2;
-        const after = this.tracker.step(text.charCodeAt(c1 ? hit + 1 : hit));
+        const c1 = bytes[hit] === 0xc2;
+        const after = this.tracker.step(bytes[c1 ? hit + 1 : hit]);
         i = hit + (c1 ? 2 : 1);
         this.runStart = after === VtState.Ground ? base + i : -1;
-        this.lineFeeds = [];
+        this.lineFeeds.length = 0;
       } else {
-        const code = this.codeAt(text, i);
+        const code = codeAt(bytes, i);
         i += code >= 0x80 && code <= 0x9f ? 2 : 1;
         if (this.tracker.step(code) === VtState.Ground) {
           this.runStart = base + i;
-          this.lineFeeds = [];
+          this.lineFeeds.length = 0;
         }
       }
     }
   }
 
   /**
-   * The code the VT parser sees at byte i: a C1 control for C2 80–C2 9F (two bytes), the byte for ASCII,
-   * and for any other byte of a multi-byte character a printable stand-in (0xA0), which no state outside
-   * ground treats as an end.
-   */
-  private codeAt(text: string, i: number): number {
-    const b = text.charCodeAt(i);
-    if (b < 0x80) return b;
-    if (b === 0xc2 && isC1(text, i)) return text.charCodeAt(i + 1);
-    return 0xa0;
-  }
-
-  private noteLineFeeds(text: string, from: number, to: number, base: number): void {
-    for (let at = text.indexOf('\n', from); at !== -1 && at < to; at = text.indexOf('\n', at + 1)) this.lineFeeds.push(base + at);
-  }
-
-  /**
-   * Drops the run's text before the last `keepLines` line feeds, keeping everything from a line start on.
-   * Whole queued chunks in between are dropped without being copied; only the two edge chunks are sliced.
+   * Drops the run's bytes before the last `keepLines` line feeds, keeping everything from a line start on.
+   * Whole queued chunks in between are dropped; only the two edge chunks are cut (as views, not copies).
    */
   private compact(): void {
     const n = this.lineFeeds.length;
@@ -205,19 +230,40 @@ export class ScreenQueue {
     const cutStart = this.runStart;
     if (cutStart < 0 || cutEnd <= cutStart) return;
     // Walk back from the newest chunk; everything from cutStart on is part of the run (no resize in it).
+    const chunk = (k: number) => this.items[k] as Uint8Array;
     let last = this.items.length - 1;
-    let lastOffset = this.chars - (this.items[last] as string).length;
-    while (lastOffset > cutEnd) lastOffset -= (this.items[--last] as string).length;
+    let lastOffset = this.bytes - chunk(last).length;
+    while (lastOffset > cutEnd) lastOffset -= chunk(--last).length;
     let first = last;
     let firstOffset = lastOffset;
-    while (firstOffset > cutStart) firstOffset -= (this.items[--first] as string).length;
-    const head = (this.items[first] as string).slice(0, cutStart - firstOffset);
-    const tail = (this.items[last] as string).slice(cutEnd - lastOffset);
-    const kept = [head, tail].filter((s) => s.length > 0);
+    while (firstOffset > cutStart) firstOffset -= chunk(--first).length;
+    const head = chunk(first).subarray(0, cutStart - firstOffset);
+    const tail = chunk(last).subarray(cutEnd - lastOffset);
+    const kept = [head, tail].filter((b) => b.length > 0);
     this.items.splice(first, last - first + 1, ...kept);
     const dropped = cutEnd - cutStart;
-    this.chars -= dropped;
+    this.bytes -= dropped;
     this.skipped += dropped;
-    this.lineFeeds = this.lineFeeds.slice(n - this.keepLines).map((at) => at - dropped);
+    this.keepLastLineFeeds(this.keepLines, dropped);
   }
+
+  /** Keeps the newest `count` line feed offsets, moved back by `dropped`, in place: a flood compacts often. */
+  private keepLastLineFeeds(count: number, dropped: number): void {
+    const lineFeeds = this.lineFeeds;
+    const from = lineFeeds.length - count;
+    for (let k = 0; k < count; k++) lineFeeds[k] = lineFeeds[from + k] - dropped;
+    lineFeeds.length = count;
+  }
+}
+
+/**
+ * The code the VT parser sees at byte i: a C1 control for C2 80–C2 9F (two bytes), the byte for ASCII,
+ * and for any other byte of a multi-byte character a printable stand-in (0xA0), which no state outside
+ * ground treats as an end.
+ */
+function codeAt(bytes: Uint8Array, i: number): number {
+  const b = bytes[i];
+  if (b < 0x80) return b;
+  if (b === 0xc2 && isC1(bytes, i)) return bytes[i + 1];
+  return 0xa0;
 }

@@ -7,10 +7,11 @@ import { SerializeAddon } from '@xterm/addon-serialize';
 import { ScreenQueue, type QueueItem } from './screen-queue';
 
 /**
- * Output waits this long before being parsed, so a flood arrives in batches the queue can thin out.
+ * Output is parsed once the PTY has been quiet this long (or the queue reaches `flushAt`), so a flood is
+ * parsed once, at its end, after the queue thinned it out, instead of in batches all along the way.
  * It delays nothing a person sees: clients get output straight from the PTY; a snapshot flushes first.
  */
-const BATCH_MS = 100;
+const QUIET_MS = 100;
 
 export class Screen {
   private readonly term: Terminal;
@@ -18,6 +19,8 @@ export class Screen {
   private readonly queue: ScreenQueue;
   private writing = false;
   private timer: NodeJS.Timeout | undefined;
+  /** Output arrived since the timer was set: not quiet yet. */
+  private wroteSinceTimer = false;
   private idleWaiters: Array<() => void> = [];
   private disposed = false;
 
@@ -51,6 +54,7 @@ export class Screen {
   write(output: Uint8Array | string): void {
     if (this.disposed) return;
     this.queue.push(typeof output === 'string' ? Buffer.from(output, 'utf8') : output);
+    this.wroteSinceTimer = true;
     this.schedule();
   }
 
@@ -94,11 +98,18 @@ export class Screen {
       this.timer = undefined;
       this.parseQueued();
     } else if (!this.timer) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.parseQueued();
-      }, BATCH_MS);
+      this.armQuietTimer();
     }
+  }
+
+  /** Parses once a whole QUIET_MS passed without output; one timer per period, not one per write. */
+  private armQuietTimer(): void {
+    this.wroteSinceTimer = false;
+    this.timer = setTimeout(() => {
+      if (this.wroteSinceTimer) return this.armQuietTimer();
+      this.timer = undefined;
+      this.parseQueued();
+    }, QUIET_MS);
   }
 
   private parseQueued(): void {
