@@ -78,6 +78,12 @@ export class Job {
     };
   }
 
+  /** A job's logs exist once it has started: whoever already waits for it now hears of its writes. */
+  started(): void {
+    if (this.poll && this.watchers.length === 0 && !this.coalesce) this.watch();
+    this.changed();
+  }
+
   stopWatching(): void {
     this.unwatch();
     if (this.poll) clearInterval(this.poll);

@@ -130,7 +130,7 @@ export class JobManager {
     try {
       job.running = runner.start(spec, this.contextFor(job, env));
       job.save(); // once, with the pid the runner has set by now
-      job.changed();
+      job.started();
     } catch (err) {
       this.runningCount--;
       job.stderr.append(String((err as Error).message ?? err));

@@ -21,26 +21,17 @@ export class OutputLog {
 
   constructor(readonly path: string) {}
 
-  /** Creates the (empty) file; called once when the job is created. */
-  create(): void {
-    closeSync(openSync(this.path, 'a', 0o600));
-  }
-
+  // Missing files are empty streams (a log appears with its first writer); asking without throwing
+  // matters here, on every read of every job.
   size(): number {
-    try {
-      return this.appendFd !== undefined ? fstatSync(this.appendFd).size : statSync(this.path).size;
-    } catch {
-      return 0;
-    }
+    if (this.appendFd !== undefined) return fstatSync(this.appendFd).size;
+    return statSync(this.path, { throwIfNoEntry: false })?.size ?? 0;
   }
 
   /** Last modification, unix seconds; undefined when the file is missing. */
   modifiedAt(): number | undefined {
-    try {
-      return statSync(this.path).mtimeMs / 1000;
-    } catch {
-      return undefined;
-    }
+    const mtimeMs = statSync(this.path, { throwIfNoEntry: false })?.mtimeMs;
+    return mtimeMs === undefined ? undefined : mtimeMs / 1000;
   }
 
   append(data: string | Buffer): void {

@@ -28,8 +28,8 @@ export class ShellRunner implements ModeRunner<ShellSpec> {
   }
 
   start(spec: ShellSpec, ctx: JobContext): RunningJob {
-    const out = openSync(ctx.stdoutPath, 'a');
-    const err = openSync(ctx.stderrPath, 'a');
+    const out = openSync(ctx.stdoutPath, 'a', 0o600);
+    const err = openSync(ctx.stderrPath, 'a', 0o600);
     let child;
     try {
       child = spawnShell(spec.command, { cwd: spec.workdir, env: ctx.env, stdio: ['pipe', out, err] });

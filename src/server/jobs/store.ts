@@ -48,7 +48,7 @@ export class JobStore {
     this.prune();
   }
 
-  /** A new pending job with its folder and empty logs; the caller saves its record. */
+  /** A new pending job and its folder; the caller saves its record. Logs appear with the first writer. */
   create(init: { mode: ExecMode; command: string; workdir: string; timeout: number; idempotencyKey?: string; fields?: Record<string, unknown> }): Job {
     const jobId = randomBytes(6).toString('hex'); // 12 hex characters, as the seed's ids
     const dir = join(this.dir, jobId);
@@ -65,8 +65,6 @@ export class JobStore {
       fields: init.fields ?? {},
     };
     const job = new Job(record, dir);
-    job.stdout.create();
-    job.stderr.create();
     this.add(job);
     this.pruneIfDue();
     return job;
