@@ -34,6 +34,8 @@ export interface ServerOptions {
   persistentShellMaxSessions: number;
   /** A persistent shell unused this long is ended, seconds; 0 never (the seed's default), up to 30 days; env DEVPILOT_PERSISTENT_SHELL_IDLE_TIMEOUT_SECONDS. */
   persistentShellIdleTimeoutSeconds: number;
+  /** An ACP `ask` permission request nobody answers is rejected after this many seconds. Default 600, 1 s–24 h. */
+  acpPermissionDeadlineSeconds: number;
 }
 
 interface Bound {
@@ -61,6 +63,7 @@ export const NUMERIC_OPTIONS: Record<Exclude<keyof ServerOptions, 'host' | 'stat
   idempotencyTtlSeconds: { default: DAY, min: 60, max: 30 * DAY },
   persistentShellMaxSessions: { default: 32, min: 1, max: 1024, env: 'DEVPILOT_PERSISTENT_SHELL_MAX_SESSIONS' },
   persistentShellIdleTimeoutSeconds: { default: 0, min: 0, max: 30 * DAY, env: 'DEVPILOT_PERSISTENT_SHELL_IDLE_TIMEOUT_SECONDS' },
+  acpPermissionDeadlineSeconds: { default: 600, min: 1, max: DAY },
 };
 
 /** Fills defaults and rejects values out of bounds, naming the option. */

@@ -77,7 +77,12 @@ export async function startServer(partial: Partial<ServerOptions> = {}, deps: Se
     logger,
   );
   manager.register(shells);
-  const acp = new AcpRunner({ ...deps.acp, killGraceMs: options.killGraceMs, persistentTerminals: persistentShellTerminals(shells) });
+  const acp = new AcpRunner({
+    permissionDeadlineMs: options.acpPermissionDeadlineSeconds * 1000,
+    ...deps.acp,
+    killGraceMs: options.killGraceMs,
+    persistentTerminals: persistentShellTerminals(shells),
+  });
   manager.register(acp);
   for (const runner of deps.runners ?? []) manager.register(runner);
 

@@ -178,6 +178,22 @@ describe('ACP jobs through POST /exec', () => {
     assert.equal((await s.call('POST', `/jobs/${id}/permissions/${p.requestId}`, { optionId: 'once' })).status, 404);
   });
 
+  it('with policy ask, rejects a request nobody answers by acpPermissionDeadlineSeconds', async () => {
+    const quick = await startTestServer({ acpPermissionDeadlineSeconds: 1 });
+    try {
+      const started = Date.now();
+      const r = await quick.call('POST', '/exec', acpJob({ prompt: script({ permission: { toolCall: { toolCallId: 'slow' } } }), policy: 'ask' }));
+      const job = await quick.waitJob(r.body.jobId);
+      assert.equal(job.status, 'completed');
+      assert.equal(job.stdout, 'permission:selected:no');
+      assert.ok(Date.now() - started < 30_000);
+      const request = job.events.find((e: { type: string }) => e.type === 'permission_request');
+      assert.ok(request.data.deadlineAt - request.data.requestedAt <= 1.01, JSON.stringify(request.data));
+    } finally {
+      await quick.close();
+    }
+  });
+
   it('runs the agent\'s terminals in the persistent shell named by persistent_session_key', async () => {
     const steps = script({ terminal: { command: 'ACP_MARK=kept-between-commands' } }, { say: '|' }, { terminal: { command: 'echo "mark=$ACP_MARK"' } });
     const job = await s.run(acpJob({ prompt: steps, persistent_session_key: 'acp-e2e', persistent_shell: 'bash' }));
