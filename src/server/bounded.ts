@@ -1,5 +1,5 @@
-// Named numeric options with a default and a bound, for the modules that take their own limits
-// (tunnel, registration, wrapper). A value out of bounds is refused with the option's name.
+// Named integer options with a default and a bound, for the modules that take their own limits
+// (terminal, tunnel, registration, wrapper). A value out of bounds is refused with the option's name.
 
 export interface Bound {
   default: number;
@@ -15,8 +15,8 @@ export function resolveBounded<K extends string>(bounds: Bounds<K>, given: Parti
   for (const name of Object.keys(bounds) as K[]) {
     const b = bounds[name];
     const value = given[name] ?? b.default;
-    if (!Number.isFinite(value) || value < b.min || value > b.max) {
-      throw new RangeError(`${what} option ${name} must be from ${b.min} to ${b.max} (got ${given[name]})`);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < b.min || value > b.max) {
+      throw new RangeError(`${what} option ${name} must be an integer from ${b.min} to ${b.max} (got ${String(given[name])})`);
     }
     out[name] = value;
   }

@@ -1,4 +1,5 @@
 // Every limit of the terminal service, with its default (the seed's where it had one) and its bounds.
+import { resolveBounded, type Bounds } from '../bounded';
 
 export interface TerminalOptions {
   /** Live sessions at once, attached or waiting for a reconnect. */
@@ -33,16 +34,10 @@ export interface TerminalOptions {
   defaultWorkdir?: string;
 }
 
-interface Bound {
-  default: number;
-  min: number;
-  max: number;
-}
-
 const MINUTE = 60_000;
 const MIB = 1024 * 1024;
 
-export const TERMINAL_LIMITS: Record<Exclude<keyof TerminalOptions, 'shell' | 'defaultWorkdir'>, Bound> = {
+export const TERMINAL_LIMITS: Bounds<Exclude<keyof TerminalOptions, 'shell' | 'defaultWorkdir'>> = {
   maxSessions: { default: 2, min: 1, max: 100 },
   idleTimeoutMs: { default: 15 * MINUTE, min: 1000, max: 24 * 60 * MINUTE },
   maxLifetimeMs: { default: 60 * MINUTE, min: 1000, max: 7 * 24 * 60 * MINUTE },
@@ -66,19 +61,7 @@ export const SIZE_LIMITS = { minCols: 10, maxCols: 500, minRows: 2, maxRows: 200
  * Throws a RangeError naming the option, so a bad flag or setting fails at startup, not at first use.
  */
 export function resolveTerminalOptions(given: Partial<TerminalOptions> = {}): TerminalOptions {
-  const out: Record<string, unknown> = {};
-  for (const [name, bound] of Object.entries(TERMINAL_LIMITS)) {
-    const value = (given as Record<string, unknown>)[name];
-    if (value === undefined) {
-      out[name] = bound.default;
-      continue;
-    }
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < bound.min || value > bound.max) {
-      throw new RangeError(`terminal option ${name} must be an integer from ${bound.min} to ${bound.max} (got ${String(value)})`);
-    }
-    out[name] = value;
-  }
-  const options = { ...out, shell: given.shell, defaultWorkdir: given.defaultWorkdir } as TerminalOptions;
+  const options: TerminalOptions = { ...resolveBounded(TERMINAL_LIMITS, given, 'terminal'), shell: given.shell, defaultWorkdir: given.defaultWorkdir };
   if (given.lowWaterBytes === undefined) options.lowWaterBytes = Math.min(options.lowWaterBytes, Math.floor(options.highWaterBytes / 4));
   if (options.lowWaterBytes >= options.highWaterBytes) {
     throw new RangeError(`terminal option lowWaterBytes (${options.lowWaterBytes}) must be below highWaterBytes (${options.highWaterBytes})`);
