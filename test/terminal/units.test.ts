@@ -9,6 +9,16 @@ import { TicketStore } from '../../src/server/terminal/tickets';
 import { decideUpgrade, originAllowed } from '../../src/server/terminal/access';
 import { loadPtyModule } from '../../src/server/terminal/pty';
 import { FlowGate, WaterMarks } from '../../src/server/terminal/backpressure';
+import { findPageAssets } from '../../src/server/terminal/page';
+import { terminalRouter, type TerminalRoutesHost } from '../../src/server/terminal/routes';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import express from 'express';
+
+const REPO = resolve(__dirname, '../..');
 
 test('client frames are validated, never thrown', () => {
   assert.deepEqual(parseClientFrame('{"type":"input","data":"ls\\r"}'), { ok: true, frame: { type: 'input', data: 'ls\r' } });
@@ -154,3 +164,38 @@ test('the flow gate pauses while anyone holds it; water marks have hysteresis', 
   assert.equal(marks.update(10), false);
   assert.equal(marks.update(50), undefined);
 });
+
+test('the page and its assets are served from an install under a hidden folder (~/.vscode/extensions/…)', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'ar-hidden-'));
+  const install = join(root, '.vscode', 'extensions', 'agent-runtime');
+  try {
+    for (const dir of ['media', 'dist/media']) cpSync(join(REPO, dir), join(install, dir), { recursive: true });
+    const assets = findPageAssets(join(install, 'dist'));
+    assert.ok(assets, 'the copied page is found');
+    const app = express().use(terminalRouter(pageOnlyHost, assets));
+    const server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const page = await fetch(`${base}/terminal`);
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /<html/i);
+      for (const name of Object.keys(assets.files)) assert.equal((await fetch(`${base}/terminal/assets/${name}`)).status, 200, name);
+    } finally {
+      server.close();
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+const pageOnlyHost: TerminalRoutesHost = {
+  checkKey: () => false,
+  supported: () => true,
+  unsupportedReason: () => undefined,
+  issueTicket: () => undefined,
+  ticketTtlMs: () => 0,
+  list: () => [],
+  maxSessions: () => 0,
+  endSession: async () => false,
+};

@@ -15,9 +15,15 @@ export interface TerminalRoutesHost {
   endSession(id: string): Promise<boolean>;
 }
 
-export function terminalRouter(host: TerminalRoutesHost): express.Router {
+/**
+ * The files sent are a fixed list found at startup, so a dot anywhere in their absolute path is fine: the
+ * extension lives under `~/.vscode/extensions/`, a global npm install often under a hidden folder, and
+ * send's default would answer 404 for every file there.
+ */
+const SEND_OPTIONS = { dotfiles: 'allow' } as const;
+
+export function terminalRouter(host: TerminalRoutesHost, assets = findPageAssets()): express.Router {
   const router = express.Router();
-  const assets = findPageAssets();
   const requireKey = (req: Request, res: Response, next: NextFunction) => {
     if (host.checkKey(req.get('x-api-key'))) return next();
     res.status(401).json({ error: 'invalid or missing API key' });
@@ -27,13 +33,13 @@ export function terminalRouter(host: TerminalRoutesHost): express.Router {
     // Relative asset URLs resolve against the page's path; `/terminal/` would resolve them one level down.
     if (req.originalUrl.split('?')[0].endsWith('/')) return res.redirect(301, '../terminal');
     if (!assets) return res.status(404).json({ error: 'the web terminal page is not installed (media/terminal.html missing)' });
-    res.set(PAGE_HEADERS).type('html').sendFile(assets.html);
+    res.set(PAGE_HEADERS).type('html').sendFile(assets.html, SEND_OPTIONS);
   });
 
   router.get('/terminal/assets/:name', (req, res) => {
     const file = assets?.files[req.params.name];
     if (!file) return res.status(404).json({ error: `no asset ${req.params.name}` });
-    res.set({ 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-cache' }).sendFile(file, (err) => {
+    res.set({ 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-cache' }).sendFile(file, SEND_OPTIONS, (err) => {
       if (err && !res.headersSent) res.status(404).json({ error: `asset ${req.params.name} is not built; run npm run build` });
     });
   });
