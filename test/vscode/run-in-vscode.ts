@@ -55,7 +55,8 @@ async function startCodeServer(vsix: string, smokeTest: boolean): Promise<CodeSe
   if (missing) throw new Error(missing);
   const port = await freePort();
   const home = mkdtempSync(join(tmpdir(), 'ar-vscode-'));
-  const dirs = ['--user-data-dir', join(home, 'user-data'), '--extensions-dir', join(home, 'extensions')];
+  // A hidden folder, as VS Code's own ~/.vscode/extensions and ~/.vscode-server/extensions are.
+  const dirs = ['--user-data-dir', join(home, 'user-data'), '--extensions-dir', join(home, '.vscode', 'extensions')];
   let extensionDir: string;
   try {
     extensionDir = installVsix(vsix, home, dirs);
@@ -98,9 +99,10 @@ async function startCodeServer(vsix: string, smokeTest: boolean): Promise<CodeSe
 function installVsix(vsix: string, home: string, dirs: string[]): string {
   const install = spawnSync(NODE24, [ENTRY, ...dirs, '--install-extension', vsix], { env: isolatedEnv(home), encoding: 'utf8' });
   if (install.status !== 0) throw new Error(`installing ${vsix} failed: ${install.stdout}${install.stderr}`);
-  const installed = readdirSync(join(home, 'extensions'), { withFileTypes: true }).filter((e) => e.isDirectory());
+  const extensionsDir = dirs[dirs.indexOf('--extensions-dir') + 1]!;
+  const installed = readdirSync(extensionsDir, { withFileTypes: true }).filter((e) => e.isDirectory());
   if (installed.length !== 1) throw new Error(`expected one installed extension, found: ${installed.map((e) => e.name).join(', ')}`);
-  return join(home, 'extensions', installed[0]!.name);
+  return join(extensionsDir, installed[0]!.name);
 }
 
 export async function runInVsCode(opts: VsCodeRun): Promise<VsCodeResult> {

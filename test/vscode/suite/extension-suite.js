@@ -96,6 +96,11 @@ exports.run = async function run() {
   assert.equal(health.terminal_supported, true);
   assert.equal(health.terminal_pty, 'host', `VS Code's node-pty was used (health: ${JSON.stringify(health)})`);
   await terminalAnswer(url, key);
+  // The web terminal's page and script, served from where VS Code installed the extension.
+  const page = await fetch(`${url}/terminal`);
+  assert.equal(page.status, 200, 'GET /terminal');
+  assert.equal((await fetch(`${url}/terminal/assets/terminal.js`)).status, 200, 'GET /terminal/assets/terminal.js');
+  assert.ok(ext.extensionPath.includes(`${path.sep}.vscode${path.sep}`), `installed under a hidden folder: ${ext.extensionPath}`);
 
   // Rotation: the old key is refused at once, the new one works.
   const rotated = await vscode.commands.executeCommand('agentRuntime.rotateApiKey', { confirm: false });
