@@ -28,6 +28,8 @@ const CLI_SHEBANG = '#!/usr/bin/env -S node --max-semi-space-size=1';
 const builds = [
   { ...common, entryPoints: ['src/server/cli.ts'], outfile: 'dist/cli.js', banner: { js: CLI_SHEBANG } },
   { ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
+  // Both hosts start shell jobs through this small process (src/server/jobs/spawner.ts says why).
+  { ...common, entryPoints: ['src/server/jobs/spawn-helper.ts'], outfile: 'dist/spawn-helper.js' },
   { ...web, entryPoints: ['src/web/terminal.ts'], outfile: 'dist/media/terminal.js', platform: 'browser', target: 'es2020', format: 'iife' },
   { ...web, entryPoints: ['node_modules/@xterm/xterm/css/xterm.css'], outfile: 'dist/media/xterm.css' },
 ];

@@ -1,8 +1,9 @@
 // Shared by the ACP tests and the benchmark: the scripted agent, bundled once so each spawn starts fast.
 import { buildSync } from 'esbuild';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { tempDir } from '../helpers/server';
 
 const AGENT_SOURCE = join(__dirname, 'agents', 'scripted-agent.ts');
 let bundled: string | undefined;
@@ -25,7 +26,7 @@ export function script(...steps: unknown[]): string {
 
 /** A fresh workdir (`<root>/work`); the scripted agent keeps its sessions beside it, in `<root>/state`. */
 export function tempWorkdir(prefix = 'acp-test-'): string {
-  const work = join(mkdtempSync(join(tmpdir(), prefix)), 'work');
+  const work = join(tempDir(prefix), 'work');
   mkdirSync(work);
   return work;
 }

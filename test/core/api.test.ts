@@ -1,10 +1,9 @@
 // The command API over real HTTP: seed-compatible routes, statuses and field names, and auth.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startTestServer, type TestServer } from '../helpers/server';
+import { startTestServer, tempDir, type TestServer } from '../helpers/server';
 
 describe('command API', () => {
   let s: TestServer;
@@ -70,7 +69,7 @@ describe('command API', () => {
   });
 
   it('honours workdir and env, and does not hand the API key to jobs', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ar-wd-'));
+    const dir = tempDir('ar-wd-');
     writeFileSync(join(dir, 'marker.txt'), 'here');
     process.env.AGENT_RUNTIME_API_KEY = 'leaked?';
     try {
@@ -143,7 +142,7 @@ describe('command API', () => {
   });
 
   it('Idempotency-Key returns the job already started instead of a second one', async () => {
-    const body = { command: 'echo once >> counter.txt; cat counter.txt', workdir: mkdtempSync(join(tmpdir(), 'ar-idem-')) };
+    const body = { command: 'echo once >> counter.txt; cat counter.txt', workdir: tempDir('ar-idem-') };
     const first = await s.call('POST', '/exec', body, { 'Idempotency-Key': 'k-1' });
     const again = await s.call('POST', '/exec', body, { 'Idempotency-Key': 'k-1' });
     assert.equal(first.status, 202);

@@ -2,9 +2,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { Job, readRecord } from '../../src/server/jobs/job';
+import type { JobRecord } from '../../src/server/jobs/types';
 import { join } from 'node:path';
-import { eventually, processesWith, spawnCli, startTestServer, tempDir } from '../helpers/server';
+import { eventually, processesWith, spawnCli, spawnHelperOf, startTestServer, tempDir } from '../helpers/server';
 
 describe('persistence', () => {
   it('keeps finished jobs across a restart and marks a job running at a crash interrupted, ending its processes', async () => {
@@ -14,7 +16,12 @@ describe('persistence', () => {
     const done = await first.run({ command: 'echo survived' });
     const running = await first.call('POST', '/exec', { command: `echo before-crash; sleep 300 # ${marker}` });
     await eventually(async () => (await first.call('GET', `/jobs/${running.body.jobId}`)).body.stdout === 'before-crash\n');
-    await first.stop('SIGKILL'); // a crash: no chance to clean up
+    // A crash of the server and its spawn helper together (alone, the helper would end the job at once,
+    // see spawn-helper.test.ts): the helper is frozen first, so it cannot act before it dies.
+    const helper = spawnHelperOf(first.child.pid!);
+    process.kill(helper, 'SIGSTOP');
+    await first.stop('SIGKILL');
+    process.kill(helper, 'SIGKILL');
     assert.ok(processesWith(marker).length >= 1, 'the job outlived the crashed server');
 
     const second = await spawnCli(['--state-dir', stateDir]);
@@ -50,7 +57,8 @@ describe('persistence', () => {
     try {
       const ids: string[] = [];
       for (let i = 0; i < 25; i++) ids.push((await s.run({ command: `echo ${i}` })).jobId);
-      const dirs = readdirSync(join(s.stateDir, 'jobs'));
+      // Folders with a record; the rest are the few made ahead for the next jobs, with empty logs.
+      const dirs = readdirSync(join(s.stateDir, 'jobs')).filter((d) => existsSync(join(s.stateDir, 'jobs', d, 'job.json')));
       assert.equal(dirs.length, 20);
       assert.ok(!dirs.includes(ids[0]));
       assert.equal((await s.call('GET', `/jobs/${ids[0]}`)).status, 404);
@@ -58,5 +66,38 @@ describe('persistence', () => {
     } finally {
       await s.close();
     }
+  });
+});
+
+describe('job records on disk', () => {
+  const record = (command: string): JobRecord => ({
+    jobId: 'abcdef012345', mode: 'shell', status: 'running', command, workdir: '/', timeout: 60, submittedAt: 1, fields: {},
+  });
+
+  it('are rewritten in place, shorter ones trimmed, and read whole after a crash between write and trim', () => {
+    const dir = tempDir();
+    const job = new Job(record('x'.repeat(500)), dir);
+    job.save();
+    job.record.command = 'short';
+    job.save();
+    const path = join(dir, 'job.json');
+    assert.equal(readFileSync(path, 'utf8'), `${JSON.stringify(job.record)}\n`, 'no tail of the longer version');
+    // What a crash after the write but before the trim leaves: the new record, then the old one's tail.
+    writeFileSync(path, `${JSON.stringify(record('new'))}\n${'y'.repeat(300)}"}\n`);
+    assert.equal(readRecord(dir).command, 'new');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('longer than a page go through a temporary file and a rename', () => {
+    const dir = tempDir();
+    const job = new Job(record('short'), dir);
+    job.save();
+    const inode = statSync(join(dir, 'job.json')).ino;
+    job.record.command = 'z'.repeat(10_000);
+    job.save();
+    assert.notEqual(statSync(join(dir, 'job.json')).ino, inode, 'a new file replaced the old one');
+    assert.equal(readRecord(dir).command, job.record.command);
+    assert.ok(!existsSync(join(dir, 'job.json.tmp')));
+    rmSync(dir, { recursive: true, force: true });
   });
 });

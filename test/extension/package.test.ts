@@ -20,10 +20,10 @@ describe('the .vsix', () => {
         .split('\n')
         .filter((n) => n.startsWith('extension/'))
         .map((n) => n.slice('extension/'.length));
-      for (const needed of ['package.json', 'dist/extension.js', 'media/terminal.html', 'dist/media/terminal.js', 'dist/media/xterm.css', 'node_modules/@lydell/node-pty/package.json']) {
+      for (const needed of ['package.json', 'dist/extension.js', 'dist/spawn-helper.js', 'media/terminal.html', 'dist/media/terminal.js', 'dist/media/xterm.css', 'node_modules/@lydell/node-pty/package.json']) {
         assert.ok(names.includes(needed), `${needed} is packaged`);
       }
-      const allowed = /^(package\.json|README\.md|readme\.md|LICENSE(\.txt)?|docs\/extension\.md|dist\/extension\.js|dist\/media\/[\w.-]+\.(js|css)|media\/[\w.-]+|node_modules\/@lydell\/.+)$/;
+      const allowed = /^(package\.json|README\.md|readme\.md|LICENSE(\.txt)?|docs\/extension\.md|dist\/(extension|spawn-helper)\.js|dist\/media\/[\w.-]+\.(js|css)|media\/[\w.-]+|node_modules\/@lydell\/.+)$/;
       const stray = names.filter((n) => !allowed.test(n));
       assert.deepEqual(stray, [], 'nothing but run-time files');
       assert.ok(!names.some((n) => n.startsWith('src/') || n.startsWith('test/') || n.endsWith('.map') || n.endsWith('.ts')));

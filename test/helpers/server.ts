@@ -10,8 +10,17 @@ import { KeyStore } from '../../src/server/auth';
 export const TEST_KEY = 'test-key-0123456789abcdefghijklmnopqrstuvwxyz';
 export const CLI = resolve(__dirname, '../../dist/cli.js');
 
+const madeDirs: string[] = [];
+// A test file's temporary folders go when its process does (the 1 GiB test alone leaves 1 GiB).
+process.once('exit', () => {
+  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh folder under the system's temp dir, removed when the test process exits. */
 export function tempDir(prefix = 'ar-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  madeDirs.push(dir);
+  return dir;
 }
 
 export interface Api {
@@ -139,6 +148,16 @@ export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 20_
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}`);
+}
+
+/** The spawn helper a server process started (Linux /proc). */
+export function spawnHelperOf(serverPid: number): number {
+  const { readFileSync } = require('node:fs') as typeof import('node:fs');
+  for (const pid of processesWith('spawn-helper')) {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === serverPid) return pid;
+  }
+  throw new Error(`no spawn helper under process ${serverPid}`);
 }
 
 /** Pids of live processes whose command line contains `marker` (Linux /proc). */

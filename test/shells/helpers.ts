@@ -1,7 +1,6 @@
 // Shared pieces of the persistent-shell tests: run a command and collect its output as bytes.
-import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { tempDir as serverTempDir } from '../helpers/server';
 import { ShellCatalog, type ShellKind } from '../../src/server/shells/catalog';
 import type { SessionManager } from '../../src/server/shells/manager';
 import type { CommandHandle, CommandRequest, CommandResult, SessionSeed } from '../../src/server/shells/session';
@@ -19,7 +18,7 @@ export interface Ran {
 }
 
 export function tempDir(prefix = 'ar-shells-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  return serverTempDir(prefix);
 }
 
 export function seed(workdir = tmpdir(), env: Record<string, string> = {}): SessionSeed {

@@ -1,11 +1,24 @@
 // One job: its persisted record, its output logs and events, and the change signal that wakes
 // long-polls and streams.
 import { EventEmitter } from 'node:events';
-import { renameSync, writeFileSync, watch, type FSWatcher } from 'node:fs';
+import { closeSync, constants, ftruncateSync, openSync, readFileSync, renameSync, writeSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { EventLog, type JobEvent } from './event-log';
 import { OutputLog } from './output-log';
 import { FINAL_STATUSES, type JobRecord, type RunningJob } from './types';
+
+export const RECORD_FILE = 'job.json';
+/** The output logs in a job's folder (see JobStore's spare folders). */
+export const LOG_FILES = ['stdout.log', 'stderr.log'] as const;
+/** The largest record written in place: one page, which a single write stores whole. */
+const ATOMIC_WRITE_BYTES = 4096;
+
+/** A saved record: the text up to the first newline (see Job.save). */
+export function readRecord(dir: string): JobRecord {
+  const text = readFileSync(join(dir, RECORD_FILE), 'utf8');
+  const end = text.indexOf('\n');
+  return JSON.parse(end === -1 ? text : text.slice(0, end)) as JobRecord;
+}
 
 /** How often the size of directly-written logs is checked while someone waits, in case fs.watch is silent. */
 const OUTPUT_POLL_MS = 200;
@@ -26,8 +39,8 @@ export class Job {
     readonly record: JobRecord,
     readonly dir: string,
   ) {
-    this.stdout = new OutputLog(join(dir, 'stdout.log'));
-    this.stderr = new OutputLog(join(dir, 'stderr.log'));
+    this.stdout = new OutputLog(join(dir, LOG_FILES[0]));
+    this.stderr = new OutputLog(join(dir, LOG_FILES[1]));
     this.events = new EventLog(join(dir, 'events.jsonl'));
     this.changes.setMaxListeners(0);
   }
@@ -40,11 +53,26 @@ export class Job {
     return FINAL_STATUSES.includes(this.record.status);
   }
 
-  /** Writes the record atomically (a crash mid-write leaves the previous version). */
+  /**
+   * Writes the record in place, newline-terminated, then trims what an earlier, longer version left:
+   * a crash between the two leaves the new record and a tail that `readRecord` ignores. A record that
+   * fits in one page is written by a single write, which a crash of the process cannot split; a longer
+   * one goes through a temporary file and a rename. (A rename per save cost 0.4 ms here, a third of the
+   * server's time per job; the in-place write costs a few microseconds once the file exists.)
+   */
   save(): void {
-    const path = join(this.dir, 'job.json');
-    writeFileSync(`${path}.tmp`, JSON.stringify(this.record), { mode: 0o600 });
-    renameSync(`${path}.tmp`, path);
+    const path = join(this.dir, RECORD_FILE);
+    const data = Buffer.from(`${JSON.stringify(this.record)}\n`);
+    const inPlace = data.length <= ATOMIC_WRITE_BYTES;
+    const target = inPlace ? path : `${path}.tmp`;
+    const fd = openSync(target, inPlace ? constants.O_WRONLY | constants.O_CREAT : 'w', 0o600);
+    try {
+      writeSync(fd, data, 0, data.length, 0);
+      if (inPlace) ftruncateSync(fd, data.length);
+    } finally {
+      closeSync(fd);
+    }
+    if (!inPlace) renameSync(target, path);
   }
 
   /** Unix seconds of the last output or event, else of the start (the seed's `lastOutputAt`). */

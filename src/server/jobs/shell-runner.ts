@@ -1,9 +1,9 @@
 // `mode: "shell"` (the default): the command runs through the platform's shell in its own process
-// group, writing straight into the job's log files.
-import { closeSync, openSync } from 'node:fs';
+// group, writing straight into the job's log files. The spawn helper starts it (spawner.ts says why).
 import { constants } from 'node:os';
 import { BadRequest } from '../errors';
-import { killTree, signalTree, spawnShell, isWindows } from '../platform';
+import { killTree } from '../platform';
+import { Spawner } from './spawner';
 import type { CommonSpec, JobContext, JobOutcome, ModeRunner, RunningJob } from './types';
 
 interface ShellSpec extends CommonSpec {
@@ -12,6 +12,7 @@ interface ShellSpec extends CommonSpec {
 
 export class ShellRunner implements ModeRunner<ShellSpec> {
   readonly mode = 'shell' as const;
+  private readonly spawner = new Spawner();
 
   constructor(private readonly killGraceMs: number) {}
 
@@ -28,49 +29,56 @@ export class ShellRunner implements ModeRunner<ShellSpec> {
   }
 
   start(spec: ShellSpec, ctx: JobContext): RunningJob {
-    const out = openSync(ctx.stdoutPath, 'a', 0o600);
-    const err = openSync(ctx.stderrPath, 'a', 0o600);
-    let child;
-    try {
-      child = spawnShell(spec.command, { cwd: spec.workdir, env: ctx.env, stdio: ['pipe', out, err] });
-    } finally {
-      closeSync(out); // the child holds its own copies
-      closeSync(err);
-    }
-    const pid = child.pid;
-    ctx.setPid(pid);
+    let pid: number | undefined;
     let exited = false;
-    child.stdin!.on('error', () => {}); // EPIPE after the child closed stdin is not our failure
+    let cancelled = false;
+    let stdinClosed = false;
+    let end!: (outcome: JobOutcome) => void;
     const done = new Promise<JobOutcome>((resolve) => {
-      child.once('error', (e) => {
+      end = (outcome) => {
         exited = true;
-        ctx.appendStderr(`${e.message}\n`);
-        resolve({ status: 'failed', endReason: 'error', exitCode: 1, error: e.message });
-      });
-      child.once('exit', (code, signal) => {
-        exited = true;
-        // What the command left running in its group ends with it: no process outlives its job.
-        if (pid !== undefined && !isWindows) signalTree(pid, 'SIGKILL');
-        ctx.touched();
-        const exitCode = code ?? -signalNumber(signal);
-        resolve({ status: exitCode === 0 ? 'completed' : 'failed', endReason: 'exit', exitCode });
-      });
+        resolve(outcome);
+      };
     });
+    const child = this.spawner.spawn(
+      { command: spec.command, cwd: spec.workdir, env: ctx.env, stdout: ctx.stdoutPath, stderr: ctx.stderrPath },
+      {
+        spawned: (p) => {
+          pid = p;
+          ctx.setPid(p);
+          if (cancelled) void killTree(p, this.killGraceMs); // cancelled before the helper answered
+        },
+        exit: (code, signal) => {
+          ctx.touched();
+          const exitCode = code ?? -signalNumber(signal);
+          end({ status: exitCode === 0 ? 'completed' : 'failed', endReason: 'exit', exitCode });
+        },
+        failed: (message) => {
+          ctx.appendStderr(`${message}\n`);
+          end({ status: 'failed', endReason: 'error', exitCode: 1, error: message });
+        },
+      },
+    );
     return {
       done,
       alive: () => !exited,
       cancel: () => {
-        if (pid !== undefined && !exited) void killTree(pid, this.killGraceMs);
+        if (exited) return;
+        cancelled = true;
+        if (pid !== undefined) void killTree(pid, this.killGraceMs);
       },
       write: (data, eof) => {
-        const stdin = child.stdin!;
         if (exited) return { ok: false, reason: 'process not running' };
-        if (stdin.writableEnded || stdin.destroyed) return { ok: false, reason: 'stdin is closed' };
-        stdin.write(data);
-        if (eof) stdin.end();
+        if (stdinClosed) return { ok: false, reason: 'stdin is closed' };
+        child.input(data, eof);
+        stdinClosed = eof;
         return { ok: true };
       },
     };
+  }
+
+  dispose(): Promise<void> {
+    return this.spawner.dispose();
   }
 }
 

@@ -1,0 +1,72 @@
+// The spawn helper: a small process that starts the shell jobs on the server's behalf.
+//
+// Why a second process: fork copies the parent's page tables, so starting a child takes time in
+// proportion to the parent's resident memory, and Node forks on its event loop. The server holds 85 MiB
+// or more (several hundred MiB in a VS Code extension host); this helper holds what bare Node holds.
+// Starting a job from here costs about a third of starting it from the server, and it happens on the
+// other core while the server answers HTTP (docs/PERFORMANCE.md).
+//
+// Protocol: one JSON object per line. In, on stdin: `spawn` and `input` requests (see SpawnRequest,
+// InputRequest). Out, on stdout: `spawned` (with the pid), `exit` (with the code or signal), or `error`
+// (the job never started). When stdin ends, the server is gone: the helper ends every job it started,
+// so no process outlives a server that died, then exits.
+import { closeSync, openSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { isWindows, signalTree, spawnShell } from '../platform';
+import type { HelperMessage, HelperRequest } from './spawn-protocol';
+import type { ChildProcess } from 'node:child_process';
+
+const children = new Map<number, ChildProcess>();
+
+function send(message: HelperMessage): void {
+  process.stdout.write(`${JSON.stringify(message)}\n`);
+}
+
+function spawnJob(id: number, command: string, cwd: string, env: NodeJS.ProcessEnv, stdoutPath: string, stderrPath: string): void {
+  let out: number | undefined;
+  let err: number | undefined;
+  let child: ChildProcess;
+  try {
+    out = openSync(stdoutPath, 'a', 0o600);
+    err = openSync(stderrPath, 'a', 0o600);
+    child = spawnShell(command, { cwd, env, stdio: ['pipe', out, err] });
+  } catch (e) {
+    send({ op: 'error', id, message: (e as Error).message });
+    return;
+  } finally {
+    if (out !== undefined) closeSync(out); // the child holds its own copies
+    if (err !== undefined) closeSync(err);
+  }
+  const pid = child.pid;
+  child.stdin!.on('error', () => {}); // EPIPE after the child closed stdin is not our failure
+  child.once('error', (e) => {
+    if (pid === undefined) send({ op: 'error', id, message: e.message });
+  });
+  if (pid === undefined) return; // the error event tells why
+  children.set(id, child);
+  send({ op: 'spawned', id, pid });
+  child.once('exit', (code, signal) => {
+    children.delete(id);
+    // What the command left running in its group ends with it: no process outlives its job.
+    if (!isWindows) signalTree(pid, 'SIGKILL');
+    send({ op: 'exit', id, code, signal });
+  });
+}
+
+function handle(request: HelperRequest): void {
+  if (request.op === 'spawn') {
+    spawnJob(request.id, request.command, request.cwd, request.env, request.stdout, request.stderr);
+  } else if (request.op === 'input') {
+    const stdin = children.get(request.id)?.stdin;
+    if (!stdin || stdin.writableEnded) return;
+    if (request.data) stdin.write(request.data);
+    if (request.eof) stdin.end();
+  }
+}
+
+const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+lines.on('line', (line) => handle(JSON.parse(line) as HelperRequest));
+lines.on('close', () => {
+  for (const child of children.values()) if (child.pid !== undefined) signalTree(child.pid, 'SIGKILL');
+  process.exit(0);
+});

@@ -1,0 +1,106 @@
+// The server's side of the spawn helper (spawn-helper.ts, and why it exists): starts the helper, sends
+// it jobs, routes its answers to each job, and fails the jobs in flight if the helper dies.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Socket } from 'node:net';
+import { signalTree } from '../platform';
+import type { HelperMessage, HelperRequest, SpawnRequest } from './spawn-protocol';
+
+export interface SpawnEvents {
+  spawned(pid: number): void;
+  exit(code: number | null, signal: NodeJS.Signals | null): void;
+  /** The job did not start, or was lost with the helper: `message` says why. */
+  failed(message: string): void;
+}
+
+interface InFlight {
+  events: SpawnEvents;
+  pid?: number;
+}
+
+export class Spawner {
+  private helper: ChildProcess | undefined;
+  private readonly jobs = new Map<number, InFlight>();
+  private nextId = 1;
+
+  /** Starts the helper now, so the first job does not wait for a Node process to boot. */
+  constructor() {
+    this.start();
+  }
+
+  /** Runs `request.command` through the platform shell; `input` writes to its stdin. */
+  spawn(request: Omit<SpawnRequest, 'op' | 'id'>, events: SpawnEvents): { input(data: string, eof: boolean): void } {
+    const id = this.nextId++;
+    const helper = this.helper ?? this.start();
+    this.jobs.set(id, { events });
+    (helper.stdout as Socket).ref(); // jobs in flight keep the process alive until they end
+    this.send(helper, { op: 'spawn', id, ...request });
+    return { input: (data, eof) => this.send(helper, { op: 'input', id, data, eof }) };
+  }
+
+  /** Lets the helper go; it ends whatever job is still running (the job manager has ended them by now). */
+  async dispose(): Promise<void> {
+    const helper = this.helper;
+    if (!helper) return;
+    const exited = new Promise((resolve) => helper.once('exit', resolve));
+    helper.ref(); // until it has gone
+    helper.stdin!.end();
+    await exited;
+  }
+
+  private start(): ChildProcess {
+    // Under VS Code, the extension host's executable is Electron: the variable makes it plain Node.
+    const helper = spawn(process.execPath, helperArgs(), {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      windowsHide: true,
+    });
+    this.helper = helper;
+    helper.unref();
+    (helper.stdout as Socket).unref();
+    helper.stdin!.on('error', () => {}); // a dead helper is handled on its exit
+    createInterface({ input: helper.stdout!, crlfDelay: Infinity }).on('line', (line) => this.receive(JSON.parse(line) as HelperMessage));
+    helper.once('exit', (code, signal) => this.lost(helper, `the spawn helper exited (${signal ?? `code ${code}`})`));
+    helper.once('error', (err) => this.lost(helper, `the spawn helper could not run: ${err.message}`));
+    return helper;
+  }
+
+  private send(helper: ChildProcess, request: HelperRequest): void {
+    helper.stdin!.write(`${JSON.stringify(request)}\n`);
+  }
+
+  private receive(message: HelperMessage): void {
+    const job = this.jobs.get(message.id);
+    if (!job) return;
+    if (message.op === 'spawned') {
+      job.pid = message.pid;
+      job.events.spawned(message.pid);
+      return;
+    }
+    this.jobs.delete(message.id);
+    if (this.jobs.size === 0) (this.helper?.stdout as Socket | undefined)?.unref();
+    if (message.op === 'exit') job.events.exit(message.code, message.signal);
+    else job.events.failed(message.message);
+  }
+
+  /** The helper is gone: its jobs cannot be followed any more, so they end now, and the next job starts a new helper. */
+  private lost(helper: ChildProcess, why: string): void {
+    if (this.helper !== helper) return;
+    this.helper = undefined;
+    const jobs = [...this.jobs.values()];
+    this.jobs.clear();
+    for (const job of jobs) {
+      if (job.pid !== undefined) signalTree(job.pid, 'SIGKILL');
+      job.events.failed(why);
+    }
+  }
+}
+
+/** The helper beside the bundle (dist/spawn-helper.js); from the sources, as the tests run them, through tsx. */
+function helperArgs(): string[] {
+  const built = join(__dirname, 'spawn-helper.js');
+  if (existsSync(built)) return [built];
+  return ['--import', 'tsx', join(__dirname, 'spawn-helper.ts')];
+}

@@ -1,0 +1,69 @@
+// Shell jobs start from a small helper process (src/server/jobs/spawner.ts): whichever of the two dies,
+// no job is left running unseen, and the server goes on.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { eventually, processesWith, spawnCli, spawnHelperOf, tempDir } from '../helpers/server';
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('spawn helper', () => {
+  it('runs jobs as children of its own, not of the server', async () => {
+    const cli = await spawnCli(['--state-dir', tempDir()]);
+    try {
+      const helper = spawnHelperOf(cli.child.pid!);
+      const job = await cli.run({ command: 'echo "parent=$PPID"' });
+      assert.equal(job.status, 'completed');
+      // sh -c runs the command itself, so its parent is the process that spawned sh
+      assert.equal(job.stdout, `parent=${helper}\n`);
+    } finally {
+      await cli.stop();
+    }
+  });
+
+  it('ends the jobs of a server that died outright, then exits', async () => {
+    const marker = `ar-orphan-${randomBytes(4).toString('hex')}`;
+    const cli = await spawnCli(['--state-dir', tempDir()]);
+    const helper = spawnHelperOf(cli.child.pid!);
+    try {
+      const r = await cli.call('POST', '/exec', { command: `sleep 300 # ${marker}` });
+      assert.equal(r.status, 202);
+      await eventually(() => processesWith(marker).length >= 1, 10_000, 'the job to run');
+    } finally {
+      await cli.stop('SIGKILL');
+    }
+    await eventually(() => processesWith(marker).length === 0, 5_000, 'the job to be ended by the helper');
+    await eventually(() => !alive(helper), 5_000, 'the helper to exit');
+  });
+
+  it('fails the jobs of a helper that died, ends their processes, and starts a new helper for the next job', async () => {
+    const marker = `ar-lost-${randomBytes(4).toString('hex')}`;
+    const cli = await spawnCli(['--state-dir', tempDir()]);
+    try {
+      const helper = spawnHelperOf(cli.child.pid!);
+      const r = await cli.call('POST', '/exec', { command: `echo started; sleep 300 # ${marker}` });
+      await eventually(async () => (await cli.call('GET', `/jobs/${r.body.jobId}`)).body.stdout === 'started\n', 10_000, 'the job to run');
+      process.kill(helper, 'SIGKILL');
+      const lost = await cli.waitJob(r.body.jobId);
+      assert.equal(lost.status, 'failed');
+      assert.equal(lost.endReason, 'error');
+      assert.match(lost.error, /spawn helper exited \(SIGKILL\)/);
+      assert.equal(lost.stdout, 'started\n', 'its output is kept');
+      await eventually(() => processesWith(marker).length === 0, 5_000, 'the lost job to be ended');
+
+      const next = await cli.run({ command: 'echo fine' });
+      assert.equal(next.status, 'completed');
+      assert.equal(next.stdout, 'fine\n');
+      assert.notEqual(spawnHelperOf(cli.child.pid!), helper);
+    } finally {
+      await cli.stop();
+    }
+  });
+});
