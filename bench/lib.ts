@@ -12,6 +12,11 @@ export function summary(samples: number[]): { p50: number; p99: number; mean: nu
   return { p50: percentile(s, 50), p99: percentile(s, 99), mean: s.reduce((a, b) => a + b, 0) / s.length };
 }
 
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
 export const ms = (n: number) => `${n.toFixed(2)} ms`;
 
 /** Resident memory of a process (Linux), in MiB; and its peak so far. */

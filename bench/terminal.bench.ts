@@ -13,7 +13,7 @@ import * as pty from '@lydell/node-pty';
 import WebSocket from 'ws';
 import { spawnCli, tempDir, type CliProcess } from '../test/helpers/server';
 import { defaultShell, terminalEnv } from '../src/server/terminal/pty';
-import { line, ms, rssMiB, summary } from './lib';
+import { line, median, ms, rssMiB, summary } from './lib';
 
 const KEY = 'bench-key-0123456789abcdefghijklmnopqrstuvwxyz';
 const MIB = 1024 * 1024;
@@ -254,11 +254,6 @@ async function throughputRounds(file: string, server: CliProcess, expected: numb
     rates.relayed.push(rate(await throughRelay(file, expected)));
   }
   return rates;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 async function main() {

@@ -1,10 +1,9 @@
 // The spawn helper: a small process that starts the shell jobs on the server's behalf.
 //
 // Why a second process: fork copies the parent's page tables, so starting a child takes time in
-// proportion to the parent's resident memory, and Node forks on its event loop. The server holds 85 MiB
-// or more (several hundred MiB in a VS Code extension host); this helper holds what bare Node holds.
-// Starting a job from here costs about a third of starting it from the server, and it happens on the
-// other core while the server answers HTTP (docs/PERFORMANCE.md).
+// proportion to the parent's memory, and Node forks on its event loop. The server holds 85 MiB or more
+// (several hundred MiB in a VS Code extension host), this helper about 7 MiB of its own; and the fork
+// happens here, on the other core, while the server goes on answering (docs/PERFORMANCE.md).
 //
 // Protocol: one JSON object per line. In, on stdin: `spawn` and `input` requests (see SpawnRequest,
 // InputRequest). Out, on stdout: `spawned` (with the pid), `exit` (with the code or signal), or `error`
