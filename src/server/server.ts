@@ -123,7 +123,13 @@ export async function startServer(partial: Partial<ServerOptions> = {}, deps: Se
     if (new URL(req.url ?? '/', 'http://localhost').pathname === '/terminal/ws') terminal.handleUpgrade(req, socket, head);
     else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   });
-  const port = await listen(http, options.port, options.host);
+  let port: number;
+  try {
+    port = await listen(http, options.port, options.host);
+  } catch (err) {
+    await manager.shutdown(); // the runners' processes (the spawn helper) go with the server that failed
+    throw err;
+  }
   const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
   logger.info(`agent-runtime ${VERSION} listening on ${url}`);
   let terminalListener: TerminalListener | undefined;

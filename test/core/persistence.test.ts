@@ -78,9 +78,11 @@ describe('job records on disk', () => {
     const dir = tempDir();
     const job = new Job(record('x'.repeat(500)), dir);
     job.save();
+    const inode = statSync(join(dir, 'job.json')).ino;
     job.record.command = 'short';
     job.save();
     const path = join(dir, 'job.json');
+    assert.equal(statSync(path).ino, inode, 'the same file, rewritten');
     assert.equal(readFileSync(path, 'utf8'), `${JSON.stringify(job.record)}\n`, 'no tail of the longer version');
     // What a crash after the write but before the trim leaves: the new record, then the old one's tail.
     writeFileSync(path, `${JSON.stringify(record('new'))}\n${'y'.repeat(300)}"}\n`);
@@ -99,5 +101,25 @@ describe('job records on disk', () => {
     assert.equal(readRecord(dir).command, job.record.command);
     assert.ok(!existsSync(join(dir, 'job.json.tmp')));
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('a record cut short (a power cut)', () => {
+  it('comes back as an interrupted job with its output, not as a folder nobody sees', async () => {
+    const stateDir = tempDir();
+    const first = await spawnCli(['--state-dir', stateDir]);
+    const done = await first.run({ command: 'echo kept' });
+    await first.stop();
+    writeFileSync(join(stateDir, 'jobs', done.jobId, 'job.json'), '{"jobId": "'); // what a power cut may leave
+    const second = await spawnCli(['--state-dir', stateDir]);
+    try {
+      const job = (await second.call('GET', `/jobs/${done.jobId}`)).body;
+      assert.equal(job.status, 'failed');
+      assert.equal(job.interrupted, true);
+      assert.match(job.error, /record was unreadable/);
+      assert.equal(job.stdout, 'kept\n');
+    } finally {
+      await second.stop();
+    }
   });
 });

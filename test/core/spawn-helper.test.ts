@@ -3,15 +3,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { eventually, processesWith, spawnCli, spawnHelperOf, tempDir } from '../helpers/server';
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+// Not a zombie: a helper whose server died is reparented to an init that may reap it late.
+const alive = (pid: number) => processesWith('spawn-helper').includes(pid);
+const groupOf = (pid: number) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
 };
 
 describe('spawn helper', () => {
@@ -26,6 +25,23 @@ describe('spawn helper', () => {
     } finally {
       await cli.stop();
     }
+  });
+
+  it('lives in its own process group and ignores the signals meant for the server, ending with it', async () => {
+    const cli = await spawnCli(['--state-dir', tempDir()]);
+    let helper = 0;
+    try {
+      helper = spawnHelperOf(cli.child.pid!);
+      assert.notEqual(groupOf(helper), groupOf(cli.child.pid!), 'a Ctrl+C to the terminal reaches the server only');
+      assert.equal((await cli.run({ command: 'true' })).status, 'completed'); // the helper is up by now
+      for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.kill(helper, signal);
+      const job = await cli.run({ command: 'echo still here' });
+      assert.equal(job.stdout, 'still here\n');
+      assert.equal(spawnHelperOf(cli.child.pid!), helper, 'the same helper');
+    } finally {
+      assert.equal(await cli.stop('SIGINT'), 0);
+    }
+    await eventually(() => !alive(helper), 5_000, 'the helper to exit with the server');
   });
 
   it('ends the jobs of a server that died outright, then exits', async () => {

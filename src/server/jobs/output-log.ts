@@ -28,10 +28,10 @@ export class OutputLog {
     return statSync(this.path, { throwIfNoEntry: false })?.size ?? 0;
   }
 
-  /** Last modification, unix seconds; undefined when the file is missing. */
+  /** Last modification, unix seconds; undefined while nothing was written (the file may exist, empty). */
   modifiedAt(): number | undefined {
-    const mtimeMs = statSync(this.path, { throwIfNoEntry: false })?.mtimeMs;
-    return mtimeMs === undefined ? undefined : mtimeMs / 1000;
+    const stat = statSync(this.path, { throwIfNoEntry: false });
+    return stat && stat.size > 0 ? stat.mtimeMs / 1000 : undefined;
   }
 
   append(data: string | Buffer): void {

@@ -7,8 +7,10 @@
 //
 // Protocol: one JSON object per line. In, on stdin: `spawn` and `input` requests (see SpawnRequest,
 // InputRequest). Out, on stdout: `spawned` (with the pid), `exit` (with the code or signal), or `error`
-// (the job never started). When stdin ends, the server is gone: the helper ends every job it started,
-// so no process outlives a server that died, then exits.
+// (the job never started); `ready` first of all. When stdin ends or stdout breaks, the server is gone:
+// the helper ends every job it started, so no process outlives a server that died, then exits. Signals
+// are the server's to act on (a terminal's Ctrl+C, a service manager's TERM): the helper ignores them,
+// and ends with the server.
 import { closeSync, openSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { isWindows, signalTree, spawnShell } from '../platform';
@@ -63,9 +65,14 @@ function handle(request: HelperRequest): void {
   }
 }
 
-const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
-lines.on('line', (line) => handle(JSON.parse(line) as HelperRequest));
-lines.on('close', () => {
+function serverGone(): void {
   for (const child of children.values()) if (child.pid !== undefined) signalTree(child.pid, 'SIGKILL');
   process.exit(0);
-});
+}
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => {});
+process.stdout.on('error', serverGone);
+const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+lines.on('line', (line) => handle(JSON.parse(line) as HelperRequest));
+lines.on('close', serverGone);
+send({ op: 'ready' });

@@ -22,6 +22,7 @@ export interface InputRequest {
 export type HelperRequest = SpawnRequest | InputRequest;
 
 export type HelperMessage =
+  | { op: 'ready' }
   | { op: 'spawned'; id: number; pid: number }
   | { op: 'exit'; id: number; code: number | null; signal: NodeJS.Signals | null }
   | { op: 'error'; id: number; message: string };

@@ -3,10 +3,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
 import type { Socket } from 'node:net';
-import { signalTree } from '../platform';
+import { isWindows, signalTree } from '../platform';
 import type { HelperMessage, HelperRequest, SpawnRequest } from './spawn-protocol';
+
+/** How long a new helper has to say it is ready. */
+const HELPER_READY_MS = 10_000;
 
 export interface SpawnEvents {
   spawned(pid: number): void;
@@ -44,7 +48,7 @@ export class Spawner {
   async dispose(): Promise<void> {
     const helper = this.helper;
     if (!helper) return;
-    const exited = new Promise((resolve) => helper.once('exit', resolve));
+    const exited = new Promise((resolve) => helper.once('close', resolve));
     helper.ref(); // until it has gone
     helper.stdin!.end();
     await exited;
@@ -55,14 +59,31 @@ export class Spawner {
     const helper = spawn(process.execPath, helperArgs(), {
       stdio: ['pipe', 'pipe', 'inherit'],
       env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      // Its own group, so a Ctrl+C or hang-up meant for the server's terminal does not reach it: the
+      // server ends its jobs gracefully, then lets the helper go.
+      detached: !isWindows,
       windowsHide: true,
     });
     this.helper = helper;
     helper.unref();
     (helper.stdout as Socket).unref();
-    helper.stdin!.on('error', () => {}); // a dead helper is handled on its exit
-    createInterface({ input: helper.stdout!, crlfDelay: Infinity }).on('line', (line) => this.receive(JSON.parse(line) as HelperMessage));
-    helper.once('exit', (code, signal) => this.lost(helper, `the spawn helper exited (${signal ?? `code ${code}`})`));
+    helper.stdin!.on('error', () => {}); // a dead helper is handled when it closes
+    // An executable that is not Node after all (an Electron without its run-as-Node switch) never answers.
+    const notReady = setTimeout(() => {
+      this.lost(helper, `the spawn helper did not start within ${HELPER_READY_MS / 1000} s`);
+      helper.kill('SIGKILL');
+    }, HELPER_READY_MS);
+    notReady.unref();
+    createInterface({ input: helper.stdout!, crlfDelay: Infinity }).on('line', (line) => {
+      const message = JSON.parse(line) as HelperMessage;
+      if (message.op === 'ready') clearTimeout(notReady);
+      else this.receive(message);
+    });
+    // 'close', not 'exit': by then every line the helper wrote has been read, pids and exits included.
+    helper.once('close', (code, signal) => {
+      clearTimeout(notReady);
+      this.lost(helper, `the spawn helper exited (${signal ?? `code ${code}`})`);
+    });
     helper.once('error', (err) => this.lost(helper, `the spawn helper could not run: ${err.message}`));
     return helper;
   }
@@ -71,7 +92,7 @@ export class Spawner {
     helper.stdin!.write(`${JSON.stringify(request)}\n`);
   }
 
-  private receive(message: HelperMessage): void {
+  private receive(message: Exclude<HelperMessage, { op: 'ready' }>): void {
     const job = this.jobs.get(message.id);
     if (!job) return;
     if (message.op === 'spawned') {
@@ -102,5 +123,5 @@ export class Spawner {
 function helperArgs(): string[] {
   const built = join(__dirname, 'spawn-helper.js');
   if (existsSync(built)) return [built];
-  return ['--import', 'tsx', join(__dirname, 'spawn-helper.ts')];
+  return ['--import', pathToFileURL(require.resolve('tsx')).href, join(__dirname, 'spawn-helper.ts')];
 }

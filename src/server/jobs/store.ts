@@ -1,7 +1,7 @@
 // The jobs that exist: created here, persisted under `<stateDir>/jobs/<id>/`, found again after a
 // restart, and forgotten by count and age.
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log';
 import { processStartTime, signalTree } from '../platform';
@@ -86,7 +86,7 @@ export class JobStore {
   private makeFolder(): string {
     const id = randomBytes(6).toString('hex'); // 12 hex characters, as the seed's ids
     const dir = join(this.dir, id);
-    mkdirSync(dir, { mode: 0o700 });
+    mkdirSync(dir, { recursive: true, mode: 0o700 }); // and jobs/, if something removed it meanwhile
     for (const name of LOG_FILES) closeSync(openSync(join(dir, name), 'a', 0o600));
     return id;
   }
@@ -163,6 +163,11 @@ export class JobStore {
     rmSync(job.dir, { recursive: true, force: true });
   }
 
+  /**
+   * A job as its record says. A record that cannot be read (a power cut can leave one cut short: saves
+   * are not synced to disk) still names a job whose output is there: it comes back as interrupted, with
+   * what is known, so its output stays reachable and retention removes it in time.
+   */
   private read(id: string): Job | undefined {
     const dir = join(this.dir, id);
     try {
@@ -170,8 +175,12 @@ export class JobStore {
       record.fields ??= {};
       return new Job(record, dir);
     } catch (err) {
-      this.logger.warn(`jobs: skipping unreadable record ${id}: ${(err as Error).message}`);
-      return undefined;
+      const why = (err as Error).message;
+      this.logger.warn(`jobs: record ${id} is unreadable (${why}); keeping the job as interrupted`);
+      const submittedAt = statSync(dir).mtimeMs / 1000;
+      const error = `its record was unreadable after the server stopped (${why})`;
+      const record: JobRecord = { jobId: id, mode: 'shell', status: 'running', command: '', workdir: '', timeout: 0, submittedAt, error, fields: {} };
+      return new Job(record, dir); // load() marks it interrupted
     }
   }
 
@@ -187,7 +196,7 @@ export class JobStore {
       finishedAt: now,
       durationMs: r.startedAt ? Math.round((now - r.startedAt) * 1000) : 0,
       timedOut: false,
-      error: 'the server stopped while this job was running',
+      error: r.error ?? 'the server stopped while this job was running',
     });
     job.save();
     this.logger.info(`jobs: ${job.id} was running when the server stopped; marked interrupted`);
