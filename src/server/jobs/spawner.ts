@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
 import type { Socket } from 'node:net';
-import { isWindows, signalTree } from '../platform';
+import { ownGroup, signalTree } from '../platform';
 import type { HelperMessage, HelperRequest, SpawnRequest } from './spawn-protocol';
 
 /** How long a new helper has to say it is ready. */
@@ -61,8 +61,7 @@ export class Spawner {
       env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
       // Its own group, so a Ctrl+C or hang-up meant for the server's terminal does not reach it: the
       // server ends its jobs gracefully, then lets the helper go.
-      detached: !isWindows,
-      windowsHide: true,
+      ...ownGroup,
     });
     this.helper = helper;
     helper.unref();

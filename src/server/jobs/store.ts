@@ -52,7 +52,6 @@ export class JobStore {
         continue;
       }
       const job = this.read(id);
-      if (!job) continue;
       job.events.load();
       if (!job.isFinal()) this.markInterrupted(job);
       this.add(job);
@@ -168,7 +167,7 @@ export class JobStore {
    * are not synced to disk) still names a job whose output is there: it comes back as interrupted, with
    * what is known, so its output stays reachable and retention removes it in time.
    */
-  private read(id: string): Job | undefined {
+  private read(id: string): Job {
     const dir = join(this.dir, id);
     try {
       const record = readRecord(dir);
