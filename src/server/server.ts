@@ -6,6 +6,7 @@ import type { Router } from 'express';
 import { KeyStore } from './auth';
 import { resolveOptions, type ServerOptions } from './config';
 import { createApp, listRoutes } from './http/app';
+import { withHotPath } from './http/hot-path';
 import { jobRoutes } from './http/routes/jobs';
 import { openapiRoutes } from './http/routes/openapi';
 import { updateRoutes, type UpdateHost } from './http/routes/update';
@@ -109,16 +110,17 @@ export async function startServer(partial: Partial<ServerOptions> = {}, deps: Se
     update: deps.update ?? (() => ({ response: { status: 'unsupported', version: VERSION, message: 'this host does not update itself' } })),
   };
   const modeRouters = manager.runnerList().flatMap((r) => (r.router ? [r.router()] : [])) as Router[];
+  const jobs = jobRoutes(manager, options);
   const app = createApp({
     keys,
     maxBodyBytes: options.maxBodyBytes,
     logger,
     health,
     publicRouters: [terminal.router()],
-    routers: [jobRoutes(manager, options), updateRoutes(updateHost), openapiRoutes(), ...modeRouters],
+    routers: [jobs.router, updateRoutes(updateHost), openapiRoutes(), ...modeRouters],
   });
 
-  const http = createServer(app);
+  const http = createServer(withHotPath(app, jobs.hot, { keys, maxBodyBytes: options.maxBodyBytes, logger }));
   http.on('upgrade', (req, socket, head) => {
     if (new URL(req.url ?? '/', 'http://localhost').pathname === '/terminal/ws') terminal.handleUpgrade(req, socket, head);
     else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');

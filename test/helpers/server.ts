@@ -23,10 +23,20 @@ export function tempDir(prefix = 'ar-test-'): string {
   return dir;
 }
 
+/** A request body sent in chunks, with no declared length (`call` sends it as it is). */
+export function chunked(text: string): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode(text));
+      controller.close();
+    },
+  });
+}
+
 export interface Api {
   url: string;
   key: string;
-  /** JSON request with the key; returns status, parsed body and headers. */
+  /** JSON request with the key (a string or stream body is sent as it is); returns status, parsed body and headers. */
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
   /** Polls a job (long-poll) until it reaches a final status. */
   waitJob(jobId: string, timeoutMs?: number): Promise<any>;
@@ -39,8 +49,9 @@ export function apiFor(url: string, key: string): Api {
     const res = await fetch(url + path, {
       method,
       headers: { 'X-API-Key': key, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
+      body: body === undefined ? undefined : body instanceof ReadableStream || typeof body === 'string' ? body : JSON.stringify(body),
+      duplex: 'half',
+    } as RequestInit);
     const text = await res.text();
     let parsed: unknown = text;
     try {

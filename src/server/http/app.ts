@@ -1,9 +1,10 @@
 // The command server's express app: JSON in and out, the API key on everything but `/health`,
-// and every failure a JSON error with a 4xx status (5xx only for our own bugs).
+// and every failure a JSON error with a 4xx status (5xx only for our own bugs). The hot path
+// (hot-path.ts) serves the two requests every job makes ahead of it.
 import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
 import type { KeyStore } from '../auth';
-import { HttpError } from '../errors';
 import type { Logger } from '../log';
+import { sendError, sendJson } from './respond';
 
 export interface AppParts {
   keys: KeyStore;
@@ -28,14 +29,14 @@ export function createApp(parts: AppParts): express.Express {
   app.use(express.json({ limit: parts.maxBodyBytes, strict: false, type: () => true }));
 
   app.get('/health', (req, res) => {
-    res.json(parts.health(parts.keys.check(req.get('x-api-key'))));
+    sendJson(res, 200, parts.health(parts.keys.check(req.get('x-api-key'))));
   });
   for (const r of parts.publicRouters) app.use(r);
   app.use(requireKey(parts.keys));
   for (const r of parts.routers) app.use(r);
 
   app.use((_req, res) => {
-    res.status(404).json({ error: 'not found' });
+    sendJson(res, 404, { error: 'not found' });
   });
   app.use(errorHandler(parts));
   return app;
@@ -44,32 +45,12 @@ export function createApp(parts: AppParts): express.Express {
 export function requireKey(keys: KeyStore): RequestHandler {
   return (req, res, next) => {
     if (keys.check(req.get('x-api-key'))) return next();
-    res.status(401).json({ error: AUTH_ERROR });
+    sendJson(res, 401, { error: AUTH_ERROR });
   };
 }
 
 function errorHandler(parts: AppParts): ErrorRequestHandler {
-  return (err, _req, res, _next) => {
-    if (err instanceof HttpError) {
-      res.status(err.status).json({ error: err.message, ...err.extra });
-      return;
-    }
-    if (err?.type === 'entity.too.large') {
-      res.status(413).json({ error: `request body is larger than ${parts.maxBodyBytes} bytes (maxBodyBytes)` });
-      return;
-    }
-    if (err?.type === 'entity.parse.failed') {
-      res.status(400).json({ error: `malformed JSON: ${err.message}` });
-      return;
-    }
-    const status = Number(err?.status ?? err?.statusCode);
-    if (status >= 400 && status < 500) {
-      res.status(status).json({ error: String(err.message || 'bad request') });
-      return;
-    }
-    parts.logger.error(`http: ${err?.stack ?? err}`);
-    if (!res.headersSent) res.status(500).json({ error: 'internal error' });
-  };
+  return (err, _req, res, _next) => sendError(res, err, parts.maxBodyBytes, parts.logger);
 }
 
 /** Every route the app serves, as `METHOD /path/{param}` (the OpenAPI test compares them with the document). */

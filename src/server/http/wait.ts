@@ -6,11 +6,16 @@ import type { Job } from '../jobs/job';
 export function waitFor(job: Job, hasNews: () => boolean, ms: number, res: ServerResponse): Promise<void> {
   if (ms <= 0 || hasNews()) return Promise.resolve();
   return new Promise((resolve) => {
+    let done = false;
     const finish = () => {
+      if (done) return;
+      done = true;
       clearTimeout(timer);
-      unsubscribe();
       res.off('close', finish);
       resolve();
+      // After the caller's answer, whose continuation `resolve` has just queued: unsubscribing can stop
+      // the watch on the job's logs, which costs more than the answer.
+      queueMicrotask(unsubscribe);
     };
     const unsubscribe = job.subscribe(() => {
       if (hasNews()) finish();

@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import { Router } from 'express';
 import type { PermissionContext, PermissionDecision } from '../../acp';
 import { BadRequest, HttpError } from '../errors';
+import { sendJson } from '../http/respond';
 
 /** A request as the job shows it. */
 export interface PendingPermission {
@@ -103,7 +104,7 @@ export class PermissionDesk extends EventEmitter {
     r.post('/jobs/:id/permissions/:requestId', (req, res) => {
       const body = req.body ?? {};
       if (typeof body !== 'object' || Array.isArray(body)) throw new BadRequest('request body must be a JSON object');
-      res.json({ answered: true, ...this.answer(String(req.params.id), String(req.params.requestId), (body as { optionId?: unknown }).optionId) });
+      sendJson(res, 200, { answered: true, ...this.answer(String(req.params.id), String(req.params.requestId), (body as { optionId?: unknown }).optionId) });
     });
     return r;
   }

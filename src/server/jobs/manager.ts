@@ -176,10 +176,13 @@ export class JobManager {
     job.stdout.close();
     job.stderr.close();
     job.running = undefined;
-    // Waiters hear first: their answers go out before the record's rename, which ext4 makes slow.
     job.changed();
-    job.save();
-    job.stopWatching();
+    // Waiters hear first: a long-poll's answer is queued by now, and goes out before the record is
+    // saved and the watch on the logs stops.
+    queueMicrotask(() => {
+      job.save();
+      job.stopWatching();
+    });
     this.logger.debug(`jobs: ${job.id} ${r.status} (${r.endReason}) in ${r.durationMs} ms`);
   }
 

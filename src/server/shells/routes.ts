@@ -2,6 +2,7 @@
 import { Router } from 'express';
 import { HttpError } from '../errors';
 import { addPaths } from '../http/openapi';
+import { sendJson } from '../http/respond';
 import type { SessionManager } from './manager';
 
 const NOT_FOUND = 'session not found';
@@ -9,17 +10,17 @@ const NOT_FOUND = 'session not found';
 export function sessionRoutes(sessions: SessionManager): Router {
   const r = Router();
   r.get('/sessions', (_req, res) => {
-    res.json(sessions.list());
+    sendJson(res, 200, sessions.list());
   });
   r.get('/sessions/:key', (req, res) => {
     const session = sessions.get(String(req.params.key));
     if (!session) throw new HttpError(404, NOT_FOUND);
-    res.json(session.info());
+    sendJson(res, 200, session.info());
   });
   r.delete('/sessions/:key', async (req, res) => {
     const key = String(req.params.key);
     if (!(await sessions.delete(key))) throw new HttpError(404, NOT_FOUND);
-    res.json({ deleted: true, sessionKey: key });
+    sendJson(res, 200, { deleted: true, sessionKey: key });
   });
   return r;
 }

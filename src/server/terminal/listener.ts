@@ -2,6 +2,7 @@
 // whatever its path, and plain HTTP gets the web page (so a tunnel URL of this port opens a terminal).
 import { createServer } from 'node:http';
 import { listen } from '../http/listen';
+import { sendJson } from '../http/respond';
 import express from 'express';
 import type { TerminalService } from './service';
 
@@ -16,7 +17,7 @@ export async function listenTerminalPort(service: TerminalService, port: number,
   app.get('/', (_req, res) => res.redirect(302, 'terminal'));
   app.use(service.router());
   app.use((_req, res) => {
-    res.status(404).json({ error: 'not found (this is the terminal port: the API is on the command port)' });
+    sendJson(res, 404, { error: 'not found (this is the terminal port: the API is on the command port)' });
   });
   const server = createServer(app);
   server.on('upgrade', (req, socket, head) => service.handleUpgrade(req, socket, head));

@@ -1,6 +1,7 @@
 // HTTP side of the terminal: the web page (public: it holds no secret), tickets, and the session list.
 import express, { type Request, type Response, type NextFunction } from 'express';
 import { PAGE_HEADERS, findPageAssets } from './page';
+import { sendJson } from '../http/respond';
 import type { SessionInfo } from './session';
 
 /** What the routes need from the service. */
@@ -26,39 +27,39 @@ export function terminalRouter(host: TerminalRoutesHost, assets = findPageAssets
   const router = express.Router();
   const requireKey = (req: Request, res: Response, next: NextFunction) => {
     if (host.checkKey(req.get('x-api-key'))) return next();
-    res.status(401).json({ error: 'invalid or missing API key' });
+    sendJson(res, 401, { error: 'invalid or missing API key' });
   };
 
   router.get('/terminal', (req, res) => {
     // Relative asset URLs resolve against the page's path; `/terminal/` would resolve them one level down.
     if (req.originalUrl.split('?')[0].endsWith('/')) return res.redirect(301, '../terminal');
-    if (!assets) return res.status(404).json({ error: 'the web terminal page is not installed (media/terminal.html missing)' });
+    if (!assets) return sendJson(res, 404, { error: 'the web terminal page is not installed (media/terminal.html missing)' });
     res.set(PAGE_HEADERS).type('html').sendFile(assets.html, SEND_OPTIONS);
   });
 
   router.get('/terminal/assets/:name', (req, res) => {
     const file = assets?.files[req.params.name];
-    if (!file) return res.status(404).json({ error: `no asset ${req.params.name}` });
+    if (!file) return sendJson(res, 404, { error: `no asset ${req.params.name}` });
     res.set({ 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-cache' }).sendFile(file, SEND_OPTIONS, (err) => {
-      if (err && !res.headersSent) res.status(404).json({ error: `asset ${req.params.name} is not built; run npm run build` });
+      if (err && !res.headersSent) sendJson(res, 404, { error: `asset ${req.params.name} is not built; run npm run build` });
     });
   });
 
   router.post('/terminal/tickets', requireKey, (_req, res) => {
-    if (!host.supported()) return res.status(503).json({ error: `terminals are not supported here: ${host.unsupportedReason()}` });
+    if (!host.supported()) return sendJson(res, 503, { error: `terminals are not supported here: ${host.unsupportedReason()}` });
     const issued = host.issueTicket();
-    if (!issued) return res.status(429).json({ error: 'too many unused tickets; use or let some expire first' });
-    res.status(201).json({ ticket: issued.ticket, expiresInSeconds: Math.round(host.ticketTtlMs() / 1000), expiresAt: issued.expiresAt / 1000 });
+    if (!issued) return sendJson(res, 429, { error: 'too many unused tickets; use or let some expire first' });
+    sendJson(res, 201, { ticket: issued.ticket, expiresInSeconds: Math.round(host.ticketTtlMs() / 1000), expiresAt: issued.expiresAt / 1000 });
   });
 
   router.get('/terminals', requireKey, (_req, res) => {
-    res.json({ terminals: host.list(), maxSessions: host.maxSessions(), supported: host.supported() });
+    sendJson(res, 200, { terminals: host.list(), maxSessions: host.maxSessions(), supported: host.supported() });
   });
 
   router.delete('/terminals/:id', requireKey, async (req, res) => {
     const id = String(req.params.id);
-    if (!(await host.endSession(id))) return res.status(404).json({ error: `no terminal session ${id}` });
-    res.json({ id, ended: true });
+    if (!(await host.endSession(id))) return sendJson(res, 404, { error: `no terminal session ${id}` });
+    sendJson(res, 200, { id, ended: true });
   });
 
   return router;

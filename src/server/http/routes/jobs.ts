@@ -1,9 +1,12 @@
 // `POST /exec` and `/jobs/*`: submit, read (whole, by offset, long-poll), stream, nudge, input, cancel.
-import { Router, type Request } from 'express';
+import type { ServerResponse } from 'node:http';
+import { Router } from 'express';
 import { BadRequest, HttpError } from '../../errors';
 import type { Job } from '../../jobs/job';
 import type { JobManager } from '../../jobs/manager';
+import type { ApiRequest, HotRoute } from '../hot-path';
 import { jobView, LIST_OUTPUT_BYTES, parseOutputQuery } from '../job-view';
+import { sendJson } from '../respond';
 import { streamJob } from '../sse';
 import { waitFor } from '../wait';
 
@@ -16,33 +19,31 @@ export interface JobRouteLimits {
 /** How many jobs `GET /jobs` lists, as the seed. */
 export const JOBS_LISTED = 20;
 
-export function jobRoutes(manager: JobManager, limits: JobRouteLimits): Router {
+/** The job routes; `hot` are the two every job uses, which the hot path serves too (hot-path.ts). */
+export function jobRoutes(manager: JobManager, limits: JobRouteLimits): { router: Router; hot: HotRoute[] } {
   const r = Router();
   const store = manager.store;
-  const find = (req: Request): Job => {
+  const find = (req: ApiRequest): Job => {
     const job = store.get(String(req.params.id));
     if (!job) throw new HttpError(404, 'job not found');
     return job;
   };
 
-  r.post('/exec', (req, res) => {
+  const submit = (req: ApiRequest, res: ServerResponse) => {
     const body = req.body ?? {};
     if (typeof body !== 'object' || Array.isArray(body)) throw new BadRequest('request body must be a JSON object');
-    const key = req.get('idempotency-key');
-    if (key !== undefined && (key.length === 0 || key.length > 256)) throw new BadRequest('Idempotency-Key must be 1 to 256 characters');
-    const { job, replayed } = manager.submit(body, key);
-    if (replayed) res.set('Idempotent-Replayed', 'true');
+    const key = req.headers['idempotency-key'];
+    if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 256)) {
+      throw new BadRequest('Idempotency-Key must be 1 to 256 characters');
+    }
+    const { job, replayed } = manager.submit(body as Record<string, unknown>, key);
     // The seed answers `pending` for a new job whatever has happened since; a replay tells the truth.
-    res.status(202).json({ jobId: job.id, status: replayed ? job.record.status : 'pending' });
-  });
+    sendJson(res, 202, { jobId: job.id, status: replayed ? job.record.status : 'pending' }, replayed ? { 'idempotent-replayed': 'true' } : {});
+  };
 
-  r.get('/jobs', (_req, res) => {
-    res.json(store.recent(JOBS_LISTED).map((j) => jobView(j, {}, LIST_OUTPUT_BYTES)));
-  });
-
-  r.get('/jobs/:id', async (req, res) => {
+  const read = async (req: ApiRequest, res: ServerResponse) => {
     const job = find(req);
-    const query = parseOutputQuery(req.query as Record<string, unknown>);
+    const query = parseOutputQuery(req.query);
     const waitS = parseWait(req.query.wait, limits.maxWaitSeconds);
     if (waitS > 0) {
       const status = job.record.status;
@@ -53,8 +54,16 @@ export function jobRoutes(manager: JobManager, limits: JobRouteLimits): Router {
         job.record.status !== status || job.isFinal() || job.stdout.size() > outFrom || job.stderr.size() > errFrom || job.events.size() > events;
       await waitFor(job, hasNews, waitS * 1000, res);
     }
-    res.json(jobView(job, query, limits.maxResponseOutputBytes));
+    sendJson(res, 200, jobView(job, query, limits.maxResponseOutputBytes));
+  };
+
+  r.post('/exec', submit);
+
+  r.get('/jobs', (_req, res) => {
+    sendJson(res, 200, store.recent(JOBS_LISTED).map((j) => jobView(j, {}, LIST_OUTPUT_BYTES)));
   });
+
+  r.get('/jobs/:id', read);
 
   r.get('/jobs/:id/stream', (req, res) => {
     const job = find(req);
@@ -65,7 +74,7 @@ export function jobRoutes(manager: JobManager, limits: JobRouteLimits): Router {
     const job = find(req);
     const result = job.running?.write('\n', false) ?? { ok: false as const, reason: 'process not running' };
     const processAlive = job.running?.alive() ?? false;
-    res.json(result.ok ? { nudged: true, processAlive } : { nudged: false, reason: result.reason, processAlive });
+    sendJson(res, 200, result.ok ? { nudged: true, processAlive } : { nudged: false, reason: result.reason, processAlive });
   });
 
   r.post('/jobs/:id/input', (req, res) => {
@@ -77,17 +86,23 @@ export function jobRoutes(manager: JobManager, limits: JobRouteLimits): Router {
     if (typeof eof !== 'boolean') throw new BadRequest('eof must be a boolean');
     const result = job.running?.write(data, eof) ?? { ok: false as const, reason: 'process not running' };
     if (!result.ok) throw new HttpError(409, result.reason, { processAlive: job.running?.alive() ?? false });
-    res.json({ written: Buffer.byteLength(data), eof });
+    sendJson(res, 200, { written: Buffer.byteLength(data), eof });
   });
 
   r.post('/jobs/:id/cancel', async (req, res) => {
     const job = find(req);
     manager.cancel(job);
     await waitFor(job, () => job.isFinal(), limits.killGraceMs + 3000, res);
-    res.status(job.isFinal() ? 200 : 202).json(jobView(job, {}, limits.maxResponseOutputBytes));
+    sendJson(res, job.isFinal() ? 200 : 202, jobView(job, {}, limits.maxResponseOutputBytes));
   });
 
-  return r;
+  return {
+    router: r,
+    hot: [
+      { method: 'POST', path: '/exec', handle: submit },
+      { method: 'GET', path: '/jobs/:id', handle: read },
+    ],
+  };
 }
 
 function parseWait(v: unknown, max: number): number {

@@ -4,6 +4,7 @@
 import { Router } from 'express';
 import { BadRequest, HttpError } from '../../errors';
 import { Drain, type DrainTarget } from '../../update/drain';
+import { sendJson } from '../respond';
 
 export interface UpdateHost extends DrainTarget {
   /** Called once nothing is active: the answer, and what to do after it is sent. */
@@ -17,7 +18,7 @@ export function updateRoutes(host: UpdateHost, drain = new Drain(host)): Router 
     if (typeof body !== 'object' || Array.isArray(body)) throw new BadRequest('request body must be a JSON object');
     if (body.drain !== undefined && typeof body.drain !== 'boolean') throw new BadRequest('drain must be true or false');
     if (drain.active) {
-      res.status(202).json({ status: 'draining', ...drain.progress(), message: 'already draining for an update' });
+      sendJson(res, 202, { status: 'draining', ...drain.progress(), message: 'already draining for an update' });
       return;
     }
     const busy = host.busy();
@@ -30,7 +31,7 @@ export function updateRoutes(host: UpdateHost, drain = new Drain(host)): Router 
       // The host restarts for updates: stop taking work now, restart when the last piece ends.
       drain.start(after);
       const { error: _error, ...waiting } = busy;
-      res.status(202).json({
+      sendJson(res, 202, {
         ...response,
         status: 'draining',
         waiting_for: waiting,
@@ -39,7 +40,7 @@ export function updateRoutes(host: UpdateHost, drain = new Drain(host)): Router 
       return;
     }
     // Idle, or a host that never restarts (the extension): answer now; there is nothing to drain for.
-    res.json(response);
+    sendJson(res, 200, response);
     if (after) res.once('finish', after);
   });
   return r;

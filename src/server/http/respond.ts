@@ -1,0 +1,29 @@
+// JSON answers, written the same way by every route, whether express or the hot path (hot-path.ts)
+// serves the request: the hot path has no express response to call `res.json` on.
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { BadRequest, HttpError } from '../errors';
+import type { Logger } from '../log';
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: OutgoingHttpHeaders = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** A failed request's answer: a 4xx with a clear `error` for what the client sent, a logged 500 for our own bugs. */
+export function sendError(res: ServerResponse, err: any, maxBodyBytes: number, logger: Logger): void {
+  if (err?.type === 'entity.parse.failed') err = malformedJson(err.message);
+  if (err instanceof HttpError) return sendJson(res, err.status, { error: err.message, ...err.extra });
+  if (err?.type === 'entity.too.large') {
+    return sendJson(res, 413, { error: `request body is larger than ${maxBodyBytes} bytes (maxBodyBytes)` });
+  }
+  const status = Number(err?.status ?? err?.statusCode);
+  if (status >= 400 && status < 500) return sendJson(res, status, { error: String(err.message || 'bad request') });
+  logger.error(`http: ${err?.stack ?? err}`);
+  if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+}
+
+/** A request body that is not JSON. */
+export function malformedJson(detail: string): HttpError {
+  return new BadRequest(`malformed JSON: ${detail}`);
+}

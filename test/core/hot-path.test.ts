@@ -1,0 +1,127 @@
+// The hot path (src/server/http/hot-path.ts) serves `POST /exec` and `GET /jobs/{id}` when a request is
+// plain, and hands anything else to the express app, which serves the same routes with the same handlers.
+// Each case here is sent both ways where it can be, and must be answered alike.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { gzipSync } from 'node:zlib';
+import { chunked, startTestServer, TEST_KEY, type TestServer } from '../helpers/server';
+
+/** A raw request, headers exactly as given (fetch would add or fix some). */
+function raw(url: string, method: string, path: string, headers: Record<string, string | number>, body?: Buffer): Promise<{ status: number; body: any; headers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url + path, { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString()), headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('the hot path and the express app', () => {
+  let s: TestServer;
+  let jobId: string;
+  before(async () => {
+    s = await startTestServer();
+    jobId = (await s.run({ command: 'echo done' })).jobId;
+  });
+  after(() => s.close());
+
+  const post = (body: Buffer, headers: Record<string, string | number>) =>
+    raw(s.url, 'POST', '/exec', { 'x-api-key': TEST_KEY, 'content-length': body.length, ...headers }, body);
+
+  it('run a job from a declared-length body and from a chunked one alike', async () => {
+    const plain = await s.call('POST', '/exec', { command: 'echo one' });
+    const streamed = await s.call('POST', '/exec', chunked(JSON.stringify({ command: 'echo one' })));
+    for (const r of [plain, streamed]) {
+      assert.equal(r.status, 202);
+      assert.deepEqual(Object.keys(r.body).sort(), ['jobId', 'status']);
+      assert.equal(r.headers.get('content-type'), 'application/json; charset=utf-8');
+      assert.equal((await s.waitJob(r.body.jobId)).stdout, 'one\n');
+    }
+  });
+
+  it('a compressed body goes to express, which inflates it', async () => {
+    const r = await post(gzipSync(JSON.stringify({ command: 'echo zipped' })), { 'content-encoding': 'gzip' });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    assert.equal((await s.waitJob(r.body.jobId)).stdout, 'zipped\n');
+  });
+
+  it('a body in a charset other than UTF-8 goes to express, which refuses it with a JSON 415', async () => {
+    const r = await post(Buffer.from(JSON.stringify({ command: 'true' })), { 'content-type': 'application/json; charset=latin1' });
+    assert.equal(r.status, 415);
+    assert.match(r.body.error, /charset/i);
+  });
+
+  it('read a UTF-8 body with a byte-order mark, declared as UTF-8 or not', async () => {
+    const body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ command: 'echo bom' }))]);
+    const types = [{}, { 'content-type': 'application/json; charset=UTF-8' }, { 'content-type': 'application/json; charset="utf-8"' }];
+    for (const headers of types as Record<string, string>[]) {
+      const r = await post(body, headers);
+      assert.equal(r.status, 202, JSON.stringify(r.body));
+      assert.equal((await s.waitJob(r.body.jobId)).stdout, 'bom\n');
+    }
+  });
+
+  it('take an empty body, or none, as {} (so: command is required)', async () => {
+    for (const r of [await post(Buffer.alloc(0), {}), await raw(s.url, 'POST', '/exec', { 'x-api-key': TEST_KEY })]) {
+      assert.equal(r.status, 400);
+      assert.equal(r.body.error, 'command is required');
+    }
+  });
+
+  it('refuse a wrong or missing key on both routes with the same 401', async () => {
+    for (const headers of [{ 'x-api-key': 'wrong' }, {}] as Record<string, string>[]) {
+      const r1 = await raw(s.url, 'POST', '/exec', { ...headers, 'content-type': 'application/json', 'content-length': 2 }, Buffer.from('{}'));
+      const r2 = await raw(s.url, 'GET', `/jobs/${jobId}`, headers);
+      for (const r of [r1, r2]) {
+        assert.equal(r.status, 401);
+        assert.equal(r.body.error, 'invalid or missing API key');
+      }
+    }
+  });
+
+  it('find a job by its plain path, with a trailing slash, or with an encoded id', async () => {
+    const encoded = `%${jobId.charCodeAt(0).toString(16)}${jobId.slice(1)}`;
+    for (const path of [`/jobs/${jobId}`, `/jobs/${jobId}/`, `/jobs/${encoded}`, `/jobs/${jobId}?tailLines=1`]) {
+      const r = await s.call('GET', path);
+      assert.equal(r.status, 200, path);
+      assert.equal(r.body.jobId, jobId, path);
+      assert.equal(r.body.stdout, 'done\n', path);
+    }
+  });
+
+  it('answer errors raised in a handler as JSON, on either path', async () => {
+    const notFound = await s.call('GET', '/jobs/0123456789ab?wait=1');
+    assert.equal(notFound.status, 404);
+    assert.equal(notFound.body.error, 'job not found');
+    const badQuery = await s.call('GET', `/jobs/${jobId}?wait=1&stdoutFrom=-3`);
+    assert.equal(badQuery.status, 400);
+    assert.match(badQuery.body.error, /stdoutFrom must be a non-negative integer/);
+    const key = { 'Idempotency-Key': 'hot-path-replay' };
+    const first = await s.call('POST', '/exec', { command: 'echo once' }, key);
+    const again = await s.call('POST', '/exec', chunked(JSON.stringify({ command: 'echo once' })), key);
+    assert.equal(again.body.jobId, first.body.jobId);
+    assert.equal(again.headers.get('idempotent-replayed'), 'true');
+    const conflict = await s.call('POST', '/exec', { command: 'echo twice' }, key);
+    assert.equal(conflict.status, 422);
+    assert.equal(conflict.body.jobId, first.body.jobId);
+  });
+
+  it('long-poll alike: the answer comes when the job ends', async () => {
+    const submit = JSON.stringify({ command: 'sleep 0.3; echo late' });
+    const ways = [
+      { post: () => s.call('POST', '/exec', submit), poll: (id: string) => `/jobs/${id}?wait=10&stdoutFrom=999999999` },
+      { post: () => s.call('POST', '/exec', chunked(submit)), poll: (id: string) => `/jobs/${id}/?wait=10&stdoutFrom=999999999` },
+    ];
+    for (const way of ways) {
+      const { body } = await way.post();
+      const polled = await s.call('GET', way.poll(body.jobId));
+      assert.equal(polled.body.status, 'completed');
+      assert.equal(polled.body.stdoutBytes, 5);
+      assert.ok(polled.body.durationMs >= 250, `answered when the job ended, not before: ${polled.body.durationMs} ms`);
+    }
+  });
+});
