@@ -3,8 +3,13 @@
 // Each case here is sent both ways where it can be, and must be answered alike.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
+import { KeyStore } from '../../src/server/auth';
+import { HttpError } from '../../src/server/errors';
+import { withHotPath, type HotRoute } from '../../src/server/http/hot-path';
+import { sendJson } from '../../src/server/http/respond';
 import { chunked, startTestServer, TEST_KEY, type TestServer } from '../helpers/server';
 
 /** A raw request, headers exactly as given (fetch would add or fix some). */
@@ -12,6 +17,7 @@ function raw(url: string, method: string, path: string, headers: Record<string, 
   return new Promise((resolve, reject) => {
     const req = request(url + path, { method, headers }, (res) => {
       const chunks: Buffer[] = [];
+      res.on('error', reject); // the connection ended before the whole answer
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString()), headers: res.headers }));
     });
@@ -50,9 +56,11 @@ describe('the hot path and the express app', () => {
   });
 
   it('a body in a charset other than UTF-8 goes to express, which refuses it with a JSON 415', async () => {
-    const r = await post(Buffer.from(JSON.stringify({ command: 'true' })), { 'content-type': 'application/json; charset=latin1' });
-    assert.equal(r.status, 415);
-    assert.match(r.body.error, /charset/i);
+    for (const type of ['application/json; charset=latin1', 'application/json; charset = latin1', 'application/json;charset=utf8']) {
+      const r = await post(Buffer.from(JSON.stringify({ command: 'true' })), { 'content-type': type });
+      assert.equal(r.status, 415, type);
+      assert.match(r.body.error, /unsupported charset/, type);
+    }
   });
 
   it('read a UTF-8 body with a byte-order mark, declared as UTF-8 or not', async () => {
@@ -83,10 +91,10 @@ describe('the hot path and the express app', () => {
     }
   });
 
-  it('find a job by its plain path, with a trailing slash, or with an encoded id', async () => {
+  it('find a job by its plain path, with a trailing slash, an encoded id or a fragment', async () => {
     const encoded = `%${jobId.charCodeAt(0).toString(16)}${jobId.slice(1)}`;
-    for (const path of [`/jobs/${jobId}`, `/jobs/${jobId}/`, `/jobs/${encoded}`, `/jobs/${jobId}?tailLines=1`]) {
-      const r = await s.call('GET', path);
+    for (const path of [`/jobs/${jobId}`, `/jobs/${jobId}/`, `/jobs/${encoded}`, `/jobs/${jobId}?tailLines=1`, `/jobs/${jobId}#end`, `/jobs/${jobId}?wait=1#end`]) {
+      const r = await raw(s.url, 'GET', path, { 'x-api-key': TEST_KEY });
       assert.equal(r.status, 200, path);
       assert.equal(r.body.jobId, jobId, path);
       assert.equal(r.body.stdout, 'done\n', path);
@@ -123,5 +131,41 @@ describe('the hot path and the express app', () => {
       assert.equal(polled.body.stdoutBytes, 5);
       assert.ok(polled.body.durationMs >= 250, `answered when the job ended, not before: ${polled.body.durationMs} ms`);
     }
+  });
+});
+
+describe('a hot-path handler that fails after it began its answer', () => {
+  let server: Server;
+  let url: string;
+  const logged: string[] = [];
+  before(async () => {
+    const late = new HttpError(409, 'too late');
+    const routes: HotRoute[] = [
+      { method: 'GET', path: '/whole', handle: (_req, res) => { sendJson(res, 200, { ok: true }); throw late; } },
+      { method: 'GET', path: '/whole-async', handle: async (_req, res) => { sendJson(res, 200, { ok: true }); throw late; } },
+      { method: 'GET', path: '/cut', handle: async (_req, res) => { res.writeHead(200, { 'Content-Length': 100 }); res.write('{"par'); throw late; } },
+    ];
+    const logger = { debug() {}, info() {}, warn() {}, error: (m: string) => logged.push(m) };
+    const fallback = (_req: unknown, res: import('node:http').ServerResponse) => sendJson(res, 404, { error: 'not found' });
+    server = createServer(withHotPath(fallback, routes, { keys: new KeyStore(TEST_KEY, 'option'), maxBodyBytes: 1024, logger }));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('keeps the whole answer, logs the error, and the server goes on serving', async () => {
+    for (const path of ['/whole', '/whole-async']) {
+      const r = await raw(url, 'GET', path, { 'x-api-key': TEST_KEY });
+      assert.equal(r.status, 200, path);
+      assert.deepEqual(r.body, { ok: true }, path);
+    }
+    assert.equal(logged.filter((m) => m.includes('too late')).length, 2);
+    assert.equal((await raw(url, 'GET', '/elsewhere', {})).status, 404);
+  });
+
+  it('ends the connection of an answer cut short, so it cannot pass for a whole one', async () => {
+    await assert.rejects(raw(url, 'GET', '/cut', { 'x-api-key': TEST_KEY }));
+    assert.equal(logged.filter((m) => m.includes('too late')).length, 3);
+    assert.equal((await raw(url, 'GET', '/elsewhere', {})).status, 404);
   });
 });

@@ -4,7 +4,7 @@
 import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
 import type { KeyStore } from '../auth';
 import type { Logger } from '../log';
-import { sendError, sendJson } from './respond';
+import { errorSender, sendJson } from './respond';
 
 export interface AppParts {
   keys: KeyStore;
@@ -50,7 +50,8 @@ export function requireKey(keys: KeyStore): RequestHandler {
 }
 
 function errorHandler(parts: AppParts): ErrorRequestHandler {
-  return (err, _req, res, _next) => sendError(res, err, parts.maxBodyBytes, parts.logger);
+  const sendError = errorSender(parts);
+  return (err, _req, res, _next) => sendError(res, err);
 }
 
 /** Every route the app serves, as `METHOD /path/{param}` (the OpenAPI test compares them with the document). */

@@ -7,9 +7,10 @@
 // the express app, which serves the same routes with the same handlers.
 import type { IncomingHttpHeaders, IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'node:querystring';
+import { parse as parseContentType } from 'content-type';
 import type { KeyStore } from '../auth';
 import type { Logger } from '../log';
-import { malformedJson, sendError } from './respond';
+import { errorSender, malformedJson } from './respond';
 
 /** What a handler reads of a request: express's Request has all of it, so one handler serves both paths. */
 export interface ApiRequest {
@@ -37,6 +38,7 @@ export interface HotPathOptions {
 /** `app`, with `routes` served first when a request is plain (see above). */
 export function withHotPath(app: RequestListener, routes: HotRoute[], options: HotPathOptions): RequestListener {
   const table = routes.map((r) => ({ ...r, segments: r.path.split('/') }));
+  const sendError = errorSender(options);
   return (req, res) => {
     const url = req.url ?? '';
     const q = url.indexOf('?');
@@ -44,9 +46,9 @@ export function withHotPath(app: RequestListener, routes: HotRoute[], options: H
     for (const route of table) {
       if (route.method !== req.method) continue;
       const params = matchPath(route.segments, path);
-      if (!params || !isPlain(req, options)) continue;
+      if (!params || url.includes('#') || !isPlain(req, options)) continue;
       const query = q === -1 ? {} : parseQuery(url.slice(q + 1));
-      const fail = (err: unknown) => sendError(res, err, options.maxBodyBytes, options.logger);
+      const fail = (err: unknown) => sendError(res, err);
       readJson(req, (err, body) => {
         if (err) return fail(err);
         try {
@@ -81,18 +83,20 @@ function matchPath(segments: string[], path: string): Record<string, string> | u
 
 function isPlain(req: IncomingMessage, options: HotPathOptions): boolean {
   const h = req.headers;
-  const key = h['x-api-key'];
-  if (!options.keys.check(typeof key === 'string' ? key : undefined)) return false;
   if (h['transfer-encoding'] !== undefined) return false;
   if (h['content-encoding'] !== undefined && h['content-encoding'] !== 'identity') return false;
   if (h['content-length'] !== undefined && !(Number(h['content-length']) <= options.maxBodyBytes)) return false;
-  const charset = /;\s*charset="?([^";\s]+)/i.exec(h['content-type'] ?? '')?.[1];
-  return charset === undefined || /^utf-?8$/i.test(charset);
+  // Read as the express app's body parser reads it, which refuses any charset but the UTF ones.
+  const type = h['content-type'];
+  const charset = type?.includes(';') ? parseContentType(type).parameters.charset?.toLowerCase() : undefined;
+  if (charset !== undefined && charset !== 'utf-8') return false;
+  return options.keys.check(h['x-api-key'] as string | undefined); // node joins a repeated header into one
 }
 
-/** The body as JSON, as the express app's parser reads it: any value, and no body at all is `{}`. */
+/** The body as JSON, as the express app's parser reads it: any value, `{}` for an empty body, none without one. */
 function readJson(req: IncomingMessage, done: (err: unknown, body?: unknown) => void): void {
-  if (req.headers['content-length'] === undefined || req.headers['content-length'] === '0') return done(undefined, {});
+  const length = req.headers['content-length'];
+  if (length === undefined || length === '0') return done(undefined, length === undefined ? undefined : {});
   const chunks: Buffer[] = [];
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {

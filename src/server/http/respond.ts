@@ -6,21 +6,31 @@ import type { Logger } from '../log';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: OutgoingHttpHeaders = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
 }
 
-/** A failed request's answer: a 4xx with a clear `error` for what the client sent, a logged 500 for our own bugs. */
-export function sendError(res: ServerResponse, err: any, maxBodyBytes: number, logger: Logger): void {
-  if (err?.type === 'entity.parse.failed') err = malformedJson(err.message);
-  if (err instanceof HttpError) return sendJson(res, err.status, { error: err.message, ...err.extra });
-  if (err?.type === 'entity.too.large') {
-    return sendJson(res, 413, { error: `request body is larger than ${maxBodyBytes} bytes (maxBodyBytes)` });
-  }
-  const status = Number(err?.status ?? err?.statusCode);
-  if (status >= 400 && status < 500) return sendJson(res, status, { error: String(err.message || 'bad request') });
-  logger.error(`http: ${err?.stack ?? err}`);
-  if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+export type ErrorSender = (res: ServerResponse, err: any) => void;
+
+/** How a failed request is answered: a 4xx with a clear `error` for what the client sent, a logged 500 for our own bugs. */
+export function errorSender(options: { maxBodyBytes: number; logger: Logger }): ErrorSender {
+  return (res, err) => {
+    if (res.headersSent) {
+      // Too late for a status. An answer cut short ends its connection, so it cannot pass for a whole one.
+      options.logger.error(`http: after the answer was sent: ${err?.stack ?? err}`);
+      if (!res.writableEnded) res.destroy();
+      return;
+    }
+    if (err?.type === 'entity.parse.failed') err = malformedJson(err.message);
+    if (err instanceof HttpError) return sendJson(res, err.status, { error: err.message, ...err.extra });
+    if (err?.type === 'entity.too.large') {
+      return sendJson(res, 413, { error: `request body is larger than ${options.maxBodyBytes} bytes (maxBodyBytes)` });
+    }
+    const status = Number(err?.status ?? err?.statusCode);
+    if (status >= 400 && status < 500) return sendJson(res, status, { error: String(err.message || 'bad request') });
+    options.logger.error(`http: ${err?.stack ?? err}`);
+    sendJson(res, 500, { error: 'internal error' });
+  };
 }
 
 /** A request body that is not JSON. */

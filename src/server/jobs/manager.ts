@@ -176,13 +176,10 @@ export class JobManager {
     job.stdout.close();
     job.stderr.close();
     job.running = undefined;
+    job.save(); // before anyone hears of the end, so no client is told of an end a crash could undo
     job.changed();
-    // Waiters hear first: a long-poll's answer is queued by now, and goes out before the record is
-    // saved and the watch on the logs stops.
-    queueMicrotask(() => {
-      job.save();
-      job.stopWatching();
-    });
+    // The log watch closes after the waiters' answers (`changed` has just queued them), not before.
+    queueMicrotask(() => job.stopWatching());
     this.logger.debug(`jobs: ${job.id} ${r.status} (${r.endReason}) in ${r.durationMs} ms`);
   }
 

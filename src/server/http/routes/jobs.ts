@@ -32,13 +32,11 @@ export function jobRoutes(manager: JobManager, limits: JobRouteLimits): { router
   const submit = (req: ApiRequest, res: ServerResponse) => {
     const body = req.body ?? {};
     if (typeof body !== 'object' || Array.isArray(body)) throw new BadRequest('request body must be a JSON object');
-    const key = req.headers['idempotency-key'];
-    if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 256)) {
-      throw new BadRequest('Idempotency-Key must be 1 to 256 characters');
-    }
+    const key = req.headers['idempotency-key'] as string | undefined; // node joins a repeated header into one
+    if (key !== undefined && (key.length === 0 || key.length > 256)) throw new BadRequest('Idempotency-Key must be 1 to 256 characters');
     const { job, replayed } = manager.submit(body as Record<string, unknown>, key);
     // The seed answers `pending` for a new job whatever has happened since; a replay tells the truth.
-    sendJson(res, 202, { jobId: job.id, status: replayed ? job.record.status : 'pending' }, replayed ? { 'idempotent-replayed': 'true' } : {});
+    sendJson(res, 202, { jobId: job.id, status: replayed ? job.record.status : 'pending' }, replayed ? { 'Idempotent-Replayed': 'true' } : {});
   };
 
   const read = async (req: ApiRequest, res: ServerResponse) => {
@@ -57,13 +55,15 @@ export function jobRoutes(manager: JobManager, limits: JobRouteLimits): { router
     sendJson(res, 200, jobView(job, query, limits.maxResponseOutputBytes));
   };
 
-  r.post('/exec', submit);
+  const hot: HotRoute[] = [
+    { method: 'POST', path: '/exec', handle: submit },
+    { method: 'GET', path: '/jobs/:id', handle: read },
+  ];
+  for (const route of hot) r[route.method === 'GET' ? 'get' : 'post'](route.path, route.handle);
 
   r.get('/jobs', (_req, res) => {
     sendJson(res, 200, store.recent(JOBS_LISTED).map((j) => jobView(j, {}, LIST_OUTPUT_BYTES)));
   });
-
-  r.get('/jobs/:id', read);
 
   r.get('/jobs/:id/stream', (req, res) => {
     const job = find(req);
@@ -96,13 +96,7 @@ export function jobRoutes(manager: JobManager, limits: JobRouteLimits): { router
     sendJson(res, job.isFinal() ? 200 : 202, jobView(job, {}, limits.maxResponseOutputBytes));
   });
 
-  return {
-    router: r,
-    hot: [
-      { method: 'POST', path: '/exec', handle: submit },
-      { method: 'GET', path: '/jobs/:id', handle: read },
-    ],
-  };
+  return { router: r, hot };
 }
 
 function parseWait(v: unknown, max: number): number {
