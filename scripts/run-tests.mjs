@@ -1,6 +1,7 @@
 // Runs every *.test.ts under test/ and src/ with Node's own test runner (TypeScript via tsx).
 // Arguments narrow the run: `npm test -- terminal` runs only files whose path contains "terminal".
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -20,5 +21,11 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=300000', ...files], { stdio: 'inherit' });
+// The tests get a home of their own, empty, so the shells they start in terminals read none of this
+// machine's dotfiles: a ~/.bashrc that runs `pyenv init`, for one, makes every interactive bash wait up
+// to 60 s on a rehash lock that a shell killed mid-rehash (as tests kill shells) leaves behind.
+const home = mkdtempSync(join(tmpdir(), 'ar-test-home-'));
+const env = { ...process.env, HOME: home };
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=300000', ...files], { stdio: 'inherit', env });
+rmSync(home, { recursive: true, force: true });
 process.exit(r.status ?? 1);
