@@ -3,8 +3,10 @@ import { createServer } from 'node:http';
 import { listen } from './http/listen';
 import { hostname } from 'node:os';
 import type { Router } from 'express';
+import { mkdirSync } from 'node:fs';
 import { KeyStore } from './auth';
 import { resolveOptions, type ServerOptions } from './config';
+import { lockStateDir } from './state-lock';
 import { createApp, listRoutes } from './http/app';
 import { withHotPath } from './http/hot-path';
 import { jobRoutes } from './http/routes/jobs';
@@ -65,8 +67,24 @@ export interface AgentServer {
   close(): Promise<void>;
 }
 
+/** Beyond the kill grace, how long a server shutting down may take to let go of its state dir. */
+const STATE_LOCK_SLACK_MS = 3000;
+
 export async function startServer(partial: Partial<ServerOptions> = {}, deps: ServerDeps = {}): Promise<AgentServer> {
   const options = resolveOptions(partial);
+  mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
+  // A server shutting down (as when VS Code reloads a window) ends its jobs before it lets go.
+  const unlock = await lockStateDir(options.stateDir, options.killGraceMs + STATE_LOCK_SLACK_MS);
+  try {
+    return await startLocked(options, deps, unlock);
+  } catch (err) {
+    unlock();
+    throw err;
+  }
+}
+
+/** The server, on a state dir now its own; `unlock` lets the state dir go when it closes. */
+async function startLocked(options: ServerOptions, deps: ServerDeps, unlock: () => void): Promise<AgentServer> {
   const logger = deps.logger ?? silentLogger;
   const keys = deps.keys ?? KeyStore.load(options.stateDir);
   const store = new JobStore(options.stateDir, options, logger);
@@ -150,6 +168,7 @@ export async function startServer(partial: Partial<ServerOptions> = {}, deps: Se
     (closing ??= (async () => {
       http.close();
       await Promise.all([manager.shutdown(), terminal.dispose(), terminalListener?.close()]);
+      unlock(); // every job is final and saved by now
       http.closeAllConnections();
       logger.info('agent-runtime stopped');
     })());
