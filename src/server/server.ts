@@ -167,8 +167,11 @@ async function startLocked(options: ServerOptions, deps: ServerDeps, unlock: () 
   const close = () =>
     (closing ??= (async () => {
       http.close();
-      await Promise.all([manager.shutdown(), terminal.dispose(), terminalListener?.close()]);
-      unlock(); // every job is final and saved by now
+      try {
+        await Promise.all([manager.shutdown(), terminal.dispose(), terminalListener?.close()]);
+      } finally {
+        unlock(); // every job is final and saved by now (or the shutdown failed: the state dir goes free all the same)
+      }
       http.closeAllConnections();
       logger.info('agent-runtime stopped');
     })());

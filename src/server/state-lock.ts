@@ -1,99 +1,77 @@
 // One server per state dir. A second server on the same dir would load the first one's jobs, take the
 // running ones for leftovers of a crash (marking them interrupted and killing their processes) and remove
 // its spare job folders: opening a second VS Code window, or starting a second `agent-server` on another
-// port, must not do that. The lock is a file naming its holder's pid and start time; a holder that is
-// gone (killed, crashed) leaves a stale lock, which the next server takes over.
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+// port, must not do that.
+//
+// The lock is a local socket named after the state dir, which its server listens on: an abstract socket
+// on Linux and a named pipe on Windows, which the OS removes the moment their process dies, so there is no
+// stale lock, no pid to trust and no race between two servers starting at once (the second bind fails).
+// macOS has neither; there it is a socket file in the temp folder, and one that no server answers on is
+// left over from a server that died, and replaced. The holder answers whoever connects with its pid.
+import { createHash } from 'node:crypto';
+import { realpathSync, rmSync } from 'node:fs';
+import { connect, createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { processStartTime, sleep } from './platform';
+import { isWindows, sleep } from './platform';
 
-export const LOCK_FILE = 'server.lock';
-/** How often a waiting server looks again at a lock held by a live server. */
+/** How often a waiting server tries the lock again. */
 const RETRY_MS = 100;
-
-interface Holder {
-  pid: number;
-  startedAt: number | null;
-}
+/** How long a holder has to say who it is. */
+const ASK_MS = 1000;
 
 /**
  * Takes the state dir's lock, waiting up to `waitMs` for a live holder to let go (a server that is shutting
  * down, as when VS Code reloads a window, ends its jobs first). Resolves with the function that releases it.
  */
 export async function lockStateDir(stateDir: string, waitMs: number): Promise<() => void> {
-  const path = join(stateDir, LOCK_FILE);
-  const mine: Holder = { pid: process.pid, startedAt: processStartTime(process.pid) ?? null };
-  const text = JSON.stringify(mine);
+  const address = lockAddress(stateDir);
   const deadline = Date.now() + waitMs;
   for (;;) {
-    if (create(path, text)) return () => releaseIfMine(path, text);
-    const holder = readHolder(path);
-    if (holder === 'unreadable' || (holder && !isAlive(holder))) {
-      removeIfUnchanged(path, holder); // stale: its server is gone (or was cut off while writing it)
+    const server = await bind(address);
+    if (server) return () => server.close();
+    const holder = await askHolder(address);
+    if (holder === undefined && process.platform === 'darwin') {
+      rmSync(address, { force: true }); // a socket file nobody answers on: its server died
       continue;
     }
     if (Date.now() >= deadline) {
-      const who = holder ? `another agent-server (pid ${holder.pid})` : 'another agent-server';
-      throw new Error(`the state dir ${stateDir} is in use by ${who}; each server needs its own (--state-dir), and if none runs, remove ${path}`);
+      const who = holder === undefined ? '' : holder === process.pid ? ` (pid ${holder}, this very process)` : ` (pid ${holder})`;
+      throw new Error(`the state dir ${stateDir} is in use by another agent-server${who}; each server needs its own (--state-dir)`);
     }
     await sleep(RETRY_MS);
   }
 }
 
-/** Creates the lock file if none exists; false when one does. */
-function create(path: string, text: string): boolean {
-  let fd: number;
-  try {
-    fd = openSync(path, 'wx', 0o600);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
-  }
-  try {
-    writeSync(fd, text);
-  } finally {
-    closeSync(fd);
-  }
-  return true;
+/** Where the lock of `stateDir` listens: one name per folder, however the folder is spelled. */
+export function lockAddress(stateDir: string): string {
+  const real = realpathSync(stateDir);
+  const id = createHash('sha256').update(isWindows ? real.toLowerCase() : real).digest('hex').slice(0, 32);
+  if (isWindows) return `\\\\?\\pipe\\agent-runtime-${id}`;
+  if (process.platform === 'linux') return `\0agent-runtime-${id}`;
+  return join(tmpdir(), `agent-runtime-${id}.sock`);
 }
 
-/** The lock's holder; undefined when the file is gone or still empty (its creator is writing it). */
-function readHolder(path: string): Holder | 'unreadable' | undefined {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-  if (text === '') return undefined;
-  try {
-    const holder = JSON.parse(text) as Holder;
-    return Number.isInteger(holder.pid) ? holder : 'unreadable';
-  } catch {
-    return 'unreadable';
-  }
+/** A server holding the lock, or undefined when another holds it already. */
+function bind(address: string): Promise<Server | undefined> {
+  return new Promise((resolve, reject) => {
+    const server = createServer((socket) => socket.end(String(process.pid)));
+    server.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' ? resolve(undefined) : reject(err)));
+    server.listen(address, () => {
+      server.unref(); // the lock never keeps the process alive
+      resolve(server);
+    });
+  });
 }
 
-/** The holder still runs: its pid is alive and, where the OS tells, started when the lock says. */
-function isAlive(holder: Holder): boolean {
-  try {
-    process.kill(holder.pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  const started = processStartTime(holder.pid);
-  return started === undefined || holder.startedAt === null || Math.abs(started - holder.startedAt) < 5;
-}
-
-function removeIfUnchanged(path: string, seen: Holder | 'unreadable'): void {
-  const now = readHolder(path);
-  if (JSON.stringify(now) === JSON.stringify(seen)) rmSync(path, { force: true });
-}
-
-function releaseIfMine(path: string, text: string): void {
-  try {
-    if (readFileSync(path, 'utf8') === text) rmSync(path, { force: true });
-  } catch {
-    // already gone
-  }
+/** The holder's pid; undefined when nobody answers (it just let go, or died leaving a socket file). */
+function askHolder(address: string): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    let answer = '';
+    const socket = connect(address);
+    socket.setTimeout(ASK_MS, () => socket.destroy());
+    socket.on('data', (d) => (answer += d));
+    socket.on('error', () => resolve(undefined));
+    socket.on('close', () => resolve(/^\d+$/.test(answer) ? Number(answer) : undefined));
+  });
 }

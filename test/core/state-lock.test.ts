@@ -1,11 +1,11 @@
-// One server per state dir: a second one is refused before it touches anything, a lock left by a server
-// that died is taken over, and a server that stops lets go of it.
+// One server per state dir: a second one is refused before it touches anything, one that dies lets go at
+// once, and one that shuts down is waited for.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { LOCK_FILE } from '../../src/server/state-lock';
+import { lockStateDir } from '../../src/server/state-lock';
 import { CLI, spawnCli, startTestServer, tempDir, TEST_KEY } from '../helpers/server';
 
 describe('the state dir lock', () => {
@@ -15,7 +15,7 @@ describe('the state dir lock', () => {
     try {
       const running = (await first.call('POST', '/exec', { command: 'sleep 1; echo finished' })).body.jobId;
       await first.call('GET', `/jobs/${running}?wait=5`); // running now
-      const spares = readdirSync(join(stateDir, 'jobs')).sort();
+      const folders = readdirSync(join(stateDir, 'jobs')).sort();
 
       const second = spawnSync(CLI, ['--port', '0', '--state-dir', stateDir, '--kill-grace-ms', '0'], {
         env: { ...process.env, AGENT_RUNTIME_API_KEY: TEST_KEY },
@@ -23,10 +23,9 @@ describe('the state dir lock', () => {
         timeout: 30_000,
       });
       assert.notEqual(second.status, 0);
-      assert.match(second.stderr, new RegExp(`in use by another agent-server \\(pid ${first.child.pid}\\)`));
-      assert.match(second.stderr, /each server needs its own \(--state-dir\)/);
+      assert.match(second.stderr, new RegExp(`in use by another agent-server \\(pid ${first.child.pid}\\); each server needs its own \\(--state-dir\\)`));
 
-      assert.deepEqual(readdirSync(join(stateDir, 'jobs')).sort(), spares, 'no job folder of the first server was removed');
+      assert.deepEqual(readdirSync(join(stateDir, 'jobs')).sort(), folders, 'no job folder of the first server was removed');
       const job = await first.waitJob(running);
       assert.equal(job.status, 'completed', 'the running job was neither killed nor marked interrupted');
       assert.equal(job.stdout, 'finished\n');
@@ -34,32 +33,20 @@ describe('the state dir lock', () => {
     } finally {
       await first.stop();
     }
-    assert.equal(existsSync(join(stateDir, LOCK_FILE)), false, 'a server that stops lets go of its state dir');
   });
 
-  it('takes over the lock of a server that died', async () => {
+  it('is free the moment its server dies, and once it stops', async () => {
     const stateDir = tempDir();
-    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
-    writeFileSync(join(stateDir, LOCK_FILE), JSON.stringify({ pid: Number(gone.stdout), startedAt: 1 }));
-    const cli = await spawnCli(['--state-dir', stateDir]);
-    try {
-      const lock = JSON.parse(readFileSync(join(stateDir, LOCK_FILE), 'utf8'));
-      assert.equal(lock.pid, cli.child.pid);
-      assert.equal((await cli.run({ command: 'echo ok' })).stdout, 'ok\n');
-    } finally {
-      await cli.stop();
-    }
-  });
-
-  it('takes over a lock file left unreadable', async () => {
-    const stateDir = tempDir();
-    writeFileSync(join(stateDir, LOCK_FILE), '{"pid": 12');
-    const s = await startTestServer({ stateDir });
-    try {
-      assert.equal(JSON.parse(readFileSync(join(stateDir, LOCK_FILE), 'utf8')).pid, process.pid);
-    } finally {
-      await s.close();
-    }
+    const killed = await spawnCli(['--state-dir', stateDir]);
+    killed.child.kill('SIGKILL');
+    await killed.exited;
+    const started = Date.now();
+    const next = await spawnCli(['--state-dir', stateDir]);
+    assert.ok(Date.now() - started < 2500, `started without waiting for the dead server: ${Date.now() - started} ms`);
+    assert.equal((await next.run({ command: 'echo ok' })).stdout, 'ok\n');
+    await next.stop();
+    const release = await lockStateDir(stateDir, 0); // would throw if the stopped server still held it
+    release();
   });
 
   it('waits for a server that is shutting down, then starts', async () => {
@@ -72,6 +59,17 @@ describe('the state dir lock', () => {
       assert.equal((await second.run({ command: 'echo after' })).stdout, 'after\n');
     } finally {
       await second.close();
+    }
+  });
+
+  it('refuses a second server in the same process, saying so', async () => {
+    const stateDir = tempDir();
+    const first = await startTestServer({ stateDir });
+    try {
+      await assert.rejects(startTestServer({ stateDir, killGraceMs: 0 }), new RegExp(`pid ${process.pid}, this very process`));
+      assert.equal((await first.run({ command: 'echo still' })).stdout, 'still\n');
+    } finally {
+      await first.close();
     }
   });
 });

@@ -49,7 +49,10 @@ export class Spawner {
     const helper = this.helper;
     if (!helper) return;
     const exited = new Promise((resolve) => helper.once('close', resolve));
-    helper.ref(); // until it has gone
+    // Until it has gone: 'close' also waits for the end of its stdout, which (unreferenced while idle)
+    // would otherwise let the event loop finish between the exit and that end, leaving this unresolved.
+    helper.ref();
+    (helper.stdout as Socket).ref();
     helper.stdin!.end();
     await exited;
   }
