@@ -2,7 +2,7 @@
 // so scripts and tests can use them without reading the screen.
 import * as vscode from 'vscode';
 import type { ServerController } from './controller';
-import { showActions } from './ui';
+import { showActions, standbyMessage } from './ui';
 
 export function registerCommands(controller: ServerController, log: vscode.LogOutputChannel, settingsName: () => string): vscode.Disposable[] {
   const reg = (id: string, fn: (...args: any[]) => unknown) => vscode.commands.registerCommand(`agentRuntime.${id}`, fn);
@@ -13,7 +13,13 @@ export function registerCommands(controller: ServerController, log: vscode.LogOu
   };
 
   return [
-    reg('startServer', () => controller.start().then(() => controller.info().url, fail('could not start the server'))),
+    reg('startServer', () =>
+      controller.start().then(() => {
+        const info = controller.info();
+        if (info.state === 'standby') void vscode.window.showInformationMessage(standbyMessage(info));
+        return info.url;
+      }, fail('could not start the server')),
+    ),
     reg('stopServer', () => controller.stop()),
     reg('restartServer', () => controller.restart().then(() => controller.info().url, fail('could not restart the server'))),
     reg('showApiKey', async () => {

@@ -9,6 +9,7 @@ import type { Logger } from '../server/log';
 import { startReach, type Reach } from '../server/reach';
 import type { ChallengeEvent } from '../server/register';
 import { startServer, type AgentServer } from '../server/server';
+import { StateDirInUse } from '../server/state-lock';
 import type { PtyModuleSource } from '../server/terminal/pty';
 import { VERSION } from '../server/version';
 import { needsRestart, reachChanged, serverOptions, terminalOptions, type ExtensionSettings } from './settings';
@@ -30,14 +31,22 @@ export interface ControllerDeps {
   onUpdateRequested?: () => void;
   /** A person answers an ACP permission request (policy `ask`): the chosen optionId, or undefined to reject. */
   askPermission?: (jobId: string, request: PendingPermission) => Promise<string | undefined>;
+  /** In standby, how often to try to take the server over; default 2000 ms. */
+  standbyRetryMs?: number;
 }
 
-export type ServerState = 'stopped' | 'starting' | 'running' | 'stopping' | 'failed';
+/**
+ * `standby`: another window's server holds the state dir (every window of the editor shares it); this
+ * one takes over when that one stops, so the machine stays served as long as one window is open.
+ */
+export type ServerState = 'stopped' | 'starting' | 'running' | 'stopping' | 'failed' | 'standby';
 
 /** What the status bar and the commands show. */
 export interface ServerInfo {
   state: ServerState;
   error?: string;
+  /** In standby: the pid of the server this window waits on (when it said who it is). */
+  servedBy?: number;
   url?: string;
   port?: number;
   activeJobs: number;
@@ -56,6 +65,7 @@ export class ServerController extends EventEmitter {
   private error: string | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private ticker: NodeJS.Timeout | undefined;
+  private standby: { timer: NodeJS.Timeout; servedBy: number | undefined } | undefined;
 
   constructor(
     private readonly deps: ControllerDeps,
@@ -69,6 +79,7 @@ export class ServerController extends EventEmitter {
     return {
       state: this.state,
       error: this.error,
+      servedBy: this.standby?.servedBy,
       url: s?.url,
       port: s?.port,
       activeJobs: s?.manager.activeCount() ?? 0,
@@ -147,12 +158,16 @@ export class ServerController extends EventEmitter {
 
   private async doStart(): Promise<void> {
     if (this.server) return;
-    this.setState('starting');
+    const wasStandingBy = this.leaveStandby();
+    if (!wasStandingBy) this.setState('starting');
     try {
       const keys = await this.keyStore();
       this.server = await startServer(serverOptions(this.settings, this.deps.stateDir), {
         logger: this.deps.logger,
         keys,
+        // Held by another window (or one reloading, still ending its jobs): no waiting here, the
+        // standby tries again until it is free.
+        stateLockWaitMs: 0,
         terminal: { options: terminalOptions(this.settings), ptyModule: this.deps.ptyModule },
         acp: { defaultAgent: this.settings.acp.defaultAgent, defaultPolicy: this.settings.acp.permissionPolicy },
         update: () => ({
@@ -173,13 +188,39 @@ export class ServerController extends EventEmitter {
       await this.openReach({});
     } catch (err) {
       this.server = undefined;
+      if (err instanceof StateDirInUse) return this.standBy(err.holderPid, wasStandingBy);
       this.error = (err as Error).message;
       this.setState('failed');
       throw err;
     }
   }
 
+  private standBy(servedBy: number | undefined, already: boolean): void {
+    const timer = setTimeout(() => void this.takeOver(timer), this.deps.standbyRetryMs ?? 2000);
+    timer.unref();
+    if (!already) this.deps.logger.info(`another window's server${servedBy ? ` (pid ${servedBy})` : ''} serves this machine; this window takes over when it stops`);
+    this.standby = { timer, servedBy };
+    this.error = undefined;
+    this.setState('standby');
+  }
+
+  private takeOver(timer: NodeJS.Timeout): Promise<void> {
+    return this.serially(async () => {
+      if (this.standby?.timer !== timer) return; // stopped, or started by hand, meanwhile
+      await this.doStart().catch((err: Error) => this.deps.logger.error(`could not take the server over: ${err.message}`));
+    });
+  }
+
+  /** Ends the standby, if any: whether it was. */
+  private leaveStandby(): boolean {
+    if (!this.standby) return false;
+    clearTimeout(this.standby.timer);
+    this.standby = undefined;
+    return true;
+  }
+
   private async doStop(): Promise<void> {
+    if (this.leaveStandby()) this.setState('stopped');
     if (!this.server) return;
     this.setState('stopping');
     clearInterval(this.ticker);

@@ -20,6 +20,11 @@ export function renderStatus(item: vscode.StatusBarItem, info: ServerInfo): void
       item.tooltip = `Serving on ${info.url} (${busy})${info.tunnelUrl ? `\nTunnel: ${info.tunnelUrl}` : ''}`;
       item.backgroundColor = undefined;
       break;
+    case 'standby':
+      item.text = '$(debug-pause) Agent Runtime';
+      item.tooltip = standbyMessage(info);
+      item.backgroundColor = undefined;
+      break;
     case 'failed':
       item.text = '$(error) Agent Runtime';
       item.tooltip = `The server could not start: ${info.error}`;
@@ -30,6 +35,11 @@ export function renderStatus(item: vscode.StatusBarItem, info: ServerInfo): void
       item.tooltip = `Agent Runtime: ${info.state}`;
       item.backgroundColor = undefined;
   }
+}
+
+export function standbyMessage(info: ServerInfo): string {
+  const who = info.servedBy ? ` (pid ${info.servedBy})` : '';
+  return `Agent Runtime is served by another window${who}; this window takes over when that one closes.`;
 }
 
 /** The quick pick behind the status bar item: the palette's commands, in the order a person needs them. */
@@ -44,7 +54,7 @@ export async function showActions(info: ServerInfo): Promise<void> {
     { label: '$(plug) Register with Dashboard', command: 'agentRuntime.registerWithDashboard', show: running },
     { label: '$(terminal) Open Web Terminal', command: 'agentRuntime.openWebTerminal', show: running },
     { label: '$(debug-restart) Restart Server', command: 'agentRuntime.restartServer', show: running },
-    { label: '$(debug-stop) Stop Server', command: 'agentRuntime.stopServer', show: running },
+    { label: '$(debug-stop) Stop Server', command: 'agentRuntime.stopServer', show: running || info.state === 'standby' },
     { label: '$(output) Show Logs', command: 'agentRuntime.showLogs', show: true },
   ];
   const pick = await vscode.window.showQuickPick(

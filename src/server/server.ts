@@ -39,6 +39,12 @@ export interface ServerDeps {
   terminal?: { options?: Partial<TerminalOptions>; ptyModule?: PtyModuleSource; allowedOrigins?: readonly string[] };
   /** Defaults of ACP jobs (the editor's settings). */
   acp?: Pick<AcpRunnerOptions, 'defaultAgent' | 'defaultPolicy'>;
+  /**
+   * How long to wait for another server to let go of the state dir before failing with StateDirInUse;
+   * default `killGraceMs` + 3 s, time for a server shutting down (as when VS Code reloads a window) to end
+   * its jobs first.
+   */
+  stateLockWaitMs?: number;
 }
 
 /** Reachability the tunnel and registration report (null until they run). */
@@ -73,8 +79,7 @@ const STATE_LOCK_SLACK_MS = 3000;
 export async function startServer(partial: Partial<ServerOptions> = {}, deps: ServerDeps = {}): Promise<AgentServer> {
   const options = resolveOptions(partial);
   mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
-  // A server shutting down (as when VS Code reloads a window) ends its jobs before it lets go.
-  const unlock = await lockStateDir(options.stateDir, options.killGraceMs + STATE_LOCK_SLACK_MS);
+  const unlock = await lockStateDir(options.stateDir, deps.stateLockWaitMs ?? options.killGraceMs + STATE_LOCK_SLACK_MS);
   try {
     return await startLocked(options, deps, unlock);
   } catch (err) {

@@ -20,6 +20,17 @@ const RETRY_MS = 100;
 /** How long a holder has to say who it is. */
 const ASK_MS = 1000;
 
+/** The state dir's lock is held by another server (`holderPid`, when it said who it is). */
+export class StateDirInUse extends Error {
+  constructor(
+    readonly stateDir: string,
+    readonly holderPid: number | undefined,
+  ) {
+    const who = holderPid === undefined ? '' : holderPid === process.pid ? ` (pid ${holderPid}, this very process)` : ` (pid ${holderPid})`;
+    super(`the state dir ${stateDir} is in use by another agent-server${who}; each server needs its own (--state-dir)`);
+  }
+}
+
 /**
  * Takes the state dir's lock, waiting up to `waitMs` for a live holder to let go (a server that is shutting
  * down, as when VS Code reloads a window, ends its jobs first). Resolves with the function that releases it.
@@ -35,10 +46,7 @@ export async function lockStateDir(stateDir: string, waitMs: number): Promise<()
       rmSync(address, { force: true }); // a socket file nobody answers on: its server died
       continue;
     }
-    if (Date.now() >= deadline) {
-      const who = holder === undefined ? '' : holder === process.pid ? ` (pid ${holder}, this very process)` : ` (pid ${holder})`;
-      throw new Error(`the state dir ${stateDir} is in use by another agent-server${who}; each server needs its own (--state-dir)`);
-    }
+    if (Date.now() >= deadline) throw new StateDirInUse(stateDir, holder);
     await sleep(RETRY_MS);
   }
 }

@@ -135,6 +135,52 @@ describe('ServerController', () => {
     await c.dispose();
   });
 
+  it('in a second window stands by, leaves the first one\'s job alone, and takes over when the first stops', async () => {
+    // Two windows of one editor: one state dir (the extension's global storage), one key (SecretStorage).
+    const stateDir = tempDir();
+    const vault = memoryVault('k-two-windows-0123456789');
+    const port = await freePort();
+    const window = (retryMs: number) =>
+      new ServerController({ stateDir, logger: silentLogger, vault, env: {}, standbyRetryMs: retryMs }, settingsWith({ port }));
+    const first = window(100);
+    const second = window(100);
+    const third = window(100);
+    try {
+      await first.start();
+      const api = apiFor(first.info().url!, vault.value!);
+      const { body } = await api.call('POST', '/exec', { command: 'sleep 1.5; echo done' });
+
+      const t = Date.now();
+      await second.start(); // no error for the person: the machine is served
+      assert.ok(Date.now() - t < 2000, 'a window standing by does not wait out the lock');
+      assert.equal(second.info().state, 'standby');
+      assert.equal(second.info().servedBy, process.pid, 'the window serving is named');
+      assert.equal(second.info().url, undefined);
+
+      // A window told to stop gives up its standby: it does not take over later.
+      await third.start();
+      assert.equal(third.info().state, 'standby');
+      await third.stop();
+      assert.equal(third.info().state, 'stopped');
+
+      const job = await api.run({ command: 'true' }); // the first window keeps serving, its jobs untouched
+      assert.equal(job.status, 'completed');
+      const slow = await api.waitJob(body.jobId);
+      assert.equal(slow.status, 'completed', JSON.stringify(slow));
+      assert.equal(slow.stdout, 'done\n');
+
+      await first.dispose();
+      await eventually(() => second.info().state === 'running', 20_000, 'the second window to take over');
+      const after = await apiFor(second.info().url!, vault.value!).call('GET', `/jobs/${body.jobId}`);
+      assert.equal(after.body.status, 'completed', 'the first window\'s job, as it ended');
+      assert.equal(after.body.interrupted, undefined);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(third.info().state, 'stopped', 'the stopped window stayed stopped');
+    } finally {
+      await Promise.all([first.dispose(), second.dispose(), third.dispose()]);
+    }
+  });
+
   it('POST /update never exits the host: it answers and asks the editor to check for updates', async () => {
     let asked = 0;
     const c = new ServerController(
