@@ -19,6 +19,22 @@ const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 const numericFlags = Object.keys(NUMERIC_OPTIONS).map((name) => [kebab(name), name] as const);
 const terminalFlags = Object.keys(TERMINAL_LIMITS).map((name) => [`terminal-${kebab(name)}`, name] as const);
 
+/**
+ * `--terminal-port -1` as `--terminal-port=-1`: parseArgs takes any word starting with a dash for an option,
+ * and would refuse the value that turns the terminal port off.
+ */
+function negativeNumbersJoined(argv: string[]): string[] {
+  const numeric = new Set([...numericFlags, ...terminalFlags].map(([flag]) => `--${flag}`));
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--') return out.concat(argv.slice(i));
+    const next = argv[i + 1];
+    if (numeric.has(argv[i]) && next !== undefined && /^-\d+$/.test(next)) out.push(`${argv[i]}=${argv[++i]}`);
+    else out.push(argv[i]);
+  }
+  return out;
+}
+
 const USAGE = `agent-server ${VERSION}: run commands, terminals and ACP agents on this machine for remote orchestrators.
 
 Usage:
@@ -61,7 +77,7 @@ the key file in the state dir, else a new one is generated and stored there (mod
 
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args: argv,
+    args: negativeNumbersJoined(argv),
     allowPositionals: true,
     strict: true,
     options: {

@@ -28,6 +28,23 @@ describe('agent-server CLI', () => {
     const range = run(['--max-concurrent-jobs', '0']);
     assert.equal(range.status, 2);
     assert.match(range.stderr, /maxConcurrentJobs must be an integer from 1 to 1024/);
+    // A negative number is a value, not an option: judged by its range, as the `=` form is.
+    for (const args of [['--terminal-port', '-2'], ['--terminal-port=-2']]) {
+      const negative = run(args);
+      assert.equal(negative.status, 2, args.join(' '));
+      assert.match(negative.stderr, /terminalPort must be an integer from -1 to 65535/, args.join(' '));
+    }
+  });
+
+  it('`--terminal-port -1` (a negative value after a space) turns the terminal port off', async () => {
+    const cli = await spawnCli(['--state-dir', tempDir(), '--terminal-port', '-1']);
+    try {
+      await eventually(() => /API key/.test(cli.stderr()), 20_000, 'the banner');
+      assert.doesNotMatch(cli.stderr(), /also on port/);
+      assert.match(cli.stderr(), /ws on http:\/\/127\.0\.0\.1:\d+\/terminal\/ws/, 'terminals stay on the command port');
+    } finally {
+      await cli.stop();
+    }
   });
 
   it('`key` prints the key, generating and storing one; `--rotate` replaces it', () => {
