@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startTestServer, tempDir, type TestServer } from '../helpers/server';
+import { eventually, startTestServer, tempDir, type TestServer } from '../helpers/server';
 
 describe('command API', () => {
   let s: TestServer;
@@ -127,6 +127,23 @@ describe('command API', () => {
     const lateInput = await s.call('POST', `/jobs/${id}/input`, { data: 'x' });
     assert.equal(lateInput.status, 409);
     assert.equal(lateInput.body.error, 'process not running');
+  });
+
+  it('input to a job that closed its stdin is refused (409), not dropped silently', async () => {
+    const r = await s.call('POST', '/exec', { command: 'exec 0<&-; echo closed; sleep 30' });
+    const id = r.body.jobId;
+    try {
+      await eventually(async () => (await s.call('GET', `/jobs/${id}`)).body.stdout === 'closed\n');
+      // The first write is where the pipe tells that nobody reads it any more; from then on, input is refused.
+      const refused = await eventually(async () => {
+        const input = await s.call('POST', `/jobs/${id}/input`, { data: 'lost?\n' });
+        return input.status === 409 ? input : undefined;
+      });
+      assert.equal(refused!.body.error, 'stdin is closed');
+      assert.equal(refused!.body.processAlive, true);
+    } finally {
+      await s.call('POST', `/jobs/${id}/cancel`);
+    }
   });
 
   it('POST /update is refused with 409 while a job runs, then answers once idle', async () => {

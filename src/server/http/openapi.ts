@@ -149,7 +149,7 @@ export const openapi = {
         summary: 'Write to the job\'s stdin',
         parameters: [idParam],
         requestBody: { content: { 'application/json': { schema: obj({ data: str, eof: bool }) } } },
-        responses: { '200': json(obj({ written: int, eof: bool })), '400': error('bad input'), '404': error('job not found'), '409': error('not running'), ...common },
+        responses: { '200': json(obj({ written: int, eof: bool })), '400': error('bad input'), '404': error('job not found'), '409': error('not running, or its stdin is closed'), ...common },
       },
     },
     '/jobs/{id}/cancel': {

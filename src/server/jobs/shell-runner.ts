@@ -48,6 +48,9 @@ export class ShellRunner implements ModeRunner<ShellSpec> {
           ctx.setPid(p);
           if (cancelled) void killTree(p, this.killGraceMs); // cancelled before the helper answered
         },
+        stdinClosed: () => {
+          stdinClosed = true;
+        },
         exit: (code, signal) => {
           ctx.touched();
           const exitCode = code ?? -signalNumber(signal);

@@ -6,8 +6,8 @@
 // happens here, on the other core, while the server goes on answering (docs/PERFORMANCE.md).
 //
 // Protocol: one JSON object per line. In, on stdin: `spawn` and `input` requests (see SpawnRequest,
-// InputRequest). Out, on stdout: `spawned` (with the pid), `exit` (with the code or signal), or `error`
-// (the job never started); `ready` first of all. When stdin ends or stdout breaks, the server is gone:
+// InputRequest). Out, on stdout: `spawned` (with the pid), `stdin-closed`, `exit` (with the code or
+// signal), or `error` (the job never started); `ready` first of all. When stdin ends or stdout breaks, the server is gone:
 // the helper ends every job it started, so no process outlives a server that died, then exits. Signals
 // are the server's to act on (a terminal's Ctrl+C, a service manager's TERM): the helper ignores them,
 // and ends with the server.
@@ -39,7 +39,9 @@ function spawnJob(id: number, command: string, cwd: string, env: NodeJS.ProcessE
     if (err !== undefined) closeSync(err);
   }
   const pid = child.pid;
-  child.stdin!.on('error', () => {}); // EPIPE after the child closed stdin is not our failure
+  // EPIPE: the child closed its stdin. Not our failure, but what is written next would be lost: say so.
+  child.stdin!.once('error', () => send({ op: 'stdin-closed', id }));
+  child.stdin!.on('error', () => {});
   child.once('error', (e) => {
     if (pid === undefined) send({ op: 'error', id, message: e.message });
   });

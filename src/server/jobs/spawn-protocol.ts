@@ -24,5 +24,7 @@ export type HelperRequest = SpawnRequest | InputRequest;
 export type HelperMessage =
   | { op: 'ready' }
   | { op: 'spawned'; id: number; pid: number }
+  /** Writing to the job's stdin failed (the child closed it): later input is refused, not lost silently. */
+  | { op: 'stdin-closed'; id: number }
   | { op: 'exit'; id: number; code: number | null; signal: NodeJS.Signals | null }
   | { op: 'error'; id: number; message: string };

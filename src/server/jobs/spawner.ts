@@ -15,6 +15,8 @@ const HELPER_READY_MS = 10_000;
 export interface SpawnEvents {
   spawned(pid: number): void;
   exit(code: number | null, signal: NodeJS.Signals | null): void;
+  /** Input could not be written: the job closed its stdin. */
+  stdinClosed(): void;
   /** The job did not start, or was lost with the helper: `message` says why. */
   failed(message: string): void;
 }
@@ -102,6 +104,7 @@ export class Spawner {
       job.events.spawned(message.pid);
       return;
     }
+    if (message.op === 'stdin-closed') return job.events.stdinClosed();
     this.jobs.delete(message.id);
     if (this.jobs.size === 0) (this.helper?.stdout as Socket | undefined)?.unref();
     if (message.op === 'exit') job.events.exit(message.code, message.signal);
