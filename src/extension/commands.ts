@@ -7,21 +7,21 @@ import { showActions, standbyMessage } from './ui';
 export function registerCommands(controller: ServerController, log: vscode.LogOutputChannel, settingsName: () => string): vscode.Disposable[] {
   const reg = (id: string, fn: (...args: any[]) => unknown) => vscode.commands.registerCommand(`agentRuntime.${id}`, fn);
   const tunnelUrl = () => controller.info().tunnelUrl;
+  /** The URL served; in standby, the person is told which window serves instead. */
+  const served = () => {
+    const info = controller.info();
+    if (info.state === 'standby') void vscode.window.showInformationMessage(standbyMessage(info));
+    return info.url;
+  };
   const fail = (what: string) => (err: Error) => {
     log.error(`${what}: ${err.message}`);
     void vscode.window.showErrorMessage(`Agent Runtime: ${what}: ${err.message}`);
   };
 
   return [
-    reg('startServer', () =>
-      controller.start().then(() => {
-        const info = controller.info();
-        if (info.state === 'standby') void vscode.window.showInformationMessage(standbyMessage(info));
-        return info.url;
-      }, fail('could not start the server')),
-    ),
+    reg('startServer', () => controller.start().then(served, fail('could not start the server'))),
     reg('stopServer', () => controller.stop()),
-    reg('restartServer', () => controller.restart().then(() => controller.info().url, fail('could not restart the server'))),
+    reg('restartServer', () => controller.restart().then(served, fail('could not restart the server'))),
     reg('showApiKey', async () => {
       const key = await controller.key();
       // Not awaited: the command answers at once; the modal stays until the person closes it.

@@ -2,7 +2,9 @@
 // editor's secret storage, and the tunnel and registration. Free of `vscode` (the editor's parts come in
 // as small interfaces), so it is tested against the real core.
 import { EventEmitter } from 'node:events';
+import { rmSync, writeFileSync, existsSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { generateKey, keyFromEnv, KeyStore } from '../server/auth';
 import type { PendingPermission } from '../server/jobs/acp-permissions';
 import type { Logger } from '../server/log';
@@ -14,10 +16,12 @@ import type { PtyModuleSource } from '../server/terminal/pty';
 import { VERSION } from '../server/version';
 import { needsRestart, reachChanged, serverOptions, terminalOptions, type ExtensionSettings } from './settings';
 
-/** Where the key lives between sessions (the editor's SecretStorage). */
+/** Where the key lives between sessions (the editor's SecretStorage, which every window shares). */
 export interface KeyVault {
   get(): Promise<string | undefined>;
   set(key: string): Promise<void>;
+  /** Fires when the key is stored, in this window or another. */
+  onDidChange?(listener: () => void): { dispose(): void };
 }
 
 export interface ControllerDeps {
@@ -37,7 +41,8 @@ export interface ControllerDeps {
 
 /**
  * `standby`: another window's server holds the state dir (every window of the editor shares it); this
- * one takes over when that one stops, so the machine stays served as long as one window is open.
+ * one takes over when that window closes, so the machine stays served as long as one window is open. A
+ * person's Stop Server in the serving window stops the machine's server: no window takes over then.
  */
 export type ServerState = 'stopped' | 'starting' | 'running' | 'stopping' | 'failed' | 'standby';
 
@@ -56,22 +61,26 @@ export interface ServerInfo {
   registration: unknown;
 }
 
+/** In the shared state dir while a person has stopped the machine's server (see ServerState). */
+const STOPPED_MARKER = 'stopped-by-person';
+
 /** Events: `change` (ServerInfo), `challenge` (ChallengeEvent), `warning` (a message for the person). */
 export class ServerController extends EventEmitter {
   server: AgentServer | undefined;
   private reach: Reach | undefined;
-  private keys: KeyStore | undefined;
   private state: ServerState = 'stopped';
   private error: string | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private ticker: NodeJS.Timeout | undefined;
   private standby: { timer: NodeJS.Timeout; servedBy: number | undefined } | undefined;
+  private readonly vaultWatch: { dispose(): void } | undefined;
 
   constructor(
     private readonly deps: ControllerDeps,
     private settings: ExtensionSettings,
   ) {
     super();
+    this.vaultWatch = deps.vault.onDidChange?.(() => void this.followVault());
   }
 
   info(): ServerInfo {
@@ -90,22 +99,31 @@ export class ServerController extends EventEmitter {
     };
   }
 
-  /** The key in force (loaded on first start). */
+  /** The key in force: the running server's, else the one a start would take. */
   async key(): Promise<string> {
-    return (await this.keyStore()).current();
+    return (this.server?.keys ?? (await this.loadKeys())).current();
   }
 
+  /** A person's (or the activation's) start: in standby when another window serves. */
   start(): Promise<void> {
-    return this.serially(() => this.doStart());
+    return this.serially(() => {
+      this.stoppedByPerson(false);
+      return this.doStart();
+    });
   }
 
+  /** A person's stop: this window's server stops, and no window standing by takes over. */
   stop(): Promise<void> {
-    return this.serially(() => this.doStop());
+    return this.serially(async () => {
+      if (this.server) this.stoppedByPerson(true);
+      await this.doStop();
+    });
   }
 
   restart(): Promise<void> {
     return this.serially(async () => {
-      await this.doStop();
+      this.stoppedByPerson(false);
+      if (!this.standby) await this.doStop();
       await this.doStart();
     });
   }
@@ -126,9 +144,12 @@ export class ServerController extends EventEmitter {
     });
   }
 
-  /** A new key, in force at once (the old one is refused) and kept in the vault. */
+  /**
+   * A new key, kept in the vault and in force at once (the old one is refused); from a window standing by,
+   * in force as soon as the serving window hears of the vault's change.
+   */
   async rotateKey(): Promise<string> {
-    const keys = await this.keyStore();
+    const keys = this.server?.keys ?? (await this.loadKeys());
     keys.rotate();
     await this.deps.vault.set(keys.current());
     return keys.current();
@@ -151,8 +172,10 @@ export class ServerController extends EventEmitter {
     });
   }
 
+  /** The window closes: its server stops, and a window standing by takes over. */
   async dispose(): Promise<void> {
-    await this.stop();
+    this.vaultWatch?.dispose();
+    await this.serially(() => this.doStop());
     this.removeAllListeners();
   }
 
@@ -161,7 +184,7 @@ export class ServerController extends EventEmitter {
     const wasStandingBy = this.leaveStandby();
     if (!wasStandingBy) this.setState('starting');
     try {
-      const keys = await this.keyStore();
+      const keys = await this.loadKeys();
       this.server = await startServer(serverOptions(this.settings, this.deps.stateDir), {
         logger: this.deps.logger,
         keys,
@@ -207,8 +230,26 @@ export class ServerController extends EventEmitter {
   private takeOver(timer: NodeJS.Timeout): Promise<void> {
     return this.serially(async () => {
       if (this.standby?.timer !== timer) return; // stopped, or started by hand, meanwhile
-      await this.doStart().catch((err: Error) => this.deps.logger.error(`could not take the server over: ${err.message}`));
+      if (existsSync(this.stopMarker())) {
+        this.leaveStandby();
+        this.deps.logger.info('the server was stopped in another window; Start Server starts it here');
+        return this.setState('stopped');
+      }
+      await this.doStart().catch((err: Error) => {
+        this.deps.logger.error(`could not take the server over: ${err.message}`);
+        this.emit('warning', `could not take over serving this machine: ${err.message}`);
+      });
     });
+  }
+
+  /** Marks (or unmarks) the machine's server as stopped by a person, for the windows standing by. */
+  private stoppedByPerson(stopped: boolean): void {
+    if (stopped) writeFileSync(this.stopMarker(), `${process.pid}\n`);
+    else rmSync(this.stopMarker(), { force: true });
+  }
+
+  private stopMarker(): string {
+    return join(this.deps.stateDir, STOPPED_MARKER);
   }
 
   /** Ends the standby, if any: whether it was. */
@@ -260,16 +301,24 @@ export class ServerController extends EventEmitter {
     }
   }
 
-  private async keyStore(): Promise<KeyStore> {
-    if (this.keys) return this.keys;
+  /** The environment's key, else the vault's (read afresh: another window may have rotated it), else a new one kept there. */
+  private async loadKeys(): Promise<KeyStore> {
     const fromEnv = keyFromEnv(this.deps.env ?? process.env);
-    let key = fromEnv?.key ?? (await this.deps.vault.get());
+    if (fromEnv) return new KeyStore(fromEnv.key, 'env');
+    let key = await this.deps.vault.get();
     if (!key) {
       key = generateKey();
       await this.deps.vault.set(key);
     }
-    this.keys = new KeyStore(key, fromEnv ? 'env' : 'option');
-    return this.keys;
+    return new KeyStore(key, 'option');
+  }
+
+  /** The vault changed (another window rotated the key): the running server takes the new key. */
+  private async followVault(): Promise<void> {
+    const keys = this.server?.keys;
+    if (!keys || keys.source === 'env') return;
+    const key = await this.deps.vault.get();
+    if (key && key !== keys.current()) keys.set(key);
   }
 
   private setState(state: ServerState): void {

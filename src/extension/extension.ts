@@ -24,6 +24,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<AgentR
   const vault: KeyVault = {
     get: () => Promise.resolve(context.secrets.get(SECRET_KEY)),
     set: (key) => Promise.resolve(context.secrets.store(SECRET_KEY, key)),
+    // Fires in every window: a key rotated in one reaches the server of whichever window serves.
+    onDidChange: (listener) => context.secrets.onDidChange((e) => e.key === SECRET_KEY && listener()),
   };
   await vscode.workspace.fs.createDirectory(context.globalStorageUri);
   controller = new ServerController(

@@ -6,8 +6,9 @@
 // The lock is a local socket named after the state dir, which its server listens on: an abstract socket
 // on Linux and a named pipe on Windows, which the OS removes the moment their process dies, so there is no
 // stale lock, no pid to trust and no race between two servers starting at once (the second bind fails).
-// macOS has neither; there it is a socket file in the temp folder, and one that no server answers on is
-// left over from a server that died, and replaced. The holder answers whoever connects with its pid.
+// macOS has neither; there it is a socket file in the temp folder, and one that refuses connections is
+// left over from a server that died, and replaced (one that accepts but is slow to answer is a live
+// server, busy: never taken). The holder answers whoever connects with its pid.
 import { createHash } from 'node:crypto';
 import { realpathSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
@@ -42,11 +43,11 @@ export async function lockStateDir(stateDir: string, waitMs: number): Promise<()
     const server = await bind(address);
     if (server) return () => server.close();
     const holder = await askHolder(address);
-    if (holder === undefined && process.platform === 'darwin') {
-      rmSync(address, { force: true }); // a socket file nobody answers on: its server died
+    if (holder === 'gone' && process.platform === 'darwin') {
+      rmSync(address, { force: true }); // a socket file nobody listens on: its server died
       continue;
     }
-    if (Date.now() >= deadline) throw new StateDirInUse(stateDir, holder);
+    if (Date.now() >= deadline) throw new StateDirInUse(stateDir, typeof holder === 'number' ? holder : undefined);
     await sleep(RETRY_MS);
   }
 }
@@ -72,14 +73,18 @@ function bind(address: string): Promise<Server | undefined> {
   });
 }
 
-/** The holder's pid; undefined when nobody answers (it just let go, or died leaving a socket file). */
-function askHolder(address: string): Promise<number | undefined> {
+/**
+ * The holder's pid; `gone` when nobody listens (it just let go, or died leaving a socket file); `busy` when
+ * it accepted but did not say who it is within ASK_MS (alive, its event loop blocked).
+ */
+export function askHolder(address: string): Promise<number | 'gone' | 'busy'> {
   return new Promise((resolve) => {
     let answer = '';
+    let refused = false;
     const socket = connect(address);
     socket.setTimeout(ASK_MS, () => socket.destroy());
     socket.on('data', (d) => (answer += d));
-    socket.on('error', () => resolve(undefined));
-    socket.on('close', () => resolve(/^\d+$/.test(answer) ? Number(answer) : undefined));
+    socket.on('error', (err: NodeJS.ErrnoException) => (refused = err.code === 'ECONNREFUSED' || err.code === 'ENOENT'));
+    socket.on('close', () => resolve(/^\d+$/.test(answer) ? Number(answer) : refused ? 'gone' : 'busy'));
   });
 }

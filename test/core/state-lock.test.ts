@@ -2,10 +2,11 @@
 // once, and one that shuts down is waited for.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { lockStateDir } from '../../src/server/state-lock';
+import { createServer, type Socket } from 'node:net';
+import { askHolder, lockStateDir } from '../../src/server/state-lock';
 import { CLI, spawnCli, startTestServer, tempDir, TEST_KEY } from '../helpers/server';
 
 describe('the state dir lock', () => {
@@ -60,6 +61,37 @@ describe('the state dir lock', () => {
     } finally {
       await second.close();
     }
+  });
+
+  // macOS replaces a lock's socket file that nobody listens on; these are the answers it goes by, asked
+  // here of socket files, as there.
+  it('tells a dead holder (its socket file refused) from a live but busy one (accepted, silent)', async () => {
+    const dir = tempDir();
+    assert.equal(await askHolder(join(dir, 'none.sock')), 'gone', 'no socket file');
+
+    const stale = join(dir, 'stale.sock');
+    const holder = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(stale)}, () => console.log('up'))`]);
+    await new Promise((r) => holder.stdout.once('data', r));
+    holder.kill('SIGKILL'); // its socket file stays behind
+    await new Promise((r) => holder.once('exit', r));
+    assert.equal(await askHolder(stale), 'gone', 'a socket file left by a server that died');
+
+    const held: Socket[] = [];
+    const silent = createServer((socket) => held.push(socket)); // accepts, never answers: a blocked event loop
+    const busy = join(dir, 'busy.sock');
+    await new Promise<void>((r) => silent.listen(busy, r));
+    try {
+      assert.equal(await askHolder(busy), 'busy', 'a live holder is never taken for dead');
+    } finally {
+      held.forEach((s) => s.destroy());
+      silent.close();
+    }
+
+    const answering = createServer((socket) => socket.end('4242'));
+    const live = join(dir, 'live.sock');
+    await new Promise<void>((r) => answering.listen(live, r));
+    assert.equal(await askHolder(live), 4242);
+    answering.close();
   });
 
   it('refuses a second server in the same process, saying so', async () => {

@@ -135,52 +135,6 @@ describe('ServerController', () => {
     await c.dispose();
   });
 
-  it('in a second window stands by, leaves the first one\'s job alone, and takes over when the first stops', async () => {
-    // Two windows of one editor: one state dir (the extension's global storage), one key (SecretStorage).
-    const stateDir = tempDir();
-    const vault = memoryVault('k-two-windows-0123456789');
-    const port = await freePort();
-    const window = (retryMs: number) =>
-      new ServerController({ stateDir, logger: silentLogger, vault, env: {}, standbyRetryMs: retryMs }, settingsWith({ port }));
-    const first = window(100);
-    const second = window(100);
-    const third = window(100);
-    try {
-      await first.start();
-      const api = apiFor(first.info().url!, vault.value!);
-      const { body } = await api.call('POST', '/exec', { command: 'sleep 1.5; echo done' });
-
-      const t = Date.now();
-      await second.start(); // no error for the person: the machine is served
-      assert.ok(Date.now() - t < 2000, 'a window standing by does not wait out the lock');
-      assert.equal(second.info().state, 'standby');
-      assert.equal(second.info().servedBy, process.pid, 'the window serving is named');
-      assert.equal(second.info().url, undefined);
-
-      // A window told to stop gives up its standby: it does not take over later.
-      await third.start();
-      assert.equal(third.info().state, 'standby');
-      await third.stop();
-      assert.equal(third.info().state, 'stopped');
-
-      const job = await api.run({ command: 'true' }); // the first window keeps serving, its jobs untouched
-      assert.equal(job.status, 'completed');
-      const slow = await api.waitJob(body.jobId);
-      assert.equal(slow.status, 'completed', JSON.stringify(slow));
-      assert.equal(slow.stdout, 'done\n');
-
-      await first.dispose();
-      await eventually(() => second.info().state === 'running', 20_000, 'the second window to take over');
-      const after = await apiFor(second.info().url!, vault.value!).call('GET', `/jobs/${body.jobId}`);
-      assert.equal(after.body.status, 'completed', 'the first window\'s job, as it ended');
-      assert.equal(after.body.interrupted, undefined);
-      await new Promise((r) => setTimeout(r, 300));
-      assert.equal(third.info().state, 'stopped', 'the stopped window stayed stopped');
-    } finally {
-      await Promise.all([first.dispose(), second.dispose(), third.dispose()]);
-    }
-  });
-
   it('POST /update never exits the host: it answers and asks the editor to check for updates', async () => {
     let asked = 0;
     const c = new ServerController(
@@ -224,6 +178,131 @@ describe('ServerController', () => {
       assert.equal(job.stdout, 'permission:selected:once', 'the person\'s choice was the answer');
     } finally {
       await c.dispose();
+    }
+  });
+});
+
+describe('ServerController, one per window', () => {
+  // The windows of one editor share the state dir (the extension's global storage) and the vault
+  // (SecretStorage, whose change event fires in every window).
+  function editor() {
+    const stateDir = tempDir();
+    const listeners = new Set<() => void>();
+    const vault: KeyVault & { value: string } = {
+      value: `k-windows-${randomBytes(8).toString('hex')}`,
+      get: async () => vault.value,
+      set: async (k) => {
+        vault.value = k;
+        listeners.forEach((l) => l());
+      },
+      onDidChange: (l) => {
+        listeners.add(l);
+        return { dispose: () => listeners.delete(l) };
+      },
+    };
+    const windows: ServerController[] = [];
+    const open = async (port: number) => {
+      const c = new ServerController({ stateDir, logger: silentLogger, vault, env: {}, standbyRetryMs: 100 }, settingsWith({ port }));
+      windows.push(c);
+      await c.start();
+      return c;
+    };
+    return { vault, open, closeAll: () => Promise.all(windows.map((w) => w.dispose())) };
+  }
+  const status = async (url: string, key: string) => (await apiFor(url, key).call('GET', '/jobs')).status;
+
+  it('a second window stands by, leaves the first one\'s job alone, and takes over when the first closes', async () => {
+    const { vault, open, closeAll } = editor();
+    const port = await freePort();
+    try {
+      const first = await open(port);
+      const api = apiFor(first.info().url!, vault.value);
+      const { body } = await api.call('POST', '/exec', { command: 'sleep 1.5; echo done' });
+
+      const t = Date.now();
+      const second = await open(port); // no error for the person: the machine is served
+      assert.ok(Date.now() - t < 2000, 'a window standing by does not wait out the lock');
+      assert.equal(second.info().state, 'standby');
+      assert.equal(second.info().servedBy, process.pid, 'the serving window is named (here, this process)');
+      assert.equal(second.info().url, undefined);
+
+      // A window standing by that is told to stop gives up its standby: it does not take over later.
+      const third = await open(port);
+      assert.equal(third.info().state, 'standby');
+      await third.stop();
+      assert.equal(third.info().state, 'stopped');
+
+      assert.equal((await api.run({ command: 'true' })).status, 'completed', 'the first window keeps serving');
+      const slow = await api.waitJob(body.jobId);
+      assert.equal(slow.status, 'completed', JSON.stringify(slow));
+      assert.equal(slow.stdout, 'done\n');
+
+      await first.dispose(); // the window closes
+      await eventually(() => second.info().state === 'running', 20_000, 'the second window to take over');
+      assert.equal(second.info().port, port);
+      const after = await apiFor(second.info().url!, vault.value).call('GET', `/jobs/${body.jobId}`);
+      assert.equal(after.body.status, 'completed', 'the first window\'s job, as it ended');
+      assert.equal(after.body.interrupted, undefined);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(third.info().state, 'stopped', 'the stopped window stayed stopped');
+    } finally {
+      await closeAll();
+    }
+  });
+
+  it('a key rotated in any window is the one in force, before and after a takeover', async () => {
+    const { vault, open, closeAll } = editor();
+    const port = await freePort();
+    try {
+      const first = await open(port);
+      const second = await open(port);
+      assert.equal(second.info().state, 'standby');
+      const url = first.info().url!;
+      const original = vault.value;
+
+      const fromStandby = await second.rotateKey();
+      assert.equal(vault.value, fromStandby);
+      assert.equal(await first.key(), fromStandby, 'the serving window follows the vault');
+      assert.equal(await status(url, fromStandby), 200);
+      assert.equal(await status(url, original), 401);
+
+      const fromServing = await first.rotateKey();
+      assert.equal(await second.key(), fromServing, 'a window standing by shows the key in force');
+
+      await first.dispose();
+      await eventually(() => second.info().state === 'running', 20_000, 'the second window to take over');
+      assert.equal(await status(second.info().url!, fromServing), 200, 'the latest key, not the one held when it began standing by');
+      assert.equal(await status(second.info().url!, fromStandby), 401);
+    } finally {
+      await closeAll();
+    }
+  });
+
+  it('Stop Server in the serving window stops the machine\'s server: no window takes over until a Start', async () => {
+    const { vault, open, closeAll } = editor();
+    const port = await freePort();
+    try {
+      const first = await open(port);
+      const second = await open(port);
+      const states: string[] = [];
+      second.on('change', (i) => states.push(i.state));
+      await second.restart(); // from standby: one more try, still standing by
+      assert.equal(second.info().state, 'standby');
+      assert.deepEqual([...new Set(states)], ['standby'], 'no passing through stopped or starting');
+
+      await first.stop();
+      await eventually(() => second.info().state === 'stopped', 20_000, 'the second window to give up its standby');
+      assert.equal(await portOpen(port), false, 'nobody serves');
+
+      await first.start(); // a Start anywhere serves again, and the stop no longer holds
+      assert.equal(first.info().state, 'running');
+      assert.equal(await status(first.info().url!, vault.value), 200);
+      await second.start();
+      assert.equal(second.info().state, 'standby');
+      await first.dispose();
+      await eventually(() => second.info().state === 'running', 20_000, 'the second window to take over');
+    } finally {
+      await closeAll();
     }
   });
 });

@@ -222,7 +222,7 @@ function jobEnv(overlay: Record<string, string> | undefined): NodeJS.ProcessEnv 
   const env: NodeJS.ProcessEnv = {};
   for (const name of Object.keys(live)) env[name] = live[name];
   for (const name of API_KEY_ENV_NAMES) delete env[name];
-  return overlay ? Object.assign(env, overlay) : env;
+  return overlay ? { ...env, ...overlay } : env;
 }
 
 function hashBody(body: Record<string, unknown>): string {
