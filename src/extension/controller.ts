@@ -11,7 +11,7 @@ import type { Logger } from '../server/log';
 import { startReach, type Reach } from '../server/reach';
 import type { ChallengeEvent } from '../server/register';
 import { startServer, type AgentServer } from '../server/server';
-import { StateDirInUse } from '../server/state-lock';
+import { probeStateDir, StateDirInUse } from '../server/state-lock';
 import type { PtyModuleSource } from '../server/terminal/pty';
 import { VERSION } from '../server/version';
 import { needsRestart, reachChanged, serverOptions, terminalOptions, type ExtensionSettings } from './settings';
@@ -42,7 +42,8 @@ export interface ControllerDeps {
 /**
  * `standby`: another window's server holds the state dir (every window of the editor shares it); this
  * one takes over when that window closes, so the machine stays served as long as one window is open. A
- * person's Stop Server in the serving window stops the machine's server: no window takes over then.
+ * person's Stop Server in the serving window stops the machine's server: the windows standing by show
+ * `stopped` then, and go on watching, to stand by again (or take over) once a Start anywhere lifts it.
  */
 export type ServerState = 'stopped' | 'starting' | 'running' | 'stopping' | 'failed' | 'standby';
 
@@ -72,7 +73,8 @@ export class ServerController extends EventEmitter {
   private error: string | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private ticker: NodeJS.Timeout | undefined;
-  private standby: { timer: NodeJS.Timeout; servedBy: number | undefined } | undefined;
+  /** Set while this window waits to take the server over (state `standby`, or `stopped` by a person elsewhere). */
+  private watching: { timer: NodeJS.Timeout; servedBy: number | undefined } | undefined;
   private readonly vaultWatch: { dispose(): void } | undefined;
 
   constructor(
@@ -88,7 +90,7 @@ export class ServerController extends EventEmitter {
     return {
       state: this.state,
       error: this.error,
-      servedBy: this.standby?.servedBy,
+      servedBy: this.state === 'standby' ? this.watching?.servedBy : undefined,
       url: s?.url,
       port: s?.port,
       activeJobs: s?.manager.activeCount() ?? 0,
@@ -107,7 +109,7 @@ export class ServerController extends EventEmitter {
   /** A person's (or the activation's) start: in standby when another window serves. */
   start(): Promise<void> {
     return this.serially(() => {
-      this.stoppedByPerson(false);
+      this.markStoppedByPerson(false);
       return this.doStart();
     });
   }
@@ -115,16 +117,15 @@ export class ServerController extends EventEmitter {
   /** A person's stop: this window's server stops, and no window standing by takes over. */
   stop(): Promise<void> {
     return this.serially(async () => {
-      if (this.server) this.stoppedByPerson(true);
+      if (this.server) this.markStoppedByPerson(true); // while the lock is held: see takeOver
       await this.doStop();
     });
   }
 
   restart(): Promise<void> {
     return this.serially(async () => {
-      this.stoppedByPerson(false);
-      if (!this.standby) await this.doStop();
-      await this.doStart();
+      this.markStoppedByPerson(false);
+      await this.stopAndStart();
     });
   }
 
@@ -135,8 +136,7 @@ export class ServerController extends EventEmitter {
     return this.serially(async () => {
       if (this.state !== 'running') return;
       if (needsRestart(before, next)) {
-        await this.doStop();
-        await this.doStart();
+        await this.stopAndStart();
       } else if (reachChanged(before, next)) {
         await this.reach?.stop();
         await this.openReach({});
@@ -179,12 +179,20 @@ export class ServerController extends EventEmitter {
     this.removeAllListeners();
   }
 
-  private async doStart(): Promise<void> {
+  /** The server again, on this window's settings; its keys read before the lock is let go, so the gap is short. */
+  private async stopAndStart(): Promise<void> {
+    if (!this.server) return this.doStart();
+    const keys = await this.loadKeys();
+    await this.doStop();
+    await this.doStart(keys);
+  }
+
+  private async doStart(preloaded?: KeyStore): Promise<void> {
     if (this.server) return;
-    const wasStandingBy = this.leaveStandby();
-    if (!wasStandingBy) this.setState('starting');
+    const wasWatching = this.unwatch();
+    if (!wasWatching) this.setState('starting');
     try {
-      const keys = await this.loadKeys();
+      const keys = preloaded ?? (await this.loadKeys());
       this.server = await startServer(serverOptions(this.settings, this.deps.stateDir), {
         logger: this.deps.logger,
         keys,
@@ -208,60 +216,73 @@ export class ServerController extends EventEmitter {
       // Jobs and terminals come and go without telling the controller: the status bar polls.
       this.ticker = setInterval(() => this.emit('change', this.info()), 2000);
       this.ticker.unref();
+      await this.followVault(); // a key stored by another window while this one started
       await this.openReach({});
     } catch (err) {
       this.server = undefined;
-      if (err instanceof StateDirInUse) return this.standBy(err.holderPid, wasStandingBy);
+      if (err instanceof StateDirInUse) return this.watch('standby', err.holderPid, wasWatching);
       this.error = (err as Error).message;
       this.setState('failed');
       throw err;
     }
   }
 
-  private standBy(servedBy: number | undefined, already: boolean): void {
+  /** Waits to take the server over, trying every `standbyRetryMs`; `quiet` when it was waiting already. */
+  private watch(state: 'standby' | 'stopped', servedBy: number | undefined, quiet: boolean): void {
     const timer = setTimeout(() => void this.takeOver(timer), this.deps.standbyRetryMs ?? 2000);
     timer.unref();
-    if (!already) this.deps.logger.info(`another window's server${servedBy ? ` (pid ${servedBy})` : ''} serves this machine; this window takes over when it stops`);
-    this.standby = { timer, servedBy };
+    if (!quiet) this.deps.logger.info(`another window's server${servedBy ? ` (pid ${servedBy})` : ''} serves this machine; this window takes over when that one closes`);
+    this.watching = { timer, servedBy };
     this.error = undefined;
-    this.setState('standby');
+    if (this.state !== state) this.setState(state);
   }
 
   private takeOver(timer: NodeJS.Timeout): Promise<void> {
     return this.serially(async () => {
-      if (this.standby?.timer !== timer) return; // stopped, or started by hand, meanwhile
-      if (existsSync(this.stopMarker())) {
-        this.leaveStandby();
-        this.deps.logger.info('the server was stopped in another window; Start Server starts it here');
-        return this.setState('stopped');
-      }
+      if (this.watching?.timer !== timer) return; // stopped, or started by hand, meanwhile
+      // Asking the holder is cheap; a start reads the secret store and loads the jobs.
+      const holder = await probeStateDir(this.deps.stateDir);
+      if (holder !== 'gone') return this.watch('standby', typeof holder === 'number' ? holder : this.watching?.servedBy, true);
+      if (this.stoppedByPerson()) return this.watch('stopped', undefined, true);
       await this.doStart().catch((err: Error) => {
         this.deps.logger.error(`could not take the server over: ${err.message}`);
         this.emit('warning', `could not take over serving this machine: ${err.message}`);
       });
+      // The marker of a person's Stop is written while the serving window still holds the lock, so once
+      // this window holds it, the marker is seen for sure (the check above may have come just before it).
+      if (this.server && this.stoppedByPerson()) {
+        await this.doStop();
+        this.watch('stopped', undefined, true);
+      }
     });
   }
 
   /** Marks (or unmarks) the machine's server as stopped by a person, for the windows standing by. */
-  private stoppedByPerson(stopped: boolean): void {
-    if (stopped) writeFileSync(this.stopMarker(), `${process.pid}\n`);
-    else rmSync(this.stopMarker(), { force: true });
+  private markStoppedByPerson(stopped: boolean): void {
+    const marker = join(this.deps.stateDir, STOPPED_MARKER);
+    try {
+      if (stopped) writeFileSync(marker, `stopped by a person in the window of pid ${process.pid}\n`);
+      else rmSync(marker, { force: true });
+    } catch (err) {
+      // Not worth failing the Stop or the Start for: only the windows standing by would misjudge it.
+      this.deps.logger.warn(`could not ${stopped ? 'write' : 'remove'} ${marker}: ${(err as Error).message}`);
+    }
   }
 
-  private stopMarker(): string {
-    return join(this.deps.stateDir, STOPPED_MARKER);
+  private stoppedByPerson(): boolean {
+    return existsSync(join(this.deps.stateDir, STOPPED_MARKER));
   }
 
-  /** Ends the standby, if any: whether it was. */
-  private leaveStandby(): boolean {
-    if (!this.standby) return false;
-    clearTimeout(this.standby.timer);
-    this.standby = undefined;
+  /** Stops waiting to take over: whether it was. */
+  private unwatch(): boolean {
+    if (!this.watching) return false;
+    clearTimeout(this.watching.timer);
+    this.watching = undefined;
     return true;
   }
 
   private async doStop(): Promise<void> {
-    if (this.leaveStandby()) this.setState('stopped');
+    if (this.unwatch()) this.setState('stopped');
     if (!this.server) return;
     this.setState('stopping');
     clearInterval(this.ticker);
@@ -313,12 +334,16 @@ export class ServerController extends EventEmitter {
     return new KeyStore(key, 'option');
   }
 
-  /** The vault changed (another window rotated the key): the running server takes the new key. */
+  /** The vault changed (a window rotated the key): the running server takes the new key, unless the environment's rules. */
   private async followVault(): Promise<void> {
     const keys = this.server?.keys;
     if (!keys || keys.source === 'env') return;
-    const key = await this.deps.vault.get();
-    if (key && key !== keys.current()) keys.set(key);
+    try {
+      const key = await this.deps.vault.get();
+      if (key && key !== keys.current()) keys.set(key);
+    } catch (err) {
+      this.deps.logger.warn(`could not read the key from secret storage: ${(err as Error).message}`);
+    }
   }
 
   private setState(state: ServerState): void {

@@ -52,6 +52,11 @@ export async function lockStateDir(stateDir: string, waitMs: number): Promise<()
   }
 }
 
+/** Who holds `stateDir`'s lock, without taking it: a pid, `busy` (held, silent), or `gone` (free). */
+export function probeStateDir(stateDir: string): Promise<number | 'gone' | 'busy'> {
+  return askHolder(lockAddress(stateDir));
+}
+
 /** Where the lock of `stateDir` listens: one name per folder, however the folder is spelled. */
 export function lockAddress(stateDir: string): string {
   const real = realpathSync(stateDir);
