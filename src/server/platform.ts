@@ -12,6 +12,11 @@ export function shellInvocation(command: string): { file: string; args: string[]
   return { file: '/bin/sh', args: ['-c', command] };
 }
 
+/** What tells environment variables apart: their name, or on Windows their name in any case (`Path` is `PATH`). */
+export function envKey(name: string, windows = isWindows): string {
+  return windows ? name.toUpperCase() : name;
+}
+
 /** The per-user state directory (CONTRACT §2). */
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
   if (isWindows) return join(env.LOCALAPPDATA || join(homedir(), 'AppData', 'Local'), 'agent-runtime');
