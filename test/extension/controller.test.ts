@@ -183,10 +183,11 @@ describe('ServerController', () => {
 });
 
 describe('ServerController, one per window', () => {
-  // The windows of one editor share the state dir (the extension's global storage) and the vault
-  // (SecretStorage, whose change event fires in every window).
-  function editor() {
+  // The windows of one editor share the state dir (the extension's global storage), the vault
+  // (SecretStorage, whose change event fires in every window) and, here, the port setting.
+  async function inEditor(body: (editor: { vault: { value: string }; port: number; open: () => Promise<ServerController> }) => Promise<void>) {
     const stateDir = tempDir();
+    const port = await freePort();
     const listeners = new Set<() => void>();
     const vault: KeyVault & { value: string } = {
       value: `k-windows-${randomBytes(8).toString('hex')}`,
@@ -201,33 +202,36 @@ describe('ServerController, one per window', () => {
       },
     };
     const windows: ServerController[] = [];
-    const open = async (port: number) => {
+    const open = async () => {
       const c = new ServerController({ stateDir, logger: silentLogger, vault, env: {}, standbyRetryMs: 100 }, settingsWith({ port }));
       windows.push(c);
       await c.start();
       return c;
     };
-    return { vault, open, closeAll: () => Promise.all(windows.map((w) => w.dispose())) };
+    try {
+      await body({ vault, port, open });
+    } finally {
+      await Promise.all(windows.map((w) => w.dispose()));
+    }
   }
+  const takesOver = (w: ServerController) => eventually(() => w.info().state === 'running', 20_000, 'a window standing by to take over');
   const status = async (url: string, key: string) => (await apiFor(url, key).call('GET', '/jobs')).status;
 
-  it('a second window stands by, leaves the first one\'s job alone, and takes over when the first closes', async () => {
-    const { vault, open, closeAll } = editor();
-    const port = await freePort();
-    try {
-      const first = await open(port);
+  it('a second window stands by, leaves the first one\'s job alone, and takes over when the first closes', () =>
+    inEditor(async ({ vault, open, port }) => {
+      const first = await open();
       const api = apiFor(first.info().url!, vault.value);
       const { body } = await api.call('POST', '/exec', { command: 'sleep 1.5; echo done' });
 
       const t = Date.now();
-      const second = await open(port); // no error for the person: the machine is served
+      const second = await open(); // no error for the person: the machine is served
       assert.ok(Date.now() - t < 2000, 'a window standing by does not wait out the lock');
       assert.equal(second.info().state, 'standby');
       assert.equal(second.info().servedBy, process.pid, 'the serving window is named (here, this process)');
       assert.equal(second.info().url, undefined);
 
       // A window standing by that is told to stop gives up its standby: it does not take over later.
-      const third = await open(port);
+      const third = await open();
       assert.equal(third.info().state, 'standby');
       await third.stop();
       assert.equal(third.info().state, 'stopped');
@@ -238,24 +242,19 @@ describe('ServerController, one per window', () => {
       assert.equal(slow.stdout, 'done\n');
 
       await first.dispose(); // the window closes
-      await eventually(() => second.info().state === 'running', 20_000, 'the second window to take over');
+      await takesOver(second);
       assert.equal(second.info().port, port);
       const after = await apiFor(second.info().url!, vault.value).call('GET', `/jobs/${body.jobId}`);
       assert.equal(after.body.status, 'completed', 'the first window\'s job, as it ended');
       assert.equal(after.body.interrupted, undefined);
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(third.info().state, 'stopped', 'the stopped window stayed stopped');
-    } finally {
-      await closeAll();
-    }
-  });
+    }));
 
-  it('a key rotated in any window is the one in force, before and after a takeover', async () => {
-    const { vault, open, closeAll } = editor();
-    const port = await freePort();
-    try {
-      const first = await open(port);
-      const second = await open(port);
+  it('a key rotated in any window is the one in force, before and after a takeover', () =>
+    inEditor(async ({ vault, open }) => {
+      const first = await open();
+      const second = await open();
       assert.equal(second.info().state, 'standby');
       const url = first.info().url!;
       const original = vault.value;
@@ -270,20 +269,15 @@ describe('ServerController, one per window', () => {
       assert.equal(await second.key(), fromServing, 'a window standing by shows the key in force');
 
       await first.dispose();
-      await eventually(() => second.info().state === 'running', 20_000, 'the second window to take over');
+      await takesOver(second);
       assert.equal(await status(second.info().url!, fromServing), 200, 'the latest key, not the one held when it began standing by');
       assert.equal(await status(second.info().url!, fromStandby), 401);
-    } finally {
-      await closeAll();
-    }
-  });
+    }));
 
-  it('Stop Server in the serving window stops the machine\'s server: no window takes over until a Start', async () => {
-    const { vault, open, closeAll } = editor();
-    const port = await freePort();
-    try {
-      const first = await open(port);
-      const second = await open(port);
+  it('Stop Server in the serving window stops the machine\'s server: no window takes over until a Start', () =>
+    inEditor(async ({ vault, open, port }) => {
+      const first = await open();
+      const second = await open();
       const states: string[] = [];
       second.on('change', (i) => states.push(i.state));
       await second.restart(); // from standby: one more try, still standing by
@@ -299,9 +293,6 @@ describe('ServerController, one per window', () => {
       assert.equal(await status(first.info().url!, vault.value), 200);
       await eventually(() => second.info().state === 'standby', 20_000, 'the second window to stand by again');
       await first.dispose();
-      await eventually(() => second.info().state === 'running', 20_000, 'the second window to take over');
-    } finally {
-      await closeAll();
-    }
-  });
+      await takesOver(second);
+    }));
 });
