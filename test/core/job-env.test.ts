@@ -21,12 +21,18 @@ describe('jobEnv', () => {
   it('on Windows: names match in any case, so no spelling of the key reaches a job and the request\'s `path` replaces `Path`', () => {
     assert.deepEqual(jobEnv(undefined, server, true), { Path: 'C:\\Windows', HOME: '/home/me' });
     assert.deepEqual(jobEnv({ path: 'D:\\tools' }, server, true), { HOME: '/home/me', path: 'D:\\tools' });
+    // A key the request sets itself is the request's: passed on in its spelling, alone.
+    assert.deepEqual(jobEnv({ agent_runtime_api_key: 'mine' }, server, true), { Path: 'C:\\Windows', HOME: '/home/me', agent_runtime_api_key: 'mine' });
   });
 
-  it('keeps every name of the request, `__proto__` included, as its own variable', () => {
+  it('keeps every name, `__proto__` included, as its own variable, from the server and from the request', () => {
     const overlay = JSON.parse('{"__proto__": "x", "A": "1"}') as Record<string, string>;
     const env = jobEnv(overlay, {}, false);
     assert.deepEqual(Object.keys(env), ['__proto__', 'A']);
     assert.equal(Object.getPrototypeOf(env), Object.prototype);
+    const live = JSON.parse('{"__proto__": "y", "B": "2"}') as NodeJS.ProcessEnv;
+    const inherited = jobEnv(undefined, live, false);
+    assert.deepEqual(Object.entries(inherited), [['__proto__', 'y'], ['B', '2']]);
+    assert.equal(Object.getPrototypeOf(inherited), Object.prototype);
   });
 });

@@ -208,10 +208,14 @@ describe('ServerController, one per window', () => {
       await c.start();
       return c;
     };
+    let passed = false;
     try {
       await body({ vault, port, open });
+      passed = true;
     } finally {
-      await Promise.all(windows.map((w) => w.dispose()));
+      // Every window closes, whatever happened; a test's own failure is the one reported.
+      const closed = await Promise.allSettled(windows.map((w) => w.dispose()));
+      for (const c of closed) if (passed && c.status === 'rejected') throw c.reason;
     }
   }
   const takesOver = (w: ServerController) => eventually(() => w.info().state === 'running', 20_000, 'a window standing by to take over');
