@@ -42,8 +42,8 @@ export interface ControllerDeps {
 /**
  * `standby`: another window's server holds the state dir (every window of the editor shares it); this
  * one takes over when that window closes, so the machine stays served as long as one window is open. A
- * person's Stop Server in the serving window stops the machine's server: the windows standing by show
- * `stopped` then, and go on watching, to stand by again (or take over) once a Start anywhere lifts it.
+ * person's Stop Server in the serving window stops the machine's server: every window shows `stopped`
+ * then, and goes on watching, to stand by again (or take over) once a Start anywhere lifts it.
  */
 export type ServerState = 'stopped' | 'starting' | 'running' | 'stopping' | 'failed' | 'standby';
 
@@ -114,11 +114,17 @@ export class ServerController extends EventEmitter {
     });
   }
 
-  /** A person's stop: this window's server stops, and no window standing by takes over. */
+  /**
+   * A person's stop. Of the serving window: the machine's server stops, no window takes over, and this one
+   * watches like the others, to stand by once a Start elsewhere lifts the stop. Of a window standing by:
+   * it stops watching.
+   */
   stop(): Promise<void> {
     return this.serially(async () => {
-      if (this.server) this.markStoppedByPerson(true); // while the lock is held: see takeOver
+      if (!this.server) return this.doStop();
+      this.markStoppedByPerson(true); // while the lock is held: see takeOver
       await this.doStop();
+      this.watch('stopped', undefined, true);
     });
   }
 

@@ -296,7 +296,16 @@ describe('ServerController, one per window', () => {
       assert.equal(first.info().state, 'running');
       assert.equal(await status(first.info().url!, vault.value), 200);
       await eventually(() => second.info().state === 'standby', 20_000, 'the second window to stand by again');
-      await first.dispose();
-      await takesOver(second);
+
+      // The window that stopped watches like the others: a Start elsewhere, and it stands by.
+      await first.stop();
+      await eventually(() => second.info().state === 'stopped', 20_000, 'the second window to see the stop');
+      assert.equal(first.info().state, 'stopped');
+      await second.start();
+      assert.equal(second.info().state, 'running');
+      await eventually(() => first.info().state === 'standby', 20_000, 'the first window to stand by');
+      await second.dispose();
+      await takesOver(first);
+      assert.equal(await status(first.info().url!, vault.value), 200);
     }));
 });
