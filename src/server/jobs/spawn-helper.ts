@@ -7,10 +7,10 @@
 //
 // Protocol: one JSON object per line. In, on stdin: `spawn` and `input` requests (see SpawnRequest,
 // InputRequest). Out, on stdout: `spawned` (with the pid), `stdin-closed`, `exit` (with the code or
-// signal), or `error` (the job never started); `ready` first of all. When stdin ends or stdout breaks, the server is gone:
-// the helper ends every job it started, so no process outlives a server that died, then exits. Signals
-// are the server's to act on (a terminal's Ctrl+C, a service manager's TERM): the helper ignores them,
-// and ends with the server.
+// signal), or `error` (the job never started); `ready` first of all. When stdin ends or stdout breaks, the
+// server is gone: the helper ends every job it started, so no process outlives a server that died, then
+// exits. Signals are the server's to act on (a terminal's Ctrl+C, a service manager's TERM): the helper
+// ignores them, and ends with the server.
 import { closeSync, openSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { isWindows, signalTree, spawnShell } from '../platform';
@@ -40,8 +40,7 @@ function spawnJob(id: number, command: string, cwd: string, env: NodeJS.ProcessE
   }
   const pid = child.pid;
   // EPIPE: the child closed its stdin. Not our failure, but what is written next would be lost: say so.
-  child.stdin!.once('error', () => send({ op: 'stdin-closed', id }));
-  child.stdin!.on('error', () => {});
+  child.stdin!.on('error', () => send({ op: 'stdin-closed', id }));
   child.once('error', (e) => {
     if (pid === undefined) send({ op: 'error', id, message: e.message });
   });
