@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Job, readRecord } from '../../src/server/jobs/job';
 import type { JobRecord } from '../../src/server/jobs/types';
 import { join } from 'node:path';
@@ -57,17 +57,77 @@ describe('persistence', () => {
     try {
       const ids: string[] = [];
       for (let i = 0; i < 25; i++) ids.push((await s.run({ command: `echo ${i}` })).jobId);
-      // Folders with a record; the rest are the few made ahead for the next jobs, with empty logs.
-      const dirs = readdirSync(join(s.stateDir, 'jobs')).filter((d) => existsSync(join(s.stateDir, 'jobs', d, 'job.json')));
+      const dirs = jobFolders(s.stateDir);
       assert.equal(dirs.length, 20);
-      assert.ok(!dirs.includes(ids[0]));
+      assert.deepEqual(dirs.sort(), ids.slice(5).sort());
       assert.equal((await s.call('GET', `/jobs/${ids[0]}`)).status, 404);
       assert.equal((await s.call('GET', `/jobs/${ids[24]}`)).status, 200);
     } finally {
       await s.close();
     }
   });
+
+  it('at its limit, starts new jobs in the forgotten ones\' folders, emptied: nothing of an old job reaches a new one', async () => {
+    const s = await startTestServer({ maxJobsKept: 20 });
+    try {
+      const old: string[] = [];
+      for (let i = 0; i < 20; i++) old.push((await s.run({ command: `echo old-out-${i}; echo old-err-${i} >&2` })).jobId);
+      const jobsDir = join(s.stateDir, 'jobs');
+      const oldFolders = new Set(old.map((id) => statSync(join(jobsDir, id)).ino));
+      // What else a job may leave in its folder (an ACP job's events, a record's temporary file).
+      for (const id of old) {
+        writeFileSync(join(jobsDir, id, 'events.jsonl'), `${JSON.stringify({ seq: 1, at: 1, type: 'old', data: {} })}\n`);
+        writeFileSync(join(jobsDir, id, 'job.json.tmp'), '{');
+      }
+      const fresh: any[] = [];
+      for (let i = 0; i < 12; i++) fresh.push(await s.run({ command: `echo new-${i}` }));
+      const reused = fresh.filter((job) => oldFolders.has(statSync(join(jobsDir, job.jobId)).ino));
+      assert.ok(reused.length >= 8, `new jobs ran in forgotten jobs' folders (${reused.length} of 12)`);
+      for (const [i, job] of fresh.entries()) {
+        const seen = (await s.call('GET', `/jobs/${job.jobId}`)).body;
+        assert.equal(seen.stdout, `new-${i}\n`);
+        assert.equal(seen.stderr, '');
+        assert.equal(seen.events, undefined);
+        assert.deepEqual(readdirSync(join(jobsDir, job.jobId)).sort(), ['job.json', 'stderr.log', 'stdout.log']);
+        assert.equal(readRecord(join(jobsDir, job.jobId)).jobId, job.jobId);
+      }
+      assert.deepEqual(jobFolders(s.stateDir).sort(), [...old.slice(12), ...fresh.map((j) => j.jobId)].sort());
+      for (const id of old.slice(0, 12)) assert.equal((await s.call('GET', `/jobs/${id}`)).status, 404);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('after a restart, forgets the oldest first, and drops folders made or emptied ahead for jobs that never came', async () => {
+    const stateDir = tempDir();
+    const first = await spawnCli(['--state-dir', stateDir]);
+    const ids: string[] = [];
+    for (let i = 0; i < 25; i++) ids.push((await first.run({ command: `echo ${i}` })).jobId);
+    await first.stop();
+    // A folder recycled for a job that never came still holds the record of the job it was: the name
+    // and the record disagree.
+    const jobsDir = join(stateDir, 'jobs');
+    const recycled = 'abcdefabcdef';
+    cpSync(join(jobsDir, ids[24]), join(jobsDir, recycled), { recursive: true });
+    const second = await spawnCli(['--state-dir', stateDir, '--max-jobs-kept', '20']);
+    try {
+      const listed = (await second.call('GET', '/jobs')).body.map((j: any) => j.jobId);
+      assert.deepEqual(listed.sort(), ids.slice(5).sort(), 'the five oldest are forgotten, and the copy is no job');
+      assert.equal((await second.call('GET', `/jobs/${recycled}`)).status, 404);
+      assert.ok(!existsSync(join(jobsDir, recycled)));
+      assert.deepEqual(jobFolders(stateDir).sort(), ids.slice(5).sort());
+    } finally {
+      await second.stop();
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
 });
+
+/** The folders under jobs/ that hold a job: their record names them. The others are spares. */
+function jobFolders(stateDir: string): string[] {
+  const jobsDir = join(stateDir, 'jobs');
+  return readdirSync(jobsDir).filter((d) => existsSync(join(jobsDir, d, 'job.json')) && readRecord(join(jobsDir, d)).jobId === d);
+}
 
 describe('job records on disk', () => {
   const record = (command: string): JobRecord => ({

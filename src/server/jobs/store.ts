@@ -1,7 +1,7 @@
 // The jobs that exist: created here, persisted under `<stateDir>/jobs/<id>/`, found again after a
 // restart, and forgotten by count and age.
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log';
 import { processStartTime, signalTree } from '../platform';
@@ -17,9 +17,11 @@ export interface StoreLimits {
 /** How often creating a job also forgets expired ones (the count limit is kept at every create). */
 const PRUNE_EVERY_MS = 60_000;
 /**
- * Job folders made ahead of need, logs included. Creating a folder and its files takes a few tens of
- * microseconds in a busy process, but ten times that in one just woken from idle, as a server waiting
- * for requests is: made right after a request is answered, they are ready for the next one.
+ * Job folders ready ahead of need, logs included, made or recycled right after a request is answered.
+ * Creating a folder and its files takes a few tens of microseconds in a busy process, ten times that in
+ * one just woken from idle, as a server waiting for requests is, and up to milliseconds on a file system
+ * that has just deleted many files. A server at its job limit forgets a job for every job it starts: the
+ * forgotten job's folder, renamed and emptied, becomes the spare, so no file is deleted or created.
  */
 const SPARE_FOLDERS = 4;
 
@@ -27,7 +29,7 @@ export class JobStore {
   private readonly jobs = new Map<string, Job>();
   private readonly byIdempotencyKey = new Map<string, Job>();
   private readonly spare: string[] = [];
-  private refilling = false;
+  private upkeepQueued = false;
   private prunedAt = 0;
   readonly dir: string;
 
@@ -46,12 +48,14 @@ export class JobStore {
    * survived the old server is ended, so no process outlives its job.
    */
   load(): void {
+    const found: Job[] = [];
     for (const id of readdirSync(this.dir)) {
-      if (!existsSync(join(this.dir, id, RECORD_FILE))) {
-        rmSync(join(this.dir, id), { recursive: true, force: true }); // a spare folder, never used
-        continue;
-      }
       const job = this.read(id);
+      if (job) found.push(job);
+      else rmSync(join(this.dir, id), { recursive: true, force: true }); // a spare folder, never used
+    }
+    // In the order they came, as new jobs are added: the count limit forgets the first finished ones.
+    for (const job of found.sort((a, b) => a.record.submittedAt - b.record.submittedAt)) {
       job.events.load();
       if (!job.isFinal()) this.markInterrupted(job);
       this.add(job);
@@ -63,7 +67,7 @@ export class JobStore {
   create(init: { mode: ExecMode; command: string; workdir: string; timeout: number; idempotencyKey?: string; fields?: Record<string, unknown> }): Job {
     const jobId = this.spare.pop() ?? this.makeFolder();
     const dir = join(this.dir, jobId);
-    this.refillSoon();
+    this.upkeepSoon();
     const record: JobRecord = {
       jobId,
       mode: init.mode,
@@ -77,30 +81,30 @@ export class JobStore {
     };
     const job = new Job(record, dir);
     this.add(job);
-    this.pruneIfDue();
     return job;
   }
 
   /** A new job folder with its empty logs; its id is the folder's name. */
   private makeFolder(): string {
-    const id = randomBytes(6).toString('hex'); // 12 hex characters, as the seed's ids
+    const id = newJobId();
     const dir = join(this.dir, id);
     mkdirSync(dir, { recursive: true, mode: 0o700 }); // and jobs/, if something removed it meanwhile
     for (const name of LOG_FILES) closeSync(openSync(join(dir, name), 'a', 0o600));
     return id;
   }
 
-  /** Refills the spare folders once the current request has been answered. */
-  private refillSoon(): void {
-    if (this.refilling) return;
-    this.refilling = true;
+  /** Once the current request has been answered: keeps the limits, then refills the spare folders. */
+  private upkeepSoon(): void {
+    if (this.upkeepQueued) return;
+    this.upkeepQueued = true;
     setImmediate(() => {
-      this.refilling = false;
+      this.upkeepQueued = false;
       try {
+        this.pruneIfDue();
         while (this.spare.length < SPARE_FOLDERS) this.spare.push(this.makeFolder());
       } catch (err) {
         // the next job makes its own folder, and reports what goes wrong to its client
-        this.logger.warn(`jobs: could not make a spare folder: ${(err as Error).message}`);
+        this.logger.warn(`jobs: could not keep the job folders: ${(err as Error).message}`);
       }
     });
   }
@@ -129,20 +133,28 @@ export class JobStore {
     return this.jobs.size;
   }
 
-  /** Prunes when over the count limit, else at most once a minute (a prune sorts every job). */
+  /** Keeps the count limit; the age limit at most once a minute (it looks at every job). */
   private pruneIfDue(): void {
-    if (this.jobs.size > this.limits.maxJobsKept || Date.now() - this.prunedAt >= PRUNE_EVERY_MS) this.prune();
+    if (Date.now() - this.prunedAt >= PRUNE_EVERY_MS) this.prune();
+    else this.keepCount();
   }
 
   /** Forgets finished jobs past the age limit, then the oldest finished ones past the count limit. */
   prune(): void {
     this.prunedAt = Date.now();
-    const now = Date.now() / 1000;
-    const finished = [...this.jobs.values()].filter((j) => j.isFinal()).sort((a, b) => a.record.submittedAt - b.record.submittedAt);
+    const expired = Date.now() / 1000 - this.limits.jobRetentionSeconds;
+    for (const job of this.jobs.values()) {
+      if (job.isFinal() && (job.record.finishedAt ?? job.record.submittedAt) < expired) this.remove(job);
+    }
+    this.keepCount();
+  }
+
+  /** The oldest finished jobs go first: the map holds jobs in the order they came. */
+  private keepCount(): void {
     let excess = this.jobs.size - this.limits.maxJobsKept;
-    for (const job of finished) {
-      const tooOld = now - (job.record.finishedAt ?? job.record.submittedAt) > this.limits.jobRetentionSeconds;
-      if (!tooOld && excess <= 0) continue;
+    for (const job of this.jobs.values()) {
+      if (excess <= 0) return;
+      if (!job.isFinal()) continue;
       this.remove(job);
       excess--;
     }
@@ -159,18 +171,45 @@ export class JobStore {
     if (job.record.idempotencyKey && this.byIdempotencyKey.get(job.record.idempotencyKey) === job) {
       this.byIdempotencyKey.delete(job.record.idempotencyKey);
     }
+    if (this.spare.length < SPARE_FOLDERS && this.recycle(job.dir)) return;
     rmSync(job.dir, { recursive: true, force: true });
+  }
+
+  /**
+   * Makes a forgotten job's folder a spare: renamed to a new id, logs emptied, anything else removed.
+   * The rename comes first: from then on the record in it names another job, which is what marks a spare
+   * folder if the server dies before the rest is done. The record stays, to be written over in place.
+   */
+  private recycle(dir: string): boolean {
+    const id = newJobId();
+    const spare = join(this.dir, id);
+    try {
+      renameSync(dir, spare);
+      for (const name of readdirSync(spare)) {
+        if ((LOG_FILES as readonly string[]).includes(name)) truncateSync(join(spare, name));
+        else if (name !== RECORD_FILE) rmSync(join(spare, name), { recursive: true, force: true });
+      }
+    } catch (err) {
+      this.logger.warn(`jobs: could not reuse a job folder (${(err as Error).message}); deleting it`);
+      rmSync(spare, { recursive: true, force: true });
+      return false;
+    }
+    this.spare.push(id);
+    return true;
   }
 
   /**
    * A job as its record says. A record that cannot be read (a power cut can leave one cut short: saves
    * are not synced to disk) still names a job whose output is there: it comes back as interrupted, with
-   * what is known, so its output stays reachable and retention removes it in time.
+   * what is known, so its output stays reachable and retention removes it in time. A spare folder is
+   * no job: undefined.
    */
-  private read(id: string): Job {
+  private read(id: string): Job | undefined {
     const dir = join(this.dir, id);
+    if (!existsSync(join(dir, RECORD_FILE))) return undefined; // made ahead, never used
     try {
       const record = readRecord(dir);
+      if (record.jobId !== id) return undefined; // recycled for a job that never came
       record.fields ??= {};
       return new Job(record, dir);
     } catch (err) {
@@ -200,6 +239,11 @@ export class JobStore {
     job.save();
     this.logger.info(`jobs: ${job.id} was running when the server stopped; marked interrupted`);
   }
+}
+
+/** 12 hex characters, as the seed's ids; a job's folder is named for it. */
+function newJobId(): string {
+  return randomBytes(6).toString('hex');
 }
 
 /** True when `pid` still names the process started at `startedAt` (not a later process given the same pid). */
