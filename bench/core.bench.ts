@@ -5,7 +5,7 @@
 //      keeping it, and to memory), and the server's RSS growth
 // The server runs on its defaults.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { NUMERIC_OPTIONS } from '../src/server/config';
@@ -28,7 +28,7 @@ function rawSpawn(command: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn('/bin/sh', ['-c', command], { stdio: 'ignore', detached: true });
     child.once('error', reject);
-    child.once('exit', () => resolve());
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`sh -c '${command}' exited ${code}`))));
   });
 }
 
@@ -83,8 +83,8 @@ async function main() {
     console.log(`1 GiB of job output, median of ${BIG_ROUNDS} interleaved rounds`);
     // The floor of any design that keeps the output: the same command writing a file on the same disk.
     const fileOut = join(stateDir, 'baseline.out');
-    // And the floor of keeping it anywhere: memory (tmpfs) where there is some to write to.
-    const memOut = existsSync('/dev/shm') ? join('/dev/shm', `ar-bench-${process.pid}.out`) : undefined;
+    // And the floor of keeping it anywhere: memory (tmpfs), where there is room for it.
+    const memOut = roomFor(2 * 1073741824, '/dev/shm') ? join('/dev/shm', `ar-bench-${process.pid}.out`) : undefined;
     const before = rssMiB(server.child.pid!);
     let peak = before.rss;
     const rawBig: number[] = [];
@@ -128,6 +128,12 @@ async function timed(work: () => Promise<void>): Promise<number> {
   const t = performance.now();
   await work();
   return performance.now() - t;
+}
+
+function roomFor(bytes: number, dir: string): boolean {
+  if (!existsSync(dir)) return false;
+  const fs = statfsSync(dir);
+  return fs.bavail * fs.bsize >= bytes;
 }
 
 async function rate(job: () => Promise<void>): Promise<number> {

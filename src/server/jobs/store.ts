@@ -1,7 +1,7 @@
 // The jobs that exist: created here, persisted under `<stateDir>/jobs/<id>/`, found again after a
 // restart, and forgotten by count and age.
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log';
 import { processStartTime, signalTree } from '../platform';
@@ -17,18 +17,22 @@ export interface StoreLimits {
 /** How often creating a job also forgets expired ones (the count limit is kept at every create). */
 const PRUNE_EVERY_MS = 60_000;
 /**
- * Job folders ready ahead of need, logs included, made or recycled right after a request is answered.
- * Creating a folder and its files takes a few tens of microseconds in a busy process, ten times that in
- * one just woken from idle, as a server waiting for requests is, and up to milliseconds on a file system
- * that has just deleted many files. A server at its job limit forgets a job for every job it starts: the
- * forgotten job's folder, renamed and emptied, becomes the spare, so no file is deleted or created.
+ * Job folders ready ahead of need, with empty logs, made right after a request is answered. Making a
+ * folder and its files takes a few tens of microseconds in a busy process, ten times that in one just
+ * woken from idle, as a server waiting for requests is, and up to milliseconds on a file system that has
+ * just deleted many files. A server at its job limit forgets a job for every job it starts: the forgotten
+ * job's folder, renamed and emptied, becomes the spare, which spares deleting a folder and making one.
  */
 const SPARE_FOLDERS = 4;
+/** The record left in a recycled folder until a job is started in it: it names no job. */
+const SPARE_RECORD = '{"jobId":""}\n';
 
 export class JobStore {
   private readonly jobs = new Map<string, Job>();
   private readonly byIdempotencyKey = new Map<string, Job>();
   private readonly spare: string[] = [];
+  /** Folders of forgotten jobs, deleted or recycled once the current request has been answered. */
+  private readonly forgotten: string[] = [];
   private upkeepQueued = false;
   private prunedAt = 0;
   readonly dir: string;
@@ -52,7 +56,7 @@ export class JobStore {
     for (const id of readdirSync(this.dir)) {
       const job = this.read(id);
       if (job) found.push(job);
-      else rmSync(join(this.dir, id), { recursive: true, force: true }); // a spare folder, never used
+      else rmSync(join(this.dir, id), { recursive: true, force: true }); // a spare folder
     }
     // In the order they came, as new jobs are added: the count limit forgets the first finished ones.
     for (const job of found.sort((a, b) => a.record.submittedAt - b.record.submittedAt)) {
@@ -61,6 +65,7 @@ export class JobStore {
       this.add(job);
     }
     this.prune();
+    this.retireForgotten();
   }
 
   /** A new pending job, in a folder with empty logs; the caller saves its record. */
@@ -81,6 +86,7 @@ export class JobStore {
     };
     const job = new Job(record, dir);
     this.add(job);
+    this.pruneIfDue();
     return job;
   }
 
@@ -93,20 +99,55 @@ export class JobStore {
     return id;
   }
 
-  /** Once the current request has been answered: keeps the limits, then refills the spare folders. */
+  /** Once the current request has been answered: the forgotten jobs' folders go, and spares are made. */
   private upkeepSoon(): void {
     if (this.upkeepQueued) return;
     this.upkeepQueued = true;
     setImmediate(() => {
       this.upkeepQueued = false;
       try {
-        this.pruneIfDue();
+        this.retireForgotten();
         while (this.spare.length < SPARE_FOLDERS) this.spare.push(this.makeFolder());
       } catch (err) {
         // the next job makes its own folder, and reports what goes wrong to its client
         this.logger.warn(`jobs: could not keep the job folders: ${(err as Error).message}`);
       }
     });
+  }
+
+  /** Recycles forgotten jobs' folders into spares while spares are wanted, and deletes the rest. */
+  private retireForgotten(): void {
+    for (let dir = this.forgotten.shift(); dir !== undefined; dir = this.forgotten.shift()) {
+      if (this.spare.length < SPARE_FOLDERS && this.recycle(dir)) continue;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Makes a forgotten job's folder a spare: renamed to a new id, its record replaced by one that names
+   * no job, everything else deleted, and new empty logs. The rename comes first: from then on the folder's
+   * name and its record disagree, which marks a spare if the server dies before the rest is done. The logs
+   * are new files, not the old ones emptied: a process that escaped its job's group may still hold those.
+   */
+  private recycle(dir: string): boolean {
+    const id = newJobId();
+    const spare = join(this.dir, id);
+    try {
+      renameSync(dir, spare);
+      writeFileSync(join(spare, RECORD_FILE), SPARE_RECORD, { mode: 0o600 });
+      for (const name of readdirSync(spare)) {
+        if (name !== RECORD_FILE) rmSync(join(spare, name), { recursive: true, force: true });
+      }
+      for (const name of LOG_FILES) closeSync(openSync(join(spare, name), 'wx', 0o600));
+      const now = new Date();
+      utimesSync(spare, now, now); // an unreadable record's job is dated by its folder
+    } catch (err) {
+      this.logger.warn(`jobs: could not reuse a job folder (${(err as Error).message}); deleting it`);
+      rmSync(existsSync(spare) ? spare : dir, { recursive: true, force: true });
+      return false;
+    }
+    this.spare.push(id);
+    return true;
   }
 
   get(id: string): Job | undefined {
@@ -165,37 +206,16 @@ export class JobStore {
     if (job.record.idempotencyKey) this.byIdempotencyKey.set(job.record.idempotencyKey, job);
   }
 
+  /** Forgets a job now; its folder goes once the current request has been answered. */
   private remove(job: Job): void {
     job.stopWatching();
+    job.stdout.close(); // output that came after the end reopened it
+    job.stderr.close();
     this.jobs.delete(job.id);
     if (job.record.idempotencyKey && this.byIdempotencyKey.get(job.record.idempotencyKey) === job) {
       this.byIdempotencyKey.delete(job.record.idempotencyKey);
     }
-    if (this.spare.length < SPARE_FOLDERS && this.recycle(job.dir)) return;
-    rmSync(job.dir, { recursive: true, force: true });
-  }
-
-  /**
-   * Makes a forgotten job's folder a spare: renamed to a new id, logs emptied, anything else removed.
-   * The rename comes first: from then on the record in it names another job, which is what marks a spare
-   * folder if the server dies before the rest is done. The record stays, to be written over in place.
-   */
-  private recycle(dir: string): boolean {
-    const id = newJobId();
-    const spare = join(this.dir, id);
-    try {
-      renameSync(dir, spare);
-      for (const name of readdirSync(spare)) {
-        if ((LOG_FILES as readonly string[]).includes(name)) truncateSync(join(spare, name));
-        else if (name !== RECORD_FILE) rmSync(join(spare, name), { recursive: true, force: true });
-      }
-    } catch (err) {
-      this.logger.warn(`jobs: could not reuse a job folder (${(err as Error).message}); deleting it`);
-      rmSync(spare, { recursive: true, force: true });
-      return false;
-    }
-    this.spare.push(id);
-    return true;
+    this.forgotten.push(job.dir);
   }
 
   /**
