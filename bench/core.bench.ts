@@ -6,6 +6,7 @@
 // The server runs on its defaults.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, rmSync, statfsSync } from 'node:fs';
+import { freemem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { NUMERIC_OPTIONS } from '../src/server/config';
@@ -22,13 +23,14 @@ const CLIENTS = 8;
 // long-running server stays: from then on every job it starts forgets the oldest.
 const WARM_UP_JOBS = (NUMERIC_OPTIONS.maxJobsKept.default as number) + 100;
 const BIG_ROUNDS = 3;
-const BIG = 'head -c 1073741824 /dev/zero | tr "\\0" "x"';
+const GiB = 1073741824;
+const BIG = `head -c ${GiB} /dev/zero | tr "\\0" "x"`;
 
 function rawSpawn(command: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn('/bin/sh', ['-c', command], { stdio: 'ignore', detached: true });
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`sh -c '${command}' exited ${code}`))));
+    child.once('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`sh -c '${command}' ended with ${signal ?? `code ${code}`}`))));
   });
 }
 
@@ -36,8 +38,15 @@ async function main() {
   const stateDir = tempDir('ar-bench-');
   const server = await spawnCli(['--state-dir', stateDir]);
   const client = jsonClient(server.url, server.key);
+  // The floor of keeping output anywhere: memory (tmpfs), where there is room for 1 GiB and RAM to spare.
+  const memOut = roomFor(2 * GiB, '/dev/shm') && freemem() > 4 * GiB ? join('/dev/shm', `ar-bench-${process.pid}.out`) : undefined;
   try {
-    const roundTrip = (command: string) => runJob(client, { command });
+    // A job that did not complete is an error, as a raw spawn that fails is.
+    const roundTrip = async (command: string) => {
+      const job = await runJob(client, { command });
+      if (job.status !== 'completed') throw new Error(`job ${job.jobId} ${job.status}: ${job.error ?? job.stderr}`);
+      return job;
+    };
     for (let i = 0; i < WARM_UP_JOBS; i++) {
       await rawSpawn('true');
       await roundTrip('true');
@@ -63,7 +72,7 @@ async function main() {
     console.log(`throughput, ${CLIENTS} concurrent clients, ${THROUGHPUT_JOBS} jobs a round, median of ${THROUGHPUT_ROUNDS} interleaved rounds`);
     let errors = 0;
     const apiJob = async () => {
-      const job = await roundTrip('true');
+      const job = await runJob(client, { command: 'true' });
       if (job.status !== 'completed') errors++;
     };
     await rate(() => rawSpawn('true'));
@@ -83,8 +92,6 @@ async function main() {
     console.log(`1 GiB of job output, median of ${BIG_ROUNDS} interleaved rounds`);
     // The floor of any design that keeps the output: the same command writing a file on the same disk.
     const fileOut = join(stateDir, 'baseline.out');
-    // And the floor of keeping it anywhere: memory (tmpfs), where there is room for it.
-    const memOut = roomFor(2 * 1073741824, '/dev/shm') ? join('/dev/shm', `ar-bench-${process.pid}.out`) : undefined;
     const before = rssMiB(server.child.pid!);
     let peak = before.rss;
     const rawBig: number[] = [];
@@ -103,7 +110,7 @@ async function main() {
       let big: any;
       apiBig.push(await timed(async () => void (big = await roundTrip(BIG))));
       clearInterval(sampler);
-      if (big.stdoutBytes !== 1073741824) throw new Error(`expected 1 GiB of output, got ${big.stdoutBytes}`);
+      if (big.stdoutBytes !== GiB) throw new Error(`expected 1 GiB of output, got ${big.stdoutBytes}`);
     }
     const [nul, file, job] = [median(rawBig), median(rawFile), median(apiBig)];
     const each = (xs: number[]) => `rounds ${xs.map((x) => x.toFixed(0)).join(', ')} ms`;
@@ -116,6 +123,7 @@ async function main() {
     client.close();
     await server.stop();
     rmSync(stateDir, { recursive: true, force: true });
+    if (memOut) rmSync(memOut, { force: true }); // 1 GiB of RAM until reboot otherwise
   }
 }
 

@@ -119,16 +119,22 @@ describe('persistence', () => {
     const ids: string[] = [];
     for (let i = 0; i < 25; i++) ids.push((await first.run({ command: `echo ${i}` })).jobId);
     await first.stop();
-    // A folder recycled for a job that never came still holds the record of the job it was: the name
-    // and the record disagree.
     const jobsDir = join(stateDir, 'jobs');
-    const recycled = 'abcdefabcdef';
-    cpSync(join(jobsDir, ids[24]), join(jobsDir, recycled), { recursive: true });
+    const madeAhead = readdirSync(jobsDir).filter((d) => !ids.includes(d));
+    assert.ok(madeAhead.length > 0, 'the first server left spare folders');
+    // A folder recycled for a job that never came: just renamed, it still holds the record of the job it
+    // was; done, it holds a record that names no job.
+    const renamed = 'abcdefabcdef';
+    cpSync(join(jobsDir, ids[24]), join(jobsDir, renamed), { recursive: true });
+    const emptied = 'fedcbafedcba';
+    cpSync(join(jobsDir, madeAhead[0]), join(jobsDir, emptied), { recursive: true });
+    writeFileSync(join(jobsDir, emptied, 'job.json'), '{"jobId":""}\n');
     const second = await spawnCli(['--state-dir', stateDir, '--max-jobs-kept', '20']);
     try {
       for (const [i, id] of ids.entries()) assert.equal((await second.call('GET', `/jobs/${id}`)).status, i < 5 ? 404 : 200, `job ${i}`);
-      assert.equal((await second.call('GET', `/jobs/${recycled}`)).status, 404);
-      assert.ok(!existsSync(join(jobsDir, recycled)));
+      for (const spare of [...madeAhead, renamed, emptied]) assert.ok(!existsSync(join(jobsDir, spare)), `${spare} is gone`);
+      const listed: string[] = (await second.call('GET', '/jobs')).body.map((j: any) => j.jobId);
+      assert.deepEqual(listed.sort(), ids.slice(5).sort(), 'no phantom job listed');
       assert.deepEqual(jobFolders(stateDir).sort(), ids.slice(5).sort());
     } finally {
       await second.stop();

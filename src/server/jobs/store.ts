@@ -1,11 +1,11 @@
 // The jobs that exist: created here, persisted under `<stateDir>/jobs/<id>/`, found again after a
 // restart, and forgotten by count and age.
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log';
 import { processStartTime, signalTree } from '../platform';
-import { Job, LOG_FILES, RECORD_FILE, readRecord } from './job';
+import { Job, LOG_FILES, RECORD_FILE, readRecord, writeRecord } from './job';
 import type { ExecMode, JobRecord } from './types';
 
 export interface StoreLimits {
@@ -31,7 +31,7 @@ export class JobStore {
   private readonly jobs = new Map<string, Job>();
   private readonly byIdempotencyKey = new Map<string, Job>();
   private readonly spare: string[] = [];
-  /** Folders of forgotten jobs, deleted or recycled once the current request has been answered. */
+  /** Folders of forgotten jobs, to be recycled or deleted after the current request (at once at load). */
   private readonly forgotten: string[] = [];
   private upkeepQueued = false;
   private prunedAt = 0;
@@ -119,7 +119,12 @@ export class JobStore {
   private retireForgotten(): void {
     for (let dir = this.forgotten.shift(); dir !== undefined; dir = this.forgotten.shift()) {
       if (this.spare.length < SPARE_FOLDERS && this.recycle(dir)) continue;
-      rmSync(dir, { recursive: true, force: true });
+      try {
+        rmSync(dir, { recursive: true, force: true });
+      } catch (err) {
+        // what is left still holds its record: the job comes back at the next start, and is forgotten again
+        this.logger.warn(`jobs: could not delete ${dir}: ${(err as Error).message}`);
+      }
     }
   }
 
@@ -132,18 +137,22 @@ export class JobStore {
   private recycle(dir: string): boolean {
     const id = newJobId();
     const spare = join(this.dir, id);
+    let renamed = false;
     try {
       renameSync(dir, spare);
-      writeFileSync(join(spare, RECORD_FILE), SPARE_RECORD, { mode: 0o600 });
+      renamed = true;
+      writeRecord(spare, SPARE_RECORD); // in place, as a job's saves: never an empty record, even cut short
       for (const name of readdirSync(spare)) {
         if (name !== RECORD_FILE) rmSync(join(spare, name), { recursive: true, force: true });
       }
       for (const name of LOG_FILES) closeSync(openSync(join(spare, name), 'wx', 0o600));
-      const now = new Date();
-      utimesSync(spare, now, now); // an unreadable record's job is dated by its folder
     } catch (err) {
       this.logger.warn(`jobs: could not reuse a job folder (${(err as Error).message}); deleting it`);
-      rmSync(existsSync(spare) ? spare : dir, { recursive: true, force: true });
+      try {
+        rmSync(renamed ? spare : dir, { recursive: true, force: true });
+      } catch {
+        // left for the next start, which tells a spare from a job by its record
+      }
       return false;
     }
     this.spare.push(id);
