@@ -1,11 +1,11 @@
 // The jobs that exist: created here, persisted under `<stateDir>/jobs/<id>/`, found again after a
 // restart, and forgotten by count and age.
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log';
 import { processStartTime, signalTree } from '../platform';
-import { Job, LOG_FILES, RECORD_FILE, readRecord, writeRecord } from './job';
+import { Job, LOG_FILES, RECORD_FILE, readRecord } from './job';
 import type { ExecMode, JobRecord } from './types';
 
 export interface StoreLimits {
@@ -16,24 +16,13 @@ export interface StoreLimits {
 
 /** How often creating a job also forgets expired ones (the count limit is kept at every create). */
 const PRUNE_EVERY_MS = 60_000;
-/**
- * Job folders ready ahead of need, with empty logs, made right after a request is answered. Making a
- * folder and its files takes a few tens of microseconds in a busy process, ten times that in one just
- * woken from idle, as a server waiting for requests is, and up to milliseconds on a file system that has
- * just deleted many files. A server at its job limit forgets a job for every job it starts: the forgotten
- * job's folder, renamed and emptied, becomes the spare, which spares deleting a folder and making one.
- */
-const SPARE_FOLDERS = 4;
-/** The record left in a recycled folder until a job is started in it: it names no job. */
-const SPARE_RECORD = '{"jobId":""}\n';
 
 export class JobStore {
   private readonly jobs = new Map<string, Job>();
   private readonly byIdempotencyKey = new Map<string, Job>();
-  private readonly spare: string[] = [];
-  /** Folders of forgotten jobs, to be recycled or deleted after the current request (at once at load). */
+  /** Folders of forgotten jobs, deleted once the current request is answered (at once at load). */
   private readonly forgotten: string[] = [];
-  private upkeepQueued = false;
+  private deleteQueued = false;
   private prunedAt = 0;
   readonly dir: string;
 
@@ -56,7 +45,7 @@ export class JobStore {
     for (const id of readdirSync(this.dir)) {
       const job = this.read(id);
       if (job) found.push(job);
-      else rmSync(join(this.dir, id), { recursive: true, force: true }); // a spare folder
+      else rmSync(join(this.dir, id), { recursive: true, force: true }); // made for a job whose record was never saved
     }
     // In the order they came, as new jobs are added: the count limit forgets the first finished ones.
     for (const job of found.sort((a, b) => a.record.submittedAt - b.record.submittedAt)) {
@@ -65,14 +54,15 @@ export class JobStore {
       this.add(job);
     }
     this.prune();
-    this.retireForgotten();
+    this.deleteForgotten();
   }
 
   /** A new pending job, in a folder with empty logs; the caller saves its record. */
   create(init: { mode: ExecMode; command: string; workdir: string; timeout: number; idempotencyKey?: string; fields?: Record<string, unknown> }): Job {
-    const jobId = this.spare.pop() ?? this.makeFolder();
+    const jobId = newJobId();
     const dir = join(this.dir, jobId);
-    this.upkeepSoon();
+    mkdirSync(dir, { recursive: true, mode: 0o700 }); // and jobs/, if something removed it meanwhile
+    for (const name of LOG_FILES) closeSync(openSync(join(dir, name), 'a', 0o600));
     const record: JobRecord = {
       jobId,
       mode: init.mode,
@@ -90,35 +80,18 @@ export class JobStore {
     return job;
   }
 
-  /** A new job folder with its empty logs; its id is the folder's name. */
-  private makeFolder(): string {
-    const id = newJobId();
-    const dir = join(this.dir, id);
-    mkdirSync(dir, { recursive: true, mode: 0o700 }); // and jobs/, if something removed it meanwhile
-    for (const name of LOG_FILES) closeSync(openSync(join(dir, name), 'a', 0o600));
-    return id;
-  }
-
-  /** Once the current request has been answered: the forgotten jobs' folders go, and spares are made. */
-  private upkeepSoon(): void {
-    if (this.upkeepQueued) return;
-    this.upkeepQueued = true;
+  /** Deletes the forgotten jobs' folders once the current request has been answered. */
+  private deleteSoon(): void {
+    if (this.deleteQueued) return;
+    this.deleteQueued = true;
     setImmediate(() => {
-      this.upkeepQueued = false;
-      try {
-        this.retireForgotten();
-        while (this.spare.length < SPARE_FOLDERS) this.spare.push(this.makeFolder());
-      } catch (err) {
-        // the next job makes its own folder, and reports what goes wrong to its client
-        this.logger.warn(`jobs: could not keep the job folders: ${(err as Error).message}`);
-      }
+      this.deleteQueued = false;
+      this.deleteForgotten();
     });
   }
 
-  /** Recycles forgotten jobs' folders into spares while spares are wanted, and deletes the rest. */
-  private retireForgotten(): void {
+  private deleteForgotten(): void {
     for (let dir = this.forgotten.shift(); dir !== undefined; dir = this.forgotten.shift()) {
-      if (this.spare.length < SPARE_FOLDERS && this.recycle(dir)) continue;
       try {
         rmSync(dir, { recursive: true, force: true });
       } catch (err) {
@@ -126,37 +99,6 @@ export class JobStore {
         this.logger.warn(`jobs: could not delete ${dir}: ${(err as Error).message}`);
       }
     }
-  }
-
-  /**
-   * Makes a forgotten job's folder a spare: renamed to a new id, its record replaced by one that names
-   * no job, everything else deleted, and new empty logs. The rename comes first: from then on the folder's
-   * name and its record disagree, which marks a spare if the server dies before the rest is done. The logs
-   * are new files, not the old ones emptied: a process that escaped its job's group may still hold those.
-   */
-  private recycle(dir: string): boolean {
-    const id = newJobId();
-    const spare = join(this.dir, id);
-    let renamed = false;
-    try {
-      renameSync(dir, spare);
-      renamed = true;
-      writeRecord(spare, SPARE_RECORD); // in place, as a job's saves: never an empty record, even cut short
-      for (const name of readdirSync(spare)) {
-        if (name !== RECORD_FILE) rmSync(join(spare, name), { recursive: true, force: true });
-      }
-      for (const name of LOG_FILES) closeSync(openSync(join(spare, name), 'wx', 0o600));
-    } catch (err) {
-      this.logger.warn(`jobs: could not reuse a job folder (${(err as Error).message}); deleting it`);
-      try {
-        rmSync(renamed ? spare : dir, { recursive: true, force: true });
-      } catch {
-        // left for the next start, which tells a spare from a job by its record
-      }
-      return false;
-    }
-    this.spare.push(id);
-    return true;
   }
 
   get(id: string): Job | undefined {
@@ -225,20 +167,20 @@ export class JobStore {
       this.byIdempotencyKey.delete(job.record.idempotencyKey);
     }
     this.forgotten.push(job.dir);
+    this.deleteSoon();
   }
 
   /**
    * A job as its record says. A record that cannot be read (a power cut can leave one cut short: saves
    * are not synced to disk) still names a job whose output is there: it comes back as interrupted, with
-   * what is known, so its output stays reachable and retention removes it in time. A spare folder is
-   * no job: undefined.
+   * what is known, so its output stays reachable and retention removes it in time. A folder without a
+   * record (the server died between making it and the job's first save) is no job: undefined.
    */
   private read(id: string): Job | undefined {
     const dir = join(this.dir, id);
-    if (!existsSync(join(dir, RECORD_FILE))) return undefined; // made ahead, never used
+    if (!existsSync(join(dir, RECORD_FILE))) return undefined;
     try {
       const record = readRecord(dir);
-      if (record.jobId !== id) return undefined; // recycled for a job that never came
       record.fields ??= {};
       return new Job(record, dir);
     } catch (err) {
