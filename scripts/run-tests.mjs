@@ -1,7 +1,7 @@
 // Runs every *.test.ts under test/ and src/ with Node's own test runner (TypeScript via tsx).
 // Arguments narrow the run: `npm test -- terminal` runs only files whose path contains "terminal".
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -26,6 +26,11 @@ if (files.length === 0) {
 // to 60 s on a rehash lock that a shell killed mid-rehash (as tests kill shells) leaves behind.
 const home = mkdtempSync(join(tmpdir(), 'ar-test-home-'));
 const env = { ...process.env, HOME: home };
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=300000', ...files], { stdio: 'inherit', env });
+// Test files run side by side: each starts its own servers on free ports with their own state dirs, and
+// most of a test's time is spent waiting on processes, so one more file than there are cores keeps them
+// busy. TEST_CONCURRENCY=1 runs them one at a time.
+const concurrency = process.env.TEST_CONCURRENCY ?? String(availableParallelism() + 1);
+const args = ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000', ...files];
+const r = spawnSync(process.execPath, args, { stdio: 'inherit', env });
 rmSync(home, { recursive: true, force: true });
 process.exit(r.status ?? 1);
