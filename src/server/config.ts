@@ -39,7 +39,8 @@ export interface ServerOptions {
 }
 
 interface Bound {
-  default: number | ((o: Partial<ServerOptions>) => number);
+  /** A number, or computed from the options resolved before it (in this table's order). */
+  default: number | ((resolved: Partial<ServerOptions>) => number);
   min: number;
   max: number;
   /** An environment variable (the seed's) that sets the option when it is not given. */
@@ -49,7 +50,8 @@ interface Bound {
 const DAY = 86400;
 export const NUMERIC_OPTIONS: Record<Exclude<keyof ServerOptions, 'host' | 'stateDir'>, Bound> = {
   port: { default: 8585, min: 0, max: 65535 },
-  terminalPort: { default: (o) => (o.port ? o.port + 1 : 0), min: -1, max: 65535 },
+  // From the resolved port, so the defaults give 8586; a free port (0), or the last one, gives a free one too.
+  terminalPort: { default: ({ port }) => (port && port < 65535 ? port + 1 : 0), min: -1, max: 65535 },
   maxBodyBytes: { default: 1 << 20, min: 1024, max: 64 << 20 },
   maxConcurrentJobs: { default: 16, min: 1, max: 1024 },
   maxJobsKept: { default: 500, min: 20, max: 100000 },
@@ -74,7 +76,7 @@ export function resolveOptions(partial: Partial<ServerOptions> = {}, env: NodeJS
   };
   for (const [name, bound] of Object.entries(NUMERIC_OPTIONS) as [keyof typeof NUMERIC_OPTIONS, Bound][]) {
     const given = partial[name] ?? fromEnv(bound, env);
-    const value = given ?? (typeof bound.default === 'function' ? bound.default(partial) : bound.default);
+    const value = given ?? (typeof bound.default === 'function' ? bound.default(out) : bound.default);
     if (!Number.isInteger(value) || value < bound.min || value > bound.max) {
       throw new RangeError(`option ${name} must be an integer from ${bound.min} to ${bound.max} (got ${given})`);
     }
