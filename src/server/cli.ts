@@ -9,6 +9,7 @@ import { defaultStateDir } from './platform';
 import { startReach, type Reach, type ReachOptions } from './reach';
 import { dashboardBase, type ChallengeEvent } from './register';
 import { startServer, type AgentServer } from './server';
+import { securePrivateState } from './private-state';
 import { RESTART_EXIT_CODE, resolveUpdateCommand, UPDATE_COMMAND_ENV, Wrapper, WRAPPED_ENV } from './update/wrapper';
 import { PACKAGE_NAME, VERSION } from './version';
 import { TERMINAL_LIMITS, type TerminalOptions } from './terminal/options';
@@ -234,6 +235,7 @@ export function serverArgs(argv: string[]): string[] {
 }
 
 function keyCommand(stateDir: string, rotate: boolean): number {
+  for (const note of securePrivateState(stateDir)) process.stderr.write(`${note}\n`);
   const keys = KeyStore.load(stateDir, { env: rotate ? {} : process.env });
   if (rotate) {
     keys.rotate();

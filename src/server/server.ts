@@ -3,10 +3,10 @@ import { createServer } from 'node:http';
 import { listen } from './http/listen';
 import { hostname } from 'node:os';
 import type { Router } from 'express';
-import { mkdirSync } from 'node:fs';
 import { KeyStore } from './auth';
 import { resolveOptions, type ServerOptions } from './config';
 import { lockStateDir } from './state-lock';
+import { securePrivateState } from './private-state';
 import { createApp, listRoutes } from './http/app';
 import { withHotPath } from './http/hot-path';
 import { HostPolicy } from './http/hosts';
@@ -81,7 +81,7 @@ const STATE_LOCK_SLACK_MS = 3000;
 
 export async function startServer(partial: Partial<ServerOptions> = {}, deps: ServerDeps = {}): Promise<AgentServer> {
   const options = resolveOptions(partial);
-  mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
+  for (const note of securePrivateState(options.stateDir)) (deps.logger ?? silentLogger).warn(note);
   const unlock = await lockStateDir(options.stateDir, deps.stateLockWaitMs ?? options.killGraceMs + STATE_LOCK_SLACK_MS);
   try {
     return await startLocked(options, deps, unlock);
