@@ -47,7 +47,7 @@ export const AUTH_ERROR = 'invalid or missing API key';
  */
 export function requestHasKey(keys: { check(key: string | undefined): boolean }, headers: IncomingHttpHeaders): boolean {
   const value = headers['x-api-key'];
-  return keys.check(Array.isArray(value) ? value.join(', ') : value);
+  return typeof value === 'string' && keys.check(value);
 }
 
 /** Where the key came from, so the CLI can tell the user where to find it (never the key itself). */

@@ -22,22 +22,26 @@ export function securePrivateState(stateDir: string): string[] {
   mkdirSync(stateDir, { recursive: true, mode: DIR_MODE });
   if (isWindows) return [];
   const notes: string[] = [];
-  const dir = tighten(stateDir, DIR_MODE, 'state dir');
-  if (dir) notes.push(dir);
-  const key = tighten(join(stateDir, KEY_FILE_NAME), FILE_MODE, 'key file');
-  if (key) notes.push(key);
+  if (!statSync(stateDir).isDirectory()) throw new StateDirNotPrivate(`the state dir ${stateDir} is not a directory`);
+  for (const [path, mode, what] of [
+    [stateDir, DIR_MODE, 'state dir'],
+    [join(stateDir, KEY_FILE_NAME), FILE_MODE, 'key file'],
+  ] as const) {
+    const note = tighten(path, mode, what);
+    if (note) notes.push(note);
+  }
   return notes;
 }
 
+/** Makes `path` this user's alone; what it changed, if anything. A missing file is made private when written. */
 function tighten(path: string, mode: number, what: string): string | undefined {
   let st;
   try {
     st = statSync(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // made private when it is written
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-  if (what === 'state dir' && !st.isDirectory()) throw new StateDirNotPrivate(`the state dir ${path} is not a directory`);
   const uid = process.getuid!();
   if (st.uid !== uid) {
     throw new StateDirNotPrivate(
