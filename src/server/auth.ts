@@ -3,6 +3,7 @@ import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, renameSync, chmodSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { EventEmitter } from 'node:events';
+import type { IncomingHttpHeaders } from 'node:http';
 
 /** Environment names accepted for the key, first found wins (ours, then the seed's two spellings). */
 export const API_KEY_ENV_NAMES = ['AGENT_RUNTIME_API_KEY', 'DEVPILOT_AGENT_API_KEY', 'agent_runtime_API_KEY'] as const;
@@ -35,6 +36,18 @@ export function readKeyFile(path: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** What every refusal for a wrong or missing key says, on every route and both ports (CONTRACT §3). */
+export const AUTH_ERROR = 'invalid or missing API key';
+
+/**
+ * Whether a request carries the key in `X-API-Key` (node joins a repeated header into one, which then
+ * fails). Every HTTP path asks this from the headers alone, before it reads a byte of the body.
+ */
+export function requestHasKey(keys: { check(key: string | undefined): boolean }, headers: IncomingHttpHeaders): boolean {
+  const value = headers['x-api-key'];
+  return typeof value === 'string' && keys.check(value);
 }
 
 /** Where the key came from, so the CLI can tell the user where to find it (never the key itself). */

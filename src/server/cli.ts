@@ -9,6 +9,7 @@ import { defaultStateDir } from './platform';
 import { startReach, type Reach, type ReachOptions } from './reach';
 import { dashboardBase, type ChallengeEvent } from './register';
 import { startServer, type AgentServer } from './server';
+import { securePrivateState } from './private-state';
 import { RESTART_EXIT_CODE, resolveUpdateCommand, UPDATE_COMMAND_ENV, Wrapper, WRAPPED_ENV } from './update/wrapper';
 import { PACKAGE_NAME, VERSION } from './version';
 import { TERMINAL_LIMITS, type TerminalOptions } from './terminal/options';
@@ -43,6 +44,9 @@ Usage:
 
 Options:
   --host ADDR                     bind address (default 127.0.0.1; 0.0.0.0 exposes on the network)
+  --allowed-host NAME             a Host name to answer to besides loopback names, IP addresses, this
+                                  machine's name and the tunnel's (repeatable; .example.com: a domain
+                                  and its subdomains; *: any)
   --tunnel                        put a devtunnel in front (needs the devtunnel CLI, logged in)
   --tunnel-id ID                  use (or create) this persistent tunnel; implies --tunnel
                                   (default devpilot-HOST-PORT)
@@ -82,6 +86,7 @@ export async function main(argv: string[]): Promise<number> {
     strict: true,
     options: {
       host: { type: 'string' },
+      'allowed-host': { type: 'string', multiple: true },
       'state-dir': { type: 'string' },
       rotate: { type: 'boolean' },
       verbose: { type: 'boolean', short: 'v' },
@@ -105,7 +110,7 @@ export async function main(argv: string[]): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`unknown command: ${positionals[0]}`);
   if (values.wrapper) return wrap(argv, values['update-command'] as string | undefined, Boolean(values.verbose));
 
-  const partial: Partial<ServerOptions> = { stateDir, host: values.host as string | undefined };
+  const partial: Partial<ServerOptions> = { stateDir, host: values.host as string | undefined, allowedHosts: values['allowed-host'] as string[] | undefined };
   for (const [flag, name] of numericFlags) {
     const v = (values as Record<string, unknown>)[flag] as string | undefined;
     if (v !== undefined) (partial as Record<string, number>)[name] = parseInteger(flag, v);
@@ -230,6 +235,7 @@ export function serverArgs(argv: string[]): string[] {
 }
 
 function keyCommand(stateDir: string, rotate: boolean): number {
+  for (const note of securePrivateState(stateDir)) process.stderr.write(`${note}\n`);
   const keys = KeyStore.load(stateDir, { env: rotate ? {} : process.env });
   if (rotate) {
     keys.rotate();

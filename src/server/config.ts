@@ -10,6 +10,12 @@ export interface ServerOptions {
   terminalPort: number;
   /** Where the key file, job records and output logs live. */
   stateDir: string;
+  /**
+   * `Host` names the server answers to beyond its own (loopback names, IP addresses, this machine's host
+   * name, the bind address, the tunnel's hosts): exact names, `.example.com` for a domain and its
+   * subdomains, `*` for any. Default none; at most 100. See src/server/http/hosts.ts.
+   */
+  allowedHosts: string[];
   /** Largest accepted request body, bytes. Default 1 MiB, 1 KiB–64 MiB. */
   maxBodyBytes: number;
   /** Jobs running at once; more wait as `pending`. Default 16, 1–1024. */
@@ -39,7 +45,8 @@ export interface ServerOptions {
 }
 
 interface Bound {
-  default: number | ((o: Partial<ServerOptions>) => number);
+  /** A number, or computed from the options resolved before it (in this table's order). */
+  default: number | ((resolved: Partial<ServerOptions>) => number);
   min: number;
   max: number;
   /** An environment variable (the seed's) that sets the option when it is not given. */
@@ -47,9 +54,10 @@ interface Bound {
 }
 
 const DAY = 86400;
-export const NUMERIC_OPTIONS: Record<Exclude<keyof ServerOptions, 'host' | 'stateDir'>, Bound> = {
+export const NUMERIC_OPTIONS: Record<Exclude<keyof ServerOptions, 'host' | 'stateDir' | 'allowedHosts'>, Bound> = {
   port: { default: 8585, min: 0, max: 65535 },
-  terminalPort: { default: (o) => (o.port ? o.port + 1 : 0), min: -1, max: 65535 },
+  // From the resolved port, so the defaults give 8586; a free port (0), or the last one, gives a free one too.
+  terminalPort: { default: ({ port }) => (port && port < 65535 ? port + 1 : 0), min: -1, max: 65535 },
   maxBodyBytes: { default: 1 << 20, min: 1024, max: 64 << 20 },
   maxConcurrentJobs: { default: 16, min: 1, max: 1024 },
   maxJobsKept: { default: 500, min: 20, max: 100000 },
@@ -71,10 +79,11 @@ export function resolveOptions(partial: Partial<ServerOptions> = {}, env: NodeJS
   const out: Partial<ServerOptions> = {
     host: partial.host ?? '127.0.0.1',
     stateDir: partial.stateDir ?? defaultStateDir(),
+    allowedHosts: resolveAllowedHosts(partial.allowedHosts),
   };
   for (const [name, bound] of Object.entries(NUMERIC_OPTIONS) as [keyof typeof NUMERIC_OPTIONS, Bound][]) {
     const given = partial[name] ?? fromEnv(bound, env);
-    const value = given ?? (typeof bound.default === 'function' ? bound.default(partial) : bound.default);
+    const value = given ?? (typeof bound.default === 'function' ? bound.default(out) : bound.default);
     if (!Number.isInteger(value) || value < bound.min || value > bound.max) {
       throw new RangeError(`option ${name} must be an integer from ${bound.min} to ${bound.max} (got ${given})`);
     }
@@ -88,4 +97,13 @@ function fromEnv(bound: Bound, env: NodeJS.ProcessEnv): number | undefined {
   if (!raw) return undefined;
   if (!/^-?\d+$/.test(raw)) throw new RangeError(`${bound.env} must be a whole number (got "${raw}")`);
   return Number(raw);
+}
+
+const MAX_ALLOWED_HOSTS = 100;
+
+function resolveAllowedHosts(given: unknown): string[] {
+  if (given === undefined) return [];
+  const ok = Array.isArray(given) && given.length <= MAX_ALLOWED_HOSTS && given.every((h) => typeof h === 'string' && /^(\*|\.?[^\s/:@[\]]+)$/.test(h.trim()));
+  if (!ok) throw new RangeError(`option allowedHosts must be a list of at most ${MAX_ALLOWED_HOSTS} host names (a name, .domain or *; no port)`);
+  return (given as string[]).map((h) => h.trim());
 }

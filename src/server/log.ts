@@ -19,7 +19,14 @@ export function consoleLogger(verbose = false): Logger {
   };
 }
 
-/** Shows enough of a secret to recognise it, never enough to use it. */
+/** Below this length a secret shows nothing at all: a few characters would be a large part of it. */
+const REDACT_MIN_LENGTH = 24;
+
+/**
+ * Shows enough of a secret to recognise it, never enough to help guess it: at most an eighth of it and
+ * at most 4 characters (a generated key has 43), and nothing of a short one.
+ */
 export function redact(secret: string): string {
-  return secret.length <= 8 ? '********' : `${secret.slice(0, 4)}…${secret.slice(-2)} (${secret.length} chars)`;
+  if (secret.length < REDACT_MIN_LENGTH) return '******** (short)';
+  return `${secret.slice(0, Math.min(4, Math.floor(secret.length / 8)))}… (${secret.length} chars)`;
 }

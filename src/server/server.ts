@@ -3,12 +3,15 @@ import { createServer } from 'node:http';
 import { listen } from './http/listen';
 import { hostname } from 'node:os';
 import type { Router } from 'express';
-import { mkdirSync } from 'node:fs';
 import { KeyStore } from './auth';
 import { resolveOptions, type ServerOptions } from './config';
 import { lockStateDir } from './state-lock';
+import { securePrivateState } from './private-state';
 import { createApp, listRoutes } from './http/app';
 import { withHotPath } from './http/hot-path';
+import { HostPolicy } from './http/hosts';
+import { requestUrl } from './http/respond';
+import { refuseUpgrade } from './terminal/access';
 import { jobRoutes } from './http/routes/jobs';
 import { openapiRoutes } from './http/routes/openapi';
 import { updateRoutes, type UpdateHost } from './http/routes/update';
@@ -78,7 +81,7 @@ const STATE_LOCK_SLACK_MS = 3000;
 
 export async function startServer(partial: Partial<ServerOptions> = {}, deps: ServerDeps = {}): Promise<AgentServer> {
   const options = resolveOptions(partial);
-  mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
+  for (const note of securePrivateState(options.stateDir)) (deps.logger ?? silentLogger).warn(note);
   const unlock = await lockStateDir(options.stateDir, deps.stateLockWaitMs ?? options.killGraceMs + STATE_LOCK_SLACK_MS);
   try {
     return await startLocked(options, deps, unlock);
@@ -111,6 +114,7 @@ async function startLocked(options: ServerOptions, deps: ServerDeps, unlock: () 
   for (const runner of deps.runners ?? []) manager.register(runner);
 
   const reach: ReachInfo = { tunnel_url: null, terminal_url: null, registration: null };
+  const hosts = new HostPolicy({ bindHost: options.host, allowedHosts: options.allowedHosts, tunnelUrls: () => [reach.tunnel_url, reach.terminal_url] });
   const startedAt = Date.now();
   const terminal = new TerminalService({
     options: deps.terminal?.options,
@@ -119,6 +123,7 @@ async function startLocked(options: ServerOptions, deps: ServerDeps, unlock: () 
     // The tunnel's URLs are the server's own origins as a browser sees them through the tunnel.
     allowedOrigins: () => [reach.tunnel_url, reach.terminal_url, ...(deps.terminal?.allowedOrigins ?? [])].filter((o): o is string => Boolean(o)),
     ptyModule: deps.terminal?.ptyModule,
+    hosts,
   });
   addPaths(terminalPaths);
   const health = (authenticated: boolean) =>
@@ -136,6 +141,7 @@ async function startLocked(options: ServerOptions, deps: ServerDeps, unlock: () 
   const jobs = jobRoutes(manager, options);
   const app = createApp({
     keys,
+    hosts,
     maxBodyBytes: options.maxBodyBytes,
     logger,
     health,
@@ -143,10 +149,10 @@ async function startLocked(options: ServerOptions, deps: ServerDeps, unlock: () 
     routers: [jobs.router, updateRoutes(updateHost), openapiRoutes(), ...modeRouters],
   });
 
-  const http = createServer(withHotPath(app, jobs.hot, { keys, maxBodyBytes: options.maxBodyBytes, logger }));
+  const http = createServer(withHotPath(app, jobs.hot, { keys, hosts, maxBodyBytes: options.maxBodyBytes, logger }));
   http.on('upgrade', (req, socket, head) => {
-    if (new URL(req.url ?? '/', 'http://localhost').pathname === '/terminal/ws') terminal.handleUpgrade(req, socket, head);
-    else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    if (requestUrl(req)?.pathname === '/terminal/ws') terminal.handleUpgrade(req, socket, head);
+    else refuseUpgrade(socket, 404, 'not found');
   });
   let port: number;
   try {
@@ -160,7 +166,7 @@ async function startLocked(options: ServerOptions, deps: ServerDeps, unlock: () 
   let terminalListener: TerminalListener | undefined;
   if (options.terminalPort !== -1) {
     try {
-      terminalListener = await listenTerminalPort(terminal, options.terminalPort, options.host);
+      terminalListener = await listenTerminalPort(terminal, { port: options.terminalPort, host: options.host, hosts, logger, maxBodyBytes: options.maxBodyBytes });
       logger.info(`terminal WebSocket also on port ${terminalListener.port}`);
     } catch (err) {
       // The command port serves /terminal/ws too, so a taken terminal port costs nothing essential.

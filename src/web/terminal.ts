@@ -2,6 +2,8 @@
 // It asks for the API key once and keeps it in sessionStorage (this tab only), trades it for a one-time
 // ticket before each connection (browsers cannot set headers on a WebSocket), and when the connection
 // drops it reconnects to the same session, which replays the screen as it stands.
+// A `command` in the page's own URL is never typed unasked: a link is anyone's to craft, and this tab holds
+// the key, so the page shows the command and runs it in the next new session only if the person says so.
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 
@@ -16,7 +18,7 @@ const RETRY_MAX_MS = 10_000;
 /** Application-level pings keep proxies and tunnels from closing a quiet connection. */
 const PING_MS = 25_000;
 
-type Status = 'key' | 'connecting' | 'connected' | 'reconnecting' | 'ended' | 'error';
+type Status = 'key' | 'confirm' | 'connecting' | 'connected' | 'reconnecting' | 'ended' | 'error';
 
 interface Control {
   type: string;
@@ -46,6 +48,10 @@ let retryTimer: number | undefined;
 let pingTimer: number | undefined;
 let ended = false;
 let everConnected = false;
+/** The page URL's `command` once the person agreed to run it; the next new session takes it. */
+let approvedCommand: string | undefined;
+/** Whether the page URL's `command` was asked about (it is asked once, whatever the answer). */
+let commandAsked = false;
 
 function setStatus(status: Status, text: string): void {
   document.body.dataset.status = status;
@@ -111,19 +117,50 @@ async function fetchTicket(): Promise<string | undefined> {
   }
 }
 
-/** The WebSocket URL beside this page, carrying the ticket, the session to resume and the page's own query. */
+/**
+ * Shows the `command` of the page's URL and resolves once the person chose: run it (in the next new
+ * session) or not. It is then dropped from the address bar, so a reload does not ask again.
+ */
+function confirmCommand(): Promise<void> {
+  commandAsked = true;
+  const page = new URL(location.href);
+  const command = page.searchParams.get('command');
+  if (!command) return Promise.resolve();
+  setStatus('confirm', 'waiting for you to allow the command');
+  const dialog = $('command-dialog');
+  $('command-text').textContent = command;
+  dialog.hidden = false;
+  $('command-run').focus();
+  return new Promise((resolve) => {
+    const decide = (run: boolean) => {
+      approvedCommand = run ? command : undefined;
+      dialog.hidden = true;
+      page.searchParams.delete('command');
+      history.replaceState(history.state, '', page);
+      resolve();
+    };
+    $<HTMLFormElement>('command-form').onsubmit = (event) => {
+      event.preventDefault();
+      decide(true);
+    };
+    $('command-skip').onclick = () => decide(false);
+  });
+}
+
+/** The WebSocket URL beside this page, carrying the ticket, the session to resume, `workdir` and an approved command. */
 function socketUrl(ticket: string): URL {
   const url = new URL('terminal/ws', location.href);
   url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const page = new URLSearchParams(location.search);
-  for (const name of ['workdir', 'command']) {
-    const value = page.get(name);
-    if (value) url.searchParams.set(name, value);
+  const workdir = new URLSearchParams(location.search).get('workdir');
+  if (workdir) url.searchParams.set('workdir', workdir);
+  const session = sessionStorage.getItem(SESSION_ITEM);
+  if (!session && approvedCommand) {
+    url.searchParams.set('command', approvedCommand);
+    approvedCommand = undefined;
   }
   url.searchParams.set('ticket', ticket);
   url.searchParams.set('cols', String(term.cols));
   url.searchParams.set('rows', String(term.rows));
-  const session = sessionStorage.getItem(SESSION_ITEM);
   if (session) url.searchParams.set('session', session);
   return url;
 }
@@ -132,6 +169,7 @@ async function connect(): Promise<void> {
   clearTimeout(retryTimer);
   retryTimer = undefined;
   const resuming = sessionStorage.getItem(SESSION_ITEM) !== null;
+  if (!resuming && !commandAsked) await confirmCommand();
   setStatus(everConnected ? 'reconnecting' : 'connecting', everConnected ? 'reconnecting…' : 'connecting…');
   let ticket: string | undefined;
   try {

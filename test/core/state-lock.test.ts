@@ -3,10 +3,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer, type Socket } from 'node:net';
-import { askHolder, lockStateDir } from '../../src/server/state-lock';
+import { createHmac, randomBytes } from 'node:crypto';
+import { askHolder, lockStateDir, probeStateDir } from '../../src/server/state-lock';
 import { CLI, spawnCli, startTestServer, tempDir, TEST_KEY } from '../helpers/server';
 
 describe('the state dir lock', () => {
@@ -64,35 +65,80 @@ describe('the state dir lock', () => {
   });
 
   // macOS replaces a lock's socket file that nobody listens on; these are the answers it goes by, asked
-  // here of socket files, as there.
-  it('tells a dead holder (its socket file refused) from a live but busy one (accepted, silent)', async () => {
+  // here of socket files, as there. A holder must prove it knows the state dir's secret.
+  it('tells a dead holder (refused) from a live but busy one (accepted, silent), and a proven one from an impostor', async () => {
     const dir = tempDir();
-    assert.equal(await askHolder(join(dir, 'none.sock')), 'gone', 'no socket file');
+    const secret = randomBytes(32);
+    assert.equal(await askHolder(join(dir, 'none.sock'), secret), 'gone', 'no socket file');
 
     const stale = join(dir, 'stale.sock');
     const holder = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(stale)}, () => console.log('up'))`]);
     await new Promise((r) => holder.stdout.once('data', r));
     holder.kill('SIGKILL'); // its socket file stays behind
     await new Promise((r) => holder.once('exit', r));
-    assert.equal(await askHolder(stale), 'gone', 'a socket file left by a server that died');
+    assert.equal(await askHolder(stale, secret), 'gone', 'a socket file left by a server that died');
 
     const held: Socket[] = [];
     const silent = createServer((socket) => held.push(socket)); // accepts, never answers: a blocked event loop
     const busy = join(dir, 'busy.sock');
     await new Promise<void>((r) => silent.listen(busy, r));
     try {
-      assert.equal(await askHolder(busy), 'busy', 'a live holder is never taken for dead');
+      assert.equal(await askHolder(busy, secret), 'busy', 'a live holder is never taken for dead');
     } finally {
       held.forEach((s) => s.destroy());
       silent.close();
     }
 
-    const answering = createServer((socket) => socket.end('4242'));
+    const answering = (answer: (nonce: string) => string) =>
+      createServer((socket) => socket.once('data', (d) => socket.end(answer(d.toString().trim()))));
+    const genuine = answering((nonce) => `4242 ${createHmac('sha256', secret).update(nonce).digest('hex')}`);
     const live = join(dir, 'live.sock');
-    await new Promise<void>((r) => answering.listen(live, r));
-    assert.equal(await askHolder(live), 4242);
-    answering.close();
+    await new Promise<void>((r) => genuine.listen(live, r));
+    assert.equal(await askHolder(live, secret), 4242);
+    assert.equal(await askHolder(live, randomBytes(32)), 'impostor', 'the proof is of this secret only');
+    genuine.close();
+
+    const liar = answering(() => '4242');
+    const lying = join(dir, 'liar.sock');
+    await new Promise<void>((r) => liar.listen(lying, r));
+    assert.equal(await askHolder(lying, secret), 'impostor', 'a pid without the proof');
+    liar.close();
   });
+
+  // The attack: another local user reads the lock's name from /proc/net/unix (every user sees every abstract
+  // name) while the server runs, and binds it once the server is gone, answering as a server would, or not at all.
+  for (const squatter of ['answers with a pid', 'accepts and stays silent'] as const) {
+    it(`another user squatting the lock's name (${squatter}) cannot keep the server from starting`, { skip: process.platform !== 'linux' || process.getuid?.() !== 0 ? 'Linux, as root (to run a process as another user)' : false }, async () => {
+      const stateDir = tempDir();
+      const first = await startTestServer({ stateDir });
+      const seen = abstractNamesOf(process.pid).filter((n) => n.startsWith('@agent-runtime-'));
+      await first.close();
+      assert.ok(seen.length > 0, 'the lock is an abstract socket, its name visible in /proc/net/unix');
+      const script = `
+        const net = require('net');
+        let up = 0;
+        for (const name of ${JSON.stringify(seen.map((n) => `\0${n.slice(1)}`))}) {
+          net.createServer((s) => { ${squatter === 'answers with a pid' ? "s.end('1')" : 's.on("error", () => {})'} })
+            .listen(name, () => { if (++up === ${seen.length}) console.log('up'); });
+        }`;
+      const other = spawn(process.execPath, ['-e', script], { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'inherit'] });
+      try {
+        await new Promise((r, j) => {
+          other.stdout.once('data', r);
+          other.once('exit', (code) => j(new Error(`the squatter exited ${code}`)));
+        });
+        const second = await startTestServer({ stateDir }, { stateLockWaitMs: 3000 });
+        try {
+          assert.equal((await second.run({ command: 'echo started' })).stdout, 'started\n');
+          assert.equal(await probeStateDir(stateDir), process.pid, 'the lock answers from its new name');
+        } finally {
+          await second.close();
+        }
+      } finally {
+        other.kill('SIGKILL');
+      }
+    });
+  }
 
   it('refuses a second server in the same process, saying so', async () => {
     const stateDir = tempDir();
@@ -105,3 +151,21 @@ describe('the state dir lock', () => {
     }
   });
 });
+
+/** The abstract socket names listening in this network namespace whose sockets `pid` holds (as /proc shows them). */
+function abstractNamesOf(pid: number): string[] {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return readFileSync('/proc/net/unix', 'utf8')
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter((f) => f[7]?.startsWith('@') && inodes.has(f[6]))
+    .map((f) => f[7].replace(/@+$/, '')); // node pads the name with NULs, which /proc shows as `@`
+}

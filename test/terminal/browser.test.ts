@@ -161,3 +161,40 @@ test('a wrong key is refused and asked for again', async () => {
     await context.close();
   }
 });
+
+test('a command in the page\'s link is shown and runs only when the person allows it', async () => {
+  for (const allow of [false, true]) {
+    const context = await browser.newContext({ viewport: { width: 1000, height: 600 } });
+    const page = await context.newPage();
+    try {
+      const before = new Set(srv.service.list().map((s) => s.id));
+      await page.goto(`http://127.0.0.1:${relay.port}/terminal?command=${encodeURIComponent('echo linked-$((6*7))')}`);
+      await waitForStatus(page, 'confirm');
+      assert.equal(await page.textContent('#command-text'), 'echo linked-$((6*7))');
+      assert.deepEqual(srv.service.list().filter((s) => !before.has(s.id)), [], 'no session opened before the person chose');
+      await page.click(allow ? '#command-run' : '#command-skip');
+      assert.doesNotMatch(page.url(), /command=/, 'the command is dropped from the address bar');
+      await waitForStatus(page, 'key');
+      await page.fill('#key-input', KEY);
+      await page.click('#key-submit');
+      await waitForStatus(page, 'connected');
+      const opened = srv.service.list().filter((s) => !before.has(s.id));
+      assert.equal(opened.length, 1);
+      assert.equal(opened[0].command, allow ? 'echo linked-$((6*7))' : null);
+      if (allow) {
+        await waitForScreen(page, /^linked-42\s*$/m);
+      } else {
+        // The server types a command within a second of the prompt; after that, nothing linked shows.
+        await new Promise((r) => setTimeout(r, 1500));
+        await page.click('.xterm');
+        await page.keyboard.type('echo typed-$((1+1))');
+        await page.keyboard.press('Enter');
+        await waitForScreen(page, /typed-2/);
+        assert.doesNotMatch(await screenText(page), /linked/);
+      }
+      await srv.service.endSession(opened[0].id);
+    } finally {
+      await context.close();
+    }
+  }
+});

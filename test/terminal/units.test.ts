@@ -7,6 +7,7 @@ import { Utf8Framer, clampSize, controlFrame, parseClientFrame, sizeFromQuery } 
 import { TERMINAL_LIMITS, resolveTerminalOptions } from '../../src/server/terminal/options';
 import { TicketStore } from '../../src/server/terminal/tickets';
 import { decideUpgrade, originAllowed } from '../../src/server/terminal/access';
+import { HostPolicy } from '../../src/server/http/hosts';
 import { loadPtyModule } from '../../src/server/terminal/pty';
 import { FlowGate, WaterMarks } from '../../src/server/terminal/backpressure';
 import { findPageAssets } from '../../src/server/terminal/page';
@@ -111,7 +112,7 @@ test('only the server itself, a proxy forwarding to it, or an allowed origin may
   assert.equal(originAllowed('http://127.0.0.1:8586', request(host), []), false);
   assert.equal(originAllowed('https://evil.example', request(host), []), false);
   assert.equal(originAllowed('null', request(host), []), false);
-  assert.equal(originAllowed('https://abc-8585.devtunnels.ms', request({ host: 'localhost:8585', 'x-forwarded-host': 'abc-8585.devtunnels.ms' }), []), true);
+  assert.equal(originAllowed('https://abc-8585.devtunnels.ms', request({ host: 'localhost:8585' }), [], 'abc-8585.devtunnels.ms'), true, 'the tunnel\'s forwarded host');
   assert.equal(originAllowed('https://abc-8585.devtunnels.ms', request({ host: 'abc-8585.devtunnels.ms' }), []), true);
   assert.equal(originAllowed('http://abc.example:8080', request({ host: 'abc.example' }), []), false);
   assert.equal(originAllowed('https://dash.example', request(host), ['https://dash.example/']), true);
@@ -121,7 +122,8 @@ test('only the server itself, a proxy forwarding to it, or an allowed origin may
 
 test('an upgrade needs the key or a live ticket, and a foreign origin is refused even with the key', () => {
   const tickets = new TicketStore(30_000, 10);
-  const policy = { checkKey: (k: string | undefined) => k === 'k', tickets, allowedOrigins: () => [] };
+  const hosts = new HostPolicy({ bindHost: '127.0.0.1', allowedHosts: ['h'], tunnelUrls: () => [] });
+  const policy = { checkKey: (k: string | undefined) => k === 'k', tickets, allowedOrigins: () => [], hosts };
   const q = (s = '') => new URLSearchParams(s);
   assert.deepEqual(decideUpgrade(request({ host: 'h' }), q(), policy), { ok: false, status: 401, error: 'invalid or missing API key' });
   assert.equal(decideUpgrade(request({ host: 'h', 'x-api-key': 'wrong' }), q(), policy).ok, false);
@@ -180,7 +182,7 @@ test('the page and its assets are served from an install under a hidden folder (
       const page = await fetch(`${base}/terminal`);
       assert.equal(page.status, 200);
       assert.match(await page.text(), /<html/i);
-      for (const name of Object.keys(assets.files)) assert.equal((await fetch(`${base}/terminal/assets/${name}`)).status, 200, name);
+      for (const name of assets.files.keys()) assert.equal((await fetch(`${base}/terminal/assets/${name}`)).status, 200, name);
     } finally {
       server.close();
     }

@@ -1,56 +1,73 @@
 // The command server's express app: JSON in and out, the API key on everything but `/health`,
 // and every failure a JSON error with a 4xx status (5xx only for our own bugs). The hot path
 // (hot-path.ts) serves the two requests every job makes ahead of it.
+// Order matters: the `Host` is checked first, then the key, and only then is a body read, so a request
+// without the key costs no parsing whatever it sends (CONTRACT §8).
 import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
-import type { KeyStore } from '../auth';
+import { AUTH_ERROR, requestHasKey, type KeyStore } from '../auth';
 import type { Logger } from '../log';
+import type { HostPolicy } from './hosts';
 import { errorSender, sendJson } from './respond';
 
 export interface AppParts {
   keys: KeyStore;
+  hosts: HostPolicy;
   maxBodyBytes: number;
   logger: Logger;
   /** `GET /health`, given whether the caller sent a valid key. */
   health(authenticated: boolean): Record<string, unknown>;
-  /** Routers that check their own access (e.g. the terminal page and its tickets). */
+  /** Routers that check their own access (e.g. the terminal page and its tickets); they get no parsed body. */
   publicRouters: Router[];
   /** Routers behind the API key. */
   routers: Router[];
 }
-
-export const AUTH_ERROR = 'invalid or missing API key';
 
 export function createApp(parts: AppParts): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
-  // Any content type is read as JSON: the seed's clients do not all set one.
-  app.use(express.json({ limit: parts.maxBodyBytes, strict: false, type: () => true }));
+  app.use(hostGuard(parts.hosts));
 
   app.get('/health', (req, res) => {
-    sendJson(res, 200, parts.health(parts.keys.check(req.get('x-api-key'))));
+    sendJson(res, 200, parts.health(requestHasKey(parts.keys, req.headers)));
   });
   for (const r of parts.publicRouters) app.use(r);
   app.use(requireKey(parts.keys));
+  // Any content type is read as JSON: the seed's clients do not all set one.
+  app.use(express.json({ limit: parts.maxBodyBytes, strict: false, type: () => true }));
   for (const r of parts.routers) app.use(r);
 
-  app.use((_req, res) => {
-    sendJson(res, 404, { error: 'not found' });
-  });
-  app.use(errorHandler(parts));
+  app.use(notFound());
+  app.use(jsonErrors(parts));
   return app;
 }
 
-export function requireKey(keys: KeyStore): RequestHandler {
+/** Refuses a request whose `Host` is not one of this server's names (hosts.ts), before anything else. */
+export function hostGuard(hosts: HostPolicy): RequestHandler {
   return (req, res, next) => {
-    if (keys.check(req.get('x-api-key'))) return next();
+    const refusal = hosts.refusal(req);
+    if (refusal === undefined) return next();
+    sendJson(res, 403, { error: refusal });
+  };
+}
+
+/** Refuses a request without the key, from its headers alone. */
+export function requireKey(keys: { check(key: string | undefined): boolean }): RequestHandler {
+  return (req, res, next) => {
+    if (requestHasKey(keys, req.headers)) return next();
     sendJson(res, 401, { error: AUTH_ERROR });
   };
 }
 
-function errorHandler(parts: AppParts): ErrorRequestHandler {
-  const sendError = errorSender(parts);
+/** The last route: whatever path nobody served, however odd (`/__proto__`, `/terminal/assets/constructor`). */
+export function notFound(error = 'not found'): RequestHandler {
+  return (_req, res) => sendJson(res, 404, { error });
+}
+
+/** Every error a JSON answer: without this, express's default handler would send an HTML page with the stack. */
+export function jsonErrors(options: { maxBodyBytes: number; logger: Logger }): ErrorRequestHandler {
+  const sendError = errorSender(options);
   return (err, _req, res, _next) => sendError(res, err);
 }
 

@@ -2,14 +2,16 @@
 // on node's http directly. Express costs about 0.1 ms a request in a busy process here, several times
 // that in one just woken (its request and response objects, its router, its body parser), and a short
 // job's round trip is two requests: without it, the round trip is 0.6–1.1 ms shorter (docs/PERFORMANCE.md). Only the plain case is taken here: a valid key, the route's exact path, and a
-// body of declared length within the limit, neither compressed nor in another charset than UTF-8.
-// Anything else (a chunked or compressed body, an encoded or trailing-slash path, a wrong key) goes to
-// the express app, which serves the same routes with the same handlers.
+// body of declared length within the limit, neither compressed nor in another charset than UTF-8, and a
+// `Host` of ours. Anything else (a chunked or compressed body, an encoded or trailing-slash path, a wrong
+// key or host) goes to the express app, which serves the same routes with the same handlers, and refuses
+// a wrong key or host before it reads the body.
 import type { IncomingHttpHeaders, IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'node:querystring';
 import { parse as parseContentType } from 'content-type';
-import type { KeyStore } from '../auth';
+import { requestHasKey, type KeyStore } from '../auth';
 import type { Logger } from '../log';
+import type { HostPolicy } from './hosts';
 import { errorSender, malformedJson } from './respond';
 
 /** What a handler reads of a request: express's Request has all of it, so one handler serves both paths. */
@@ -31,6 +33,8 @@ export interface HotRoute {
 
 export interface HotPathOptions {
   keys: KeyStore;
+  /** The names the server answers to; without it, the app behind must not check them either. */
+  hosts?: HostPolicy;
   maxBodyBytes: number;
   logger: Logger;
 }
@@ -90,7 +94,7 @@ function isPlain(req: IncomingMessage, options: HotPathOptions): boolean {
   const type = h['content-type'];
   const charset = type?.includes(';') ? parseContentType(type).parameters.charset?.toLowerCase() : undefined;
   if (charset !== undefined && charset !== 'utf-8') return false;
-  return options.keys.check(h['x-api-key'] as string | undefined); // node joins a repeated header into one
+  return requestHasKey(options.keys, h) && options.hosts?.refusal(req) === undefined;
 }
 
 /** The body as JSON, as the express app's parser reads it: any value, `{}` for an empty body, none without one. */

@@ -1,6 +1,6 @@
 // JSON answers, written the same way by every route, whether express or the hot path (hot-path.ts)
 // serves the request: the hot path has no express response to call `res.json` on.
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { BadRequest, HttpError } from '../errors';
 import type { Logger } from '../log';
 
@@ -36,4 +36,13 @@ export function errorSender(options: { maxBodyBytes: number; logger: Logger }): 
 /** A request body that is not JSON. */
 export function malformedJson(detail: string): HttpError {
   return new BadRequest(`malformed JSON: ${detail}`);
+}
+
+/** The request's target as a URL, or undefined for one that is none (`//[`: node passes any token on). */
+export function requestUrl(req: IncomingMessage): URL | undefined {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    return undefined;
+  }
 }

@@ -1,9 +1,12 @@
 // Who may open a terminal: decided on the HTTP upgrade request, before any WebSocket exists.
-// A terminal is a shell on this machine, so both checks apply: the caller proves it holds the key
-// (`X-API-Key`, or a one-time ticket bought with it), and a browser page must come from this server's own
-// origin (or one allowed by option), so a page elsewhere can never open a shell, even with a stolen ticket.
+// A terminal is a shell on this machine, so every check applies: the request names one of this server's
+// hosts (no DNS rebinding), the caller proves it holds the key (`X-API-Key`, or a one-time ticket bought
+// with it), and a browser page must come from this server's own origin (or one allowed by option), so a
+// page elsewhere can never open a shell, even with a stolen ticket.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { AUTH_ERROR } from '../auth';
+import type { HostPolicy } from '../http/hosts';
 import type { TicketStore } from './tickets';
 
 export type AccessDecision = { ok: true; via: 'key' | 'ticket' } | { ok: false; status: 401 | 403; error: string };
@@ -13,34 +16,38 @@ export interface AccessPolicy {
   tickets: TicketStore;
   /** Extra browser origins allowed to connect (e.g. a dashboard, the tunnel's URLs; ws/wss count as http/https). */
   allowedOrigins: () => readonly string[];
+  /** The names this server answers to, and whom to believe about `X-Forwarded-Host`. */
+  hosts: HostPolicy;
 }
 
 export function decideUpgrade(req: IncomingMessage, query: URLSearchParams, policy: AccessPolicy): AccessDecision {
+  const wrongHost = policy.hosts.refusal(req);
+  if (wrongHost !== undefined) return { ok: false, status: 403, error: wrongHost };
   const origin = header(req, 'origin');
-  if (origin !== undefined && !originAllowed(origin, req, policy.allowedOrigins())) {
+  if (origin !== undefined && !originAllowed(origin, req, policy.allowedOrigins(), policy.hosts.forwardedHost(req))) {
     return { ok: false, status: 403, error: `origin ${origin} may not open terminals on this server` };
   }
   const key = header(req, 'x-api-key');
   if (key !== undefined) {
-    return policy.checkKey(key) ? { ok: true, via: 'key' } : { ok: false, status: 401, error: 'invalid or missing API key' };
+    return policy.checkKey(key) ? { ok: true, via: 'key' } : { ok: false, status: 401, error: AUTH_ERROR };
   }
   const ticket = query.get('ticket');
   if (ticket && policy.tickets.consume(ticket)) return { ok: true, via: 'ticket' };
   if (ticket) return { ok: false, status: 401, error: 'invalid, used or expired ticket' };
-  return { ok: false, status: 401, error: 'invalid or missing API key' };
+  return { ok: false, status: 401, error: AUTH_ERROR };
 }
 
 /**
  * Same origin means the page's host (and port) is the one the request was sent to: the `Host` header, or
- * `X-Forwarded-Host` when a tunnel or proxy rewrote it. Browsers cannot set either on a WebSocket, so a
- * foreign page cannot pass this check; non-browser clients send no `Origin` and are judged by the key alone.
+ * the tunnel's `X-Forwarded-Host` (given only when the tunnel sent it: see HostPolicy.forwardedHost).
+ * Browsers cannot set either on a WebSocket, so a foreign page cannot pass this check; non-browser clients
+ * send no `Origin` and are judged by the key alone.
  */
-export function originAllowed(origin: string, req: IncomingMessage, allowed: readonly string[]): boolean {
+export function originAllowed(origin: string, req: IncomingMessage, allowed: readonly string[], forwardedHost?: string): boolean {
   const parsed = parseOrigin(origin);
   if (!parsed) return false;
   if (allowed.some((a) => parseOrigin(a.replace(/^ws(s?):/i, 'http$1:'))?.origin === parsed.origin)) return true;
-  const hosts = [header(req, 'host'), ...(header(req, 'x-forwarded-host')?.split(',') ?? [])];
-  return hosts.some((h) => h !== undefined && sameHost(h.trim(), parsed));
+  return [header(req, 'host'), forwardedHost].some((h) => h !== undefined && sameHost(h.trim(), parsed));
 }
 
 const DEFAULT_PORT: Record<string, string> = { 'http:': '80', 'https:': '443' };
@@ -78,7 +85,7 @@ function header(req: IncomingMessage, name: string): string | undefined {
 /** Answers an upgrade request with a plain HTTP error and closes the socket; no WebSocket is opened. */
 export function refuseUpgrade(socket: Duplex, status: number, error: string): void {
   const body = JSON.stringify({ error });
-  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 503: 'Service Unavailable' }[status] ?? 'Error';
+  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Error';
   if (socket.writable) {
     socket.once('finish', () => socket.destroy());
     socket.end(

@@ -19,7 +19,7 @@ export interface ClientEvents {
   congestion(client: TerminalClient, congested: boolean): void;
   /** The client stayed above the high-water mark for `stallTimeoutMs`. */
   stalled(client: TerminalClient): void;
-  /** The socket closed; `code` is what the peer sent (1000 for a clean close, 1006 when it just vanished). */
+  /** The socket closed; `code` is what the peer sent (1000 for a clean close, 1005 for a close frame without a code, 1006 when it just vanished). */
   closed(client: TerminalClient, code: number): void;
 }
 

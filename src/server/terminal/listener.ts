@@ -1,9 +1,12 @@
 // The terminal port (command port + 1, the seed's layout): every WebSocket upgrade on it is a terminal,
 // whatever its path, and plain HTTP gets the web page (so a tunnel URL of this port opens a terminal).
+// It checks `Host` as the command port does, and answers every error in JSON, as the command port does.
 import { createServer } from 'node:http';
-import { listen } from '../http/listen';
-import { sendJson } from '../http/respond';
 import express from 'express';
+import { hostGuard, jsonErrors, notFound } from '../http/app';
+import type { HostPolicy } from '../http/hosts';
+import { listen } from '../http/listen';
+import type { Logger } from '../log';
 import type { TerminalService } from './service';
 
 export interface TerminalListener {
@@ -11,17 +14,28 @@ export interface TerminalListener {
   close(): Promise<void>;
 }
 
-export async function listenTerminalPort(service: TerminalService, port: number, host: string): Promise<TerminalListener> {
+export interface TerminalPortOptions {
+  port: number;
+  host: string;
+  hosts: HostPolicy;
+  logger: Logger;
+  /** Only for what an error says; the terminal port reads no bodies. */
+  maxBodyBytes: number;
+}
+
+export async function listenTerminalPort(service: TerminalService, options: TerminalPortOptions): Promise<TerminalListener> {
   const app = express();
   app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+  app.use(hostGuard(options.hosts));
   app.get('/', (_req, res) => res.redirect(302, 'terminal'));
   app.use(service.router());
-  app.use((_req, res) => {
-    sendJson(res, 404, { error: 'not found (this is the terminal port: the API is on the command port)' });
-  });
+  app.use(notFound('not found (this is the terminal port: the API is on the command port)'));
+  app.use(jsonErrors(options));
   const server = createServer(app);
   server.on('upgrade', (req, socket, head) => service.handleUpgrade(req, socket, head));
-  const actual = await listen(server, port, host);
+  const actual = await listen(server, options.port, options.host);
   return {
     port: actual,
     close: () =>

@@ -6,8 +6,8 @@ import { dirname, join } from 'node:path';
 
 export interface PageAssets {
   html: string;
-  /** URL name under /terminal/assets/ → absolute path. */
-  files: Record<string, string>;
+  /** URL name under /terminal/assets/ → absolute path (a Map: a name like `constructor` must find nothing). */
+  files: ReadonlyMap<string, string>;
 }
 
 export function findPageAssets(start: string = __dirname): PageAssets | undefined {
@@ -16,11 +16,11 @@ export function findPageAssets(start: string = __dirname): PageAssets | undefine
     if (existsSync(html)) {
       return {
         html,
-        files: {
-          'terminal.css': join(dir, 'media', 'terminal.css'),
-          'terminal.js': join(dir, 'dist', 'media', 'terminal.js'),
-          'xterm.css': join(dir, 'dist', 'media', 'xterm.css'),
-        },
+        files: new Map([
+          ['terminal.css', join(dir, 'media', 'terminal.css')],
+          ['terminal.js', join(dir, 'dist', 'media', 'terminal.js')],
+          ['xterm.css', join(dir, 'dist', 'media', 'xterm.css')],
+        ]),
       };
     }
     if (dirname(dir) === dir) return undefined;

@@ -22,6 +22,8 @@ export type EndReason = 'exit' | 'idle' | 'lifetime' | 'grace' | 'closed' | 'del
 export const CLOSE = {
   normal: 1000,
   goingAway: 1001,
+  /** Received when the peer's close frame had no code: what `ws.close()` and a browser's `close()` send. */
+  noStatus: 1005,
   policy: 1008,
   internal: 1011,
   tryAgainLater: 1013,

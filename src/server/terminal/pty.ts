@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import type * as NodePty from '@lydell/node-pty';
 import { isWindows } from '../platform';
+import { jobEnv } from '../jobs/manager';
 
 export type PtyProcess = NodePty.IPty;
 
@@ -51,10 +52,14 @@ export function defaultShell(configured?: string, env: NodeJS.ProcessEnv = proce
   return '/bin/sh';
 }
 
-/** The environment of a terminal: the server's, announcing an xterm-256color terminal with true colour. */
+/**
+ * The environment of a terminal: the server's as a job gets it (without the API key: a person holding a
+ * one-time ticket must not find the permanent key in `env`), announcing an xterm-256color terminal with
+ * true colour.
+ */
 export function terminalEnv(base: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(base)) if (v !== undefined) env[k] = v;
+  for (const [k, v] of Object.entries(jobEnv(undefined, base))) if (v !== undefined) env[k] = v;
   env.TERM = 'xterm-256color';
   env.COLORTERM = 'truecolor';
   return env;

@@ -1,7 +1,8 @@
 // HTTP side of the terminal: the web page (public: it holds no secret), tickets, and the session list.
-import express, { type Request, type Response, type NextFunction } from 'express';
+import express from 'express';
 import { PAGE_HEADERS, findPageAssets } from './page';
 import { sendJson } from '../http/respond';
+import { requireKey as keyGuard } from '../http/app';
 import type { SessionInfo } from './session';
 
 /** What the routes need from the service. */
@@ -25,10 +26,7 @@ const SEND_OPTIONS = { dotfiles: 'allow' } as const;
 
 export function terminalRouter(host: TerminalRoutesHost, assets = findPageAssets()): express.Router {
   const router = express.Router();
-  const requireKey = (req: Request, res: Response, next: NextFunction) => {
-    if (host.checkKey(req.get('x-api-key'))) return next();
-    sendJson(res, 401, { error: 'invalid or missing API key' });
-  };
+  const requireKey = keyGuard({ check: (key) => host.checkKey(key) });
 
   router.get('/terminal', (req, res) => {
     // Relative asset URLs resolve against the page's path; `/terminal/` would resolve them one level down.
@@ -38,7 +36,7 @@ export function terminalRouter(host: TerminalRoutesHost, assets = findPageAssets
   });
 
   router.get('/terminal/assets/:name', (req, res) => {
-    const file = assets?.files[req.params.name];
+    const file = assets?.files.get(req.params.name);
     if (!file) return sendJson(res, 404, { error: `no asset ${req.params.name}` });
     res.set({ 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-cache' }).sendFile(file, SEND_OPTIONS, (err) => {
       if (err && !res.headersSent) sendJson(res, 404, { error: `asset ${req.params.name} is not built; run npm run build` });

@@ -6,8 +6,10 @@ import { isAbsolute, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type express from 'express';
 import { WebSocketServer, type WebSocket } from 'ws';
+import type { HostPolicy } from '../http/hosts';
 import type { Logger } from '../log';
 import { decideUpgrade, refuseUpgrade, type AccessPolicy } from './access';
+import { requestUrl } from '../http/respond';
 import { resolveTerminalOptions, type TerminalOptions } from './options';
 import { CLOSE, controlFrame, sizeFromQuery } from './protocol';
 import { defaultShell, loadPtyModule, terminalEnv, type PtyLoad, type PtyModuleSource } from './pty';
@@ -25,6 +27,8 @@ export interface TerminalServiceInit {
   allowedOrigins?: readonly string[] | (() => readonly string[]);
   /** A node-pty to prefer over @lydell/node-pty (VS Code's own copy inside the extension). */
   ptyModule?: PtyModuleSource;
+  /** The `Host` names the server answers to (the command app checks the same). */
+  hosts: HostPolicy;
 }
 
 export class TerminalService {
@@ -51,6 +55,7 @@ export class TerminalService {
       checkKey: init.checkKey,
       tickets: this.tickets,
       allowedOrigins: typeof origins === 'function' ? origins : () => origins ?? [],
+      hosts: init.hosts,
     };
     this.wss = new WebSocketServer({
       noServer: true,
@@ -79,7 +84,9 @@ export class TerminalService {
    */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => {}); // A peer that resets mid-handshake must not crash the server.
-    const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
+    const url = requestUrl(req);
+    if (!url) return refuseUpgrade(socket, 400, 'the request target is not a valid path');
+    const query = url.searchParams;
     const decision = decideUpgrade(req, query, this.access);
     if (!decision.ok) {
       this.logger.warn(`terminal: refused upgrade from ${req.socket.remoteAddress}: ${decision.error}`);

@@ -1,6 +1,6 @@
 // One terminal: a shell in a PTY, the screen state kept for reconnects, and the clients attached to it.
 // The shell outlives its connections: a dropped client leaves it running for the reconnect grace period;
-// a clean close (1000) by the last client, the idle timeout, the lifetime limit or a DELETE end it.
+// a clean close (1000, or no code) by the last client, the idle timeout, the lifetime limit or a DELETE end it.
 import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../log';
@@ -281,7 +281,9 @@ export class TerminalSession {
     this.gate.release(client.id);
     this.gate.release(`attach:${client.id}`);
     if (this.ended || this.clients.size > 0) return;
-    if (code === CLOSE.normal) {
+    // A deliberate close ends the shell: 1000, or a close frame with no code (1005). A tab closing (1001),
+    // any other code or a drop keeps it for a reconnect.
+    if (code === CLOSE.normal || code === CLOSE.noStatus) {
       void this.end('closed');
       return;
     }
