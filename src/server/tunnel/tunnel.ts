@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { Backoff } from '../backoff';
 import { resolveBounded, type Bounds } from '../bounded';
 import { silentLogger, type Logger } from '../log';
-import { killTree } from '../platform';
+import { killTree, sleep } from '../platform';
 import { DevtunnelCli, TunnelError, tail } from './devtunnel';
 import { defaultTunnelId, jwtExpiryMs, terminalUrlFor, tokenFromOutput, tunnelUrlsIn } from './parse';
 
@@ -17,6 +17,8 @@ export { TunnelError } from './devtunnel';
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
+/** After its tree is ended, how long the host may take to be reaped (a loaded machine delays it). */
+const REAP_WAIT_MS = 5 * SECOND;
 
 export type TunnelLimitName =
   | 'urlTimeoutMs'
@@ -343,7 +345,10 @@ async function ensureTunnel(cli: DevtunnelCli, id: string, ports: number[], logg
   if (access.code !== 0) logger.warn(`tunnel: \`devtunnel access create ${id} --anonymous\` failed: ${tail(access.stderr || access.stdout)}`);
 }
 
+/** Ends the host's tree, and resolves once the host itself is reaped (not merely a zombie). */
 async function stopChild(child: ChildProcess): Promise<void> {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const reaped = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await killTree(child.pid);
+  await Promise.race([reaped, sleep(REAP_WAIT_MS)]);
 }
