@@ -4,12 +4,29 @@
 // writes screenshot-status-bar.png (the status bar item and its tooltip), screenshot-actions.png (the
 // quick pick behind it) and screenshot-palette.png (the palette filtered on "Agent Runtime").
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import type { Page } from 'playwright-core';
 import { tempDir } from '../test/helpers/server';
 import { freePort, withEditorPage } from '../test/vscode/run-in-vscode';
 import { packageVsix } from '../test/helpers/vsix';
 
-const VIEWPORT = { width: 1100, height: 640 };
+const VIEWPORT = { width: 1100, height: 900 };
+
+/** The box of `selector` with a margin of the editor around it. */
+async function around(page: Page, selector: string) {
+  const box = (await page.locator(selector).boundingBox())!;
+  const m = 12;
+  return { x: Math.max(0, box.x - m), y: Math.max(0, box.y - m), width: box.width + 2 * m, height: box.height + 2 * m };
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const srv = createServer();
+    srv.once('error', () => done(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => done(true)));
+  });
+}
 
 async function main() {
   const outDir = resolve(process.argv[2] ?? join(__dirname, '..', 'media'));
@@ -18,7 +35,7 @@ async function main() {
   // A folder with a name and a file or two, as a person's project looks.
   const workspace = join(tempDir('ar-shots-'), 'my-service');
   mkdirSync(join(workspace, '.vscode'), { recursive: true });
-  const port = await freePort();
+  const port = (await portFree(8585)) && (await portFree(8586)) ? 8585 : await freePort(); // the default, as people see it
   writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'agentRuntime.port': port, 'workbench.startupEditor': 'none' }));
   writeFileSync(join(workspace, 'README.md'), '# my-service\n');
   try {
@@ -37,14 +54,14 @@ async function main() {
       await item.click();
       await page.waitForSelector('.quick-input-widget', { state: 'visible', timeout: 10_000 });
       await page.waitForTimeout(800);
-      await page.screenshot({ path: join(outDir, 'screenshot-actions.png'), clip: { x: 0, y: 0, width: VIEWPORT.width, height: 400 } });
+      await page.screenshot({ path: join(outDir, 'screenshot-actions.png'), clip: await around(page, '.quick-input-widget') });
       await page.keyboard.press('Escape');
 
       await page.keyboard.press('F1');
       await page.waitForSelector('.quick-input-widget', { state: 'visible', timeout: 10_000 });
       await page.keyboard.type('Agent Runtime');
       await page.waitForTimeout(1500);
-      await page.screenshot({ path: join(outDir, 'screenshot-palette.png'), clip: { x: 0, y: 0, width: VIEWPORT.width, height: 480 } });
+      await page.screenshot({ path: join(outDir, 'screenshot-palette.png'), clip: await around(page, '.quick-input-widget') });
     });
     console.log(outDir);
   } finally {

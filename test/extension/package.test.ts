@@ -75,6 +75,18 @@ describe('the .vsix', () => {
     assert.match(vsixManifest, /<Property Id="Microsoft\.VisualStudio\.Services\.Branding\.Color" Value="#[0-9a-fA-F]{6}"/);
   });
 
+  it('shows on its marketplace page pictures that exist here, as PNGs the gallery loads from the repository', () => {
+    const local = [...readFileSync(join(ROOT, 'README.md'), 'utf8').matchAll(/!\[[^\]]*\]\(([^)]+)\)/g)].map((m) => m[1]!);
+    assert.ok(local.length >= 2, 'the README shows the extension');
+    for (const src of local) {
+      assert.match(src, /^media\/[\w.-]+\.png$/);
+      const { width, height } = pngSize(readFileSync(join(ROOT, src)));
+      assert.ok(width > 0 && height > 0, src);
+    }
+    const packaged = [...vsixEntry(vsix.file, 'extension/readme.md').toString().matchAll(/!\[[^\]]*\]\(([^)]+)\)/g)].map((m) => m[1]!);
+    assert.deepEqual(packaged, local.map((src) => `${pkg.repository.url.replace(/\.git$/, '')}/raw/HEAD/${src}`));
+  });
+
   it('claims the VS Code that its API types describe (a newer API would not type-check)', () => {
     const claimed = /^\^(\d+\.\d+)\.\d+$/.exec(pkg.engines.vscode)?.[1];
     assert.ok(claimed, `engines.vscode is a caret range: ${pkg.engines.vscode}`);
