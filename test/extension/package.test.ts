@@ -93,6 +93,7 @@ describe('the .vsix', () => {
     assert.equal(pkg.devDependencies['@types/vscode'], claimed);
     const types = JSON.parse(readFileSync(join(ROOT, 'node_modules/@types/vscode/package.json'), 'utf8'));
     assert.equal(types.version.split('.').slice(0, 2).join('.'), claimed);
+    assert.equal(pkg.enabledApiProposals, undefined, 'no proposed API (the marketplace refuses it)');
   });
 });
 
