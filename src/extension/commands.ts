@@ -88,10 +88,15 @@ export function registerCommands(controller: ServerController, log: vscode.LogOu
     reg('openWebTerminal', async () => {
       const url = controller.info().url;
       if (!url) return void vscode.window.showWarningMessage('Agent Runtime: the server is not running.');
-      // asExternalUri forwards the port when the extension runs on a remote machine.
-      const external = await vscode.env.asExternalUri(vscode.Uri.parse(`${url}/terminal`));
+      // asExternalUri forwards the port when the extension runs on a remote machine. Some editors forward
+      // only the origin and drop the path (code-server answers `…/proxy/PORT/` for any path), so the
+      // server's root is forwarded and the page's path added to what comes back.
+      const root = await vscode.env.asExternalUri(vscode.Uri.parse(`${url}/`));
+      const page = new URL(root.toString(true)); // its query, if the editor adds one, stays
+      page.pathname = `${page.pathname.replace(/\/$/, '')}/terminal`;
+      const external = vscode.Uri.parse(page.href);
       await vscode.env.openExternal(external);
-      return external.toString();
+      return external.toString(true);
     }),
     reg('showLogs', () => log.show()),
     reg('showActions', () => showActions(controller.info())),

@@ -18,7 +18,12 @@ export interface AgentRuntimeApi {
 
 let controller: ServerController | undefined;
 
-export async function activate(context: vscode.ExtensionContext): Promise<AgentRuntimeApi> {
+/**
+ * Cheap on purpose (bench/activation.bench.ts measures it in a real VS Code): everything here is
+ * synchronous wiring, and the server starts after activation has returned, so the extension host never
+ * waits on ports, the state dir or the secret store.
+ */
+export function activate(context: vscode.ExtensionContext): AgentRuntimeApi {
   const log = vscode.window.createOutputChannel('Agent Runtime', { log: true });
   const settings = () => readSettings((key, fallback) => vscode.workspace.getConfiguration('agentRuntime').get(key, fallback));
   const vault: KeyVault = {
@@ -27,7 +32,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<AgentR
     // Fires in every window: a key rotated in one reaches the server of whichever window serves.
     onDidChange: (listener) => context.secrets.onDidChange((e) => e.key === SECRET_KEY && listener()),
   };
-  await vscode.workspace.fs.createDirectory(context.globalStorageUri);
+  // The server makes its state dir (the global storage folder, which VS Code does not create) on start.
   controller = new ServerController(
     {
       stateDir: context.globalStorageUri.fsPath,
@@ -55,7 +60,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<AgentR
     }),
     { dispose: () => void c.dispose() },
   );
-  if (settings().autoStart) await startOrExplain(c, settings(), log);
+  if (settings().autoStart) {
+    setImmediate(() => {
+      if (controller === c) void startOrExplain(c, settings(), log); // unless deactivated meanwhile
+    });
+  }
   return { controller: c };
 }
 

@@ -1,35 +1,60 @@
 // The packaged extension (.vsix, as a person installs it) in a real VS Code (code-server + headless
-// chromium): activation, the server answering with the key from SecretStorage, the palette commands, key
-// rotation, a terminal on VS Code's own node-pty, stop, start and deactivate. The checks themselves are in
-// suite/extension-suite.js, run in the extension host.
-import { describe, it } from 'node:test';
+// chromium), on the newest VS Code and on the oldest that package.json's engines.vscode claims: activation,
+// the server answering with the key from SecretStorage, the palette commands, key rotation, a terminal on
+// VS Code's own node-pty, the web terminal through the editor's port forwarding, a tunnel, stop, start and
+// deactivate. The checks themselves are in suite/extension-suite.js, run in the extension host.
+import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tempDir } from '../helpers/server';
-import { packageVsix } from '../helpers/vsix';
-import { freePort, runInVsCode } from './run-in-vscode';
+import { packageVsix, type PackagedVsix } from '../helpers/vsix';
+import { fakeDevtunnel } from '../reach/helpers';
+import { freePort, OLDEST, runInVsCode, VSCODE_INSTALLS } from './run-in-vscode';
 
 const ROOT = resolve(__dirname, '../..');
 
 describe('the extension in a real VS Code', () => {
-  it('installed from its .vsix: activates, serves, and answers its commands inside the extension host', async () => {
-    const vsix = packageVsix();
-    const workspace = tempDir('ar-vscode-ws-');
-    try {
-      mkdirSync(join(workspace, '.vscode'));
-      writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'agentRuntime.port': await freePort() }));
-      const { exitCode, log } = await runInVsCode({
-        vsix: vsix.file,
-        extensionTestsPath: join(ROOT, 'test/vscode/suite/extension-suite.js'),
-        workspace,
-        timeoutMs: 180_000,
-      });
-      assert.equal(exitCode, 0, `the suite failed; console:\n${log.join('\n')}`);
-      assert.ok(log.some((l) => l.includes('[suite] all checks passed')), `the suite ran to its end; console:\n${log.join('\n')}`);
-    } finally {
-      vsix.cleanup();
-      rmSync(workspace, { recursive: true, force: true });
-    }
+  let vsix: PackagedVsix;
+  before(() => {
+    vsix = packageVsix();
   });
+  after(() => vsix?.cleanup());
+
+  it('claims as its oldest VS Code the oldest one tested here', () => {
+    const claimed = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).engines.vscode;
+    assert.equal(claimed, `^${OLDEST.vscode}.0`);
+  });
+
+  for (const install of VSCODE_INSTALLS) {
+    it(`${install.name}: installed from its .vsix, activates, serves, and answers its commands inside the extension host`, async () => {
+      const workspace = tempDir('ar-vscode-ws-');
+      // The devtunnel service is unreachable here: a stand-in CLI on PATH. VS Code gives its extension host
+      // the environment of the user's login shell, so the stand-in goes on PATH where a person's devtunnel
+      // does: in the login profile, of a home of its own.
+      const devtunnel = fakeDevtunnel();
+      const home = tempDir('ar-vscode-home-');
+      try {
+        const profile = `export PATH="${devtunnel.bin}:$PATH"\nexport FAKE_DT_DIR="${devtunnel.state}"\n`;
+        for (const name of ['.profile', '.bash_profile']) writeFileSync(join(home, name), profile);
+        mkdirSync(join(workspace, '.vscode'));
+        writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'agentRuntime.port': await freePort() }));
+        const { exitCode, log } = await runInVsCode({
+          install,
+          vsix: vsix.file,
+          extensionTestsPath: join(ROOT, 'test/vscode/suite/extension-suite.js'),
+          workspace,
+          env: { HOME: home, PATH: devtunnel.env.PATH, FAKE_DT_DIR: devtunnel.state },
+          timeoutMs: 180_000,
+        });
+        assert.equal(exitCode, 0, `the suite failed; console:\n${log.join('\n')}`);
+        assert.ok(log.some((l) => l.includes('[suite] all checks passed')), `the suite ran to its end; console:\n${log.join('\n')}`);
+        assert.ok(log.some((l) => l.includes(`[suite] VS Code ${install.vscode}.`)), `it ran in VS Code ${install.vscode}`);
+      } finally {
+        devtunnel.cleanup();
+        rmSync(home, { recursive: true, force: true });
+        rmSync(workspace, { recursive: true, force: true });
+      }
+    });
+  }
 });

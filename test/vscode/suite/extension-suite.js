@@ -3,6 +3,7 @@
 const vscode = require('vscode');
 const assert = require('node:assert/strict');
 const path = require('node:path');
+const fs = require('node:fs');
 const WebSocket = require(path.resolve(__dirname, '../../../node_modules/ws'));
 
 const EXTENSION_ID = 'agent-runtime.agent-runtime';
@@ -55,7 +56,6 @@ async function runningJobPid(url, key) {
     body: JSON.stringify({ command: `echo $$ > ${pidFile}; exec sleep 600` }),
   });
   assert.equal(res.status, 202);
-  const fs = require('node:fs');
   const pid = await eventually(() => fs.existsSync(pidFile) && Number(fs.readFileSync(pidFile, 'utf8').trim()), 'the job to start');
   assert.ok(alive(pid));
   return pid;
@@ -89,8 +89,41 @@ exports.run = async function run() {
   assert.equal(health.authenticated, true);
   assert.deepEqual(health.execution_modes.sort(), ['acp', 'persistent_shell', 'shell']);
 
-  // No tunnel here: the command says so (and returns null).
+  // A workspace extension: VS Code runs it beside the workspace (on the remote machine, in a remote window
+  // such as this one, whose UI is a browser), so the server serves the machine the workspace is on.
+  assert.equal(ext.extensionKind, vscode.ExtensionKind.Workspace);
+  assert.equal(vscode.env.uiKind, vscode.UIKind.Web);
+  assert.ok(fs.existsSync(vscode.workspace.workspaceFolders[0].uri.fsPath), 'the workspace is on the machine the server runs on');
+  console.log(`[suite] VS Code ${vscode.version}, remoteName ${vscode.env.remoteName}, appHost ${vscode.env.appHost}`);
+
+  // Open Web Terminal: the browser showing the editor is not on the server's machine, so the command opens
+  // the URL the editor forwards the server's port to (asExternalUri), and the page works through it.
+  const external = await vscode.commands.executeCommand('agentRuntime.openWebTerminal');
+  assert.equal(typeof external, 'string');
+  const forwarded = new URL(external);
+  assert.notEqual(forwarded.port, String(c.info().port), `the editor forwarded the port: ${external}`);
+  const forwardedPage = await fetch(external);
+  assert.equal(forwardedPage.status, 200, `GET ${external}`);
+  assert.match(await forwardedPage.text(), /terminal\/assets\/terminal\.js/);
+  const forwardedScript = new URL('terminal/assets/terminal.js', external).href;
+  assert.equal((await fetch(forwardedScript)).status, 200, `GET ${forwardedScript}`);
+  // The page's terminal socket is relative to the page, so it goes through the forwarding too.
+  assert.ok(forwarded.pathname.endsWith('/terminal'), external);
+  await terminalAnswer(external.slice(0, -'/terminal'.length), key);
+
+  // No tunnel yet: the command says so (and returns null).
   assert.equal(await vscode.commands.executeCommand('agentRuntime.showTunnelUrl'), null);
+  // Start Tunnel (a stand-in devtunnel CLI on PATH: the service is unreachable here) tunnels the server's
+  // port on this machine; the URL shown is the tunnel's own, not one the editor forwards.
+  const tunnelUrl = await vscode.commands.executeCommand('agentRuntime.startTunnel');
+  const callsLog = path.join(process.env.FAKE_DT_DIR, 'calls.log');
+  assert.ok(tunnelUrl, `a tunnel URL; PATH ${process.env.PATH}; calls: ${fs.existsSync(callsLog) && fs.readFileSync(callsLog, 'utf8')}`);
+  assert.match(tunnelUrl, new RegExp(`^https://[\\w-]+-${c.info().port}\\.\\w+\\.devtunnels\\.ms$`));
+  assert.equal(await vscode.commands.executeCommand('agentRuntime.showTunnelUrl'), tunnelUrl);
+  const calls = fs.readFileSync(callsLog, 'utf8');
+  assert.ok(calls.includes(`"-p","${c.info().port}"`), `the tunnel forwards the server's port; calls: ${calls}`);
+  const hostPid = Number(fs.readFileSync(path.join(process.env.FAKE_DT_DIR, 'host.pids'), 'utf8').trim().split('\n').pop());
+  assert.ok(alive(hostPid), 'the tunnel host runs');
 
   // The terminal runs on VS Code's own node-pty.
   assert.equal(health.terminal_supported, true);
@@ -117,6 +150,7 @@ exports.run = async function run() {
   // Stop: the port closes.
   await vscode.commands.executeCommand('agentRuntime.stopServer');
   assert.equal(c.info().state, 'stopped');
+  await eventually(() => !alive(hostPid), `the tunnel host ${hostPid} to end with the server`, 10000);
   await assert.rejects(fetch(`${url}/health`), 'the port is closed after Stop Server');
   await vscode.commands.executeCommand('agentRuntime.startServer');
   const url2 = c.info().url;
