@@ -8,7 +8,6 @@ import { resolveOptions, type ServerOptions } from './config';
 import { lockStateDir } from './state-lock';
 import { securePrivateState } from './private-state';
 import { createApp, listRoutes } from './http/app';
-import { withHotPath } from './http/hot-path';
 import { HostPolicy } from './http/hosts';
 import { requestUrl } from './http/respond';
 import { refuseUpgrade } from './terminal/access';
@@ -138,7 +137,6 @@ async function startLocked(options: ServerOptions, deps: ServerDeps, unlock: () 
     update: deps.update ?? (() => ({ response: { status: 'unsupported', version: VERSION, message: 'this host does not update itself' } })),
   };
   const modeRouters = manager.runnerList().flatMap((r) => (r.router ? [r.router()] : [])) as Router[];
-  const jobs = jobRoutes(manager, options);
   const app = createApp({
     keys,
     hosts,
@@ -146,10 +144,10 @@ async function startLocked(options: ServerOptions, deps: ServerDeps, unlock: () 
     logger,
     health,
     publicRouters: [terminal.router()],
-    routers: [jobs.router, updateRoutes(updateHost), openapiRoutes(), ...modeRouters],
+    routers: [jobRoutes(manager, options), updateRoutes(updateHost), openapiRoutes(), ...modeRouters],
   });
 
-  const http = createServer(withHotPath(app, jobs.hot, { keys, hosts, maxBodyBytes: options.maxBodyBytes, logger }));
+  const http = createServer(app);
   http.on('upgrade', (req, socket, head) => {
     if (requestUrl(req)?.pathname === '/terminal/ws') terminal.handleUpgrade(req, socket, head);
     else refuseUpgrade(socket, 404, 'not found');

@@ -36,11 +36,10 @@ describe('bad input', () => {
     ['a body over the limit', { command: `echo ${'x'.repeat(5000)}` }, 413, /larger than 4096 bytes \(maxBodyBytes\)/],
   ];
 
-  // A body of declared length is served by the hot path, a chunked one by the express app
-  // (src/server/http/hot-path.ts): both must answer every case alike.
+  // A body of declared length and a chunked one are read differently: both must answer every case alike.
   const paths = {
-    'hot path': (text: string) => s.call('POST', '/exec', text),
-    express: (text: string) => s.call('POST', '/exec', chunked(text)),
+    'declared length': (text: string) => s.call('POST', '/exec', text),
+    chunked: (text: string) => s.call('POST', '/exec', chunked(text)),
   };
   for (const [what, body, status, message] of cases) {
     for (const [path, post] of Object.entries(paths)) {

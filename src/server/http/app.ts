@@ -1,6 +1,5 @@
 // The command server's express app: JSON in and out, the API key on everything but `/health`,
-// and every failure a JSON error with a 4xx status (5xx only for our own bugs). The hot path
-// (hot-path.ts) serves the two requests every job makes ahead of it.
+// and every failure a JSON error with a 4xx status (5xx only for our own bugs).
 // Order matters: the `Host` is checked first, then the key, and only then is a body read, so a request
 // without the key costs no parsing whatever it sends (CONTRACT §8).
 import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';

@@ -1,5 +1,4 @@
-// JSON answers, written the same way by every route, whether express or the hot path (hot-path.ts)
-// serves the request: the hot path has no express response to call `res.json` on.
+// JSON answers and errors, written the same way by every route (and by the terminal port's own app).
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { BadRequest, HttpError } from '../errors';
 import type { Logger } from '../log';

@@ -1,10 +1,8 @@
 // `POST /exec` and `/jobs/*`: submit, read (whole, by offset, long-poll), stream, nudge, input, cancel.
-import type { ServerResponse } from 'node:http';
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import { BadRequest, HttpError } from '../../errors';
 import type { Job } from '../../jobs/job';
 import type { JobManager } from '../../jobs/manager';
-import type { ApiRequest, HotRoute } from '../hot-path';
 import { jobView, LIST_OUTPUT_BYTES, parseOutputQuery } from '../job-view';
 import { sendJson } from '../respond';
 import { streamJob } from '../sse';
@@ -19,17 +17,16 @@ export interface JobRouteLimits {
 /** How many jobs `GET /jobs` lists, as the seed. */
 export const JOBS_LISTED = 20;
 
-/** The job routes; `hot` are the two every job uses, which the hot path serves too (hot-path.ts). */
-export function jobRoutes(manager: JobManager, limits: JobRouteLimits): { router: Router; hot: HotRoute[] } {
+export function jobRoutes(manager: JobManager, limits: JobRouteLimits): Router {
   const r = Router();
   const store = manager.store;
-  const find = (req: ApiRequest): Job => {
+  const find = (req: Request): Job => {
     const job = store.get(String(req.params.id));
     if (!job) throw new HttpError(404, 'job not found');
     return job;
   };
 
-  const submit = (req: ApiRequest, res: ServerResponse) => {
+  r.post('/exec', (req, res) => {
     const body = req.body ?? {};
     if (typeof body !== 'object' || Array.isArray(body)) throw new BadRequest('request body must be a JSON object');
     const key = req.headers['idempotency-key'] as string | undefined; // node joins a repeated header into one
@@ -37,9 +34,9 @@ export function jobRoutes(manager: JobManager, limits: JobRouteLimits): { router
     const { job, replayed } = manager.submit(body as Record<string, unknown>, key);
     // The seed answers `pending` for a new job whatever has happened since; a replay tells the truth.
     sendJson(res, 202, { jobId: job.id, status: replayed ? job.record.status : 'pending' }, replayed ? { 'Idempotent-Replayed': 'true' } : {});
-  };
+  });
 
-  const read = async (req: ApiRequest, res: ServerResponse) => {
+  r.get('/jobs/:id', async (req, res) => {
     const job = find(req);
     const query = parseOutputQuery(req.query);
     const waitS = parseWait(req.query.wait, limits.maxWaitSeconds);
@@ -53,13 +50,7 @@ export function jobRoutes(manager: JobManager, limits: JobRouteLimits): { router
       await waitFor(job, hasNews, waitS * 1000, res);
     }
     sendJson(res, 200, jobView(job, query, limits.maxResponseOutputBytes));
-  };
-
-  const hot: HotRoute[] = [
-    { method: 'POST', path: '/exec', handle: submit },
-    { method: 'GET', path: '/jobs/:id', handle: read },
-  ];
-  for (const route of hot) r[route.method === 'GET' ? 'get' : 'post'](route.path, route.handle);
+  });
 
   r.get('/jobs', (_req, res) => {
     sendJson(res, 200, store.recent(JOBS_LISTED).map((j) => jobView(j, {}, LIST_OUTPUT_BYTES)));
@@ -96,7 +87,7 @@ export function jobRoutes(manager: JobManager, limits: JobRouteLimits): { router
     sendJson(res, job.isFinal() ? 200 : 202, jobView(job, {}, limits.maxResponseOutputBytes));
   });
 
-  return { router: r, hot };
+  return r;
 }
 
 function parseWait(v: unknown, max: number): number {

@@ -1,14 +1,16 @@
-// The hot path (src/server/http/hot-path.ts) serves `POST /exec` and `GET /jobs/{id}` when a request is
-// plain, and hands anything else to the express app, which serves the same routes with the same handlers.
-// Each case here is sent both ways where it can be, and must be answered alike.
+// How the command server reads requests and writes answers, whatever shape a request takes: declared or
+// chunked bodies, compressed, in other charsets, with a byte-order mark, odd paths; and what happens when
+// a handler fails after its answer began.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
+import { Router } from 'express';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { KeyStore } from '../../src/server/auth';
 import { HttpError } from '../../src/server/errors';
-import { withHotPath, type HotRoute } from '../../src/server/http/hot-path';
+import { createApp } from '../../src/server/http/app';
+import { HostPolicy } from '../../src/server/http/hosts';
 import { sendJson } from '../../src/server/http/respond';
 import { chunked, startTestServer, TEST_KEY, type TestServer } from '../helpers/server';
 
@@ -26,7 +28,7 @@ function raw(url: string, method: string, path: string, headers: Record<string, 
   });
 }
 
-describe('the hot path and the express app', () => {
+describe('the command server reads every shape of request', () => {
   let s: TestServer;
   let jobId: string;
   before(async () => {
@@ -49,13 +51,13 @@ describe('the hot path and the express app', () => {
     }
   });
 
-  it('a compressed body goes to express, which inflates it', async () => {
+  it('inflate a compressed body', async () => {
     const r = await post(gzipSync(JSON.stringify({ command: 'echo zipped' })), { 'content-encoding': 'gzip' });
     assert.equal(r.status, 202, JSON.stringify(r.body));
     assert.equal((await s.waitJob(r.body.jobId)).stdout, 'zipped\n');
   });
 
-  it('a body in a charset other than UTF-8 goes to express, which refuses it with a JSON 415', async () => {
+  it('refuse a body in a charset other than UTF-8 with a JSON 415', async () => {
     for (const type of ['application/json; charset=latin1', 'application/json; charset = latin1', 'application/json;charset=utf8']) {
       const r = await post(Buffer.from(JSON.stringify({ command: 'true' })), { 'content-type': type });
       assert.equal(r.status, 415, type);
@@ -101,14 +103,14 @@ describe('the hot path and the express app', () => {
     }
   });
 
-  it('answer errors raised in a handler as JSON, on either path', async () => {
+  it('answer errors raised in a handler as JSON', async () => {
     const notFound = await s.call('GET', '/jobs/0123456789ab?wait=1');
     assert.equal(notFound.status, 404);
     assert.equal(notFound.body.error, 'job not found');
     const badQuery = await s.call('GET', `/jobs/${jobId}?wait=1&stdoutFrom=-3`);
     assert.equal(badQuery.status, 400);
     assert.match(badQuery.body.error, /stdoutFrom must be a non-negative integer/);
-    const key = { 'Idempotency-Key': 'hot-path-replay' };
+    const key = { 'Idempotency-Key': 'http-replay' };
     const first = await s.call('POST', '/exec', { command: 'echo once' }, key);
     const again = await s.call('POST', '/exec', chunked(JSON.stringify({ command: 'echo once' })), key);
     assert.equal(again.body.jobId, first.body.jobId);
@@ -134,20 +136,30 @@ describe('the hot path and the express app', () => {
   });
 });
 
-describe('a hot-path handler that fails after it began its answer', () => {
+describe('a handler that fails after it began its answer', () => {
   let server: Server;
   let url: string;
   const logged: string[] = [];
   before(async () => {
     const late = new HttpError(409, 'too late');
-    const routes: HotRoute[] = [
-      { method: 'GET', path: '/whole', handle: (_req, res) => { sendJson(res, 200, { ok: true }); throw late; } },
-      { method: 'GET', path: '/whole-async', handle: async (_req, res) => { sendJson(res, 200, { ok: true }); throw late; } },
-      { method: 'GET', path: '/cut', handle: async (_req, res) => { res.writeHead(200, { 'Content-Length': 100 }); res.write('{"par'); throw late; } },
-    ];
+    const routes = Router();
+    routes.get('/whole', (_req, res) => {
+      sendJson(res, 200, { ok: true });
+      throw late;
+    });
+    routes.get('/whole-async', async (_req, res) => {
+      sendJson(res, 200, { ok: true });
+      throw late;
+    });
+    routes.get('/cut', async (_req, res) => {
+      res.writeHead(200, { 'Content-Length': 100 });
+      res.write('{"par');
+      throw late;
+    });
     const logger = { debug() {}, info() {}, warn() {}, error: (m: string) => logged.push(m) };
-    const fallback = (_req: unknown, res: import('node:http').ServerResponse) => sendJson(res, 404, { error: 'not found' });
-    server = createServer(withHotPath(fallback, routes, { keys: new KeyStore(TEST_KEY, 'option'), maxBodyBytes: 1024, logger }));
+    const hosts = new HostPolicy({ bindHost: '127.0.0.1', allowedHosts: [], tunnelUrls: () => [] });
+    const app = createApp({ keys: new KeyStore(TEST_KEY, 'option'), hosts, maxBodyBytes: 1024, logger, health: () => ({}), publicRouters: [], routers: [routes] });
+    server = createServer(app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
@@ -160,12 +172,12 @@ describe('a hot-path handler that fails after it began its answer', () => {
       assert.deepEqual(r.body, { ok: true }, path);
     }
     assert.equal(logged.filter((m) => m.includes('too late')).length, 2);
-    assert.equal((await raw(url, 'GET', '/elsewhere', {})).status, 404);
+    assert.equal((await raw(url, 'GET', '/elsewhere', { 'x-api-key': TEST_KEY })).status, 404);
   });
 
   it('ends the connection of an answer cut short, so it cannot pass for a whole one', async () => {
     await assert.rejects(raw(url, 'GET', '/cut', { 'x-api-key': TEST_KEY }));
     assert.equal(logged.filter((m) => m.includes('too late')).length, 3);
-    assert.equal((await raw(url, 'GET', '/elsewhere', {})).status, 404);
+    assert.equal((await raw(url, 'GET', '/elsewhere', { 'x-api-key': TEST_KEY })).status, 404);
   });
 });
