@@ -8,7 +8,8 @@ import type { ServerOptions } from '../../src/server/config';
 import { KeyStore } from '../../src/server/auth';
 
 export const TEST_KEY = 'test-key-0123456789abcdefghijklmnopqrstuvwxyz';
-export const CLI = resolve(__dirname, '../../dist/cli.js');
+/** The CLI under test; a benchmark may point AGENT_RUNTIME_CLI at another build to compare the two side by side. */
+export const CLI = process.env.AGENT_RUNTIME_CLI ?? resolve(__dirname, '../../dist/cli.js');
 
 const madeDirs: string[] = [];
 // A test file's temporary folders go when its process does (the 1 GiB test alone leaves 1 GiB).
