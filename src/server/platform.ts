@@ -2,13 +2,50 @@
 import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { posix, win32 } from 'node:path';
 
-export const isWindows = process.platform === 'win32';
+/** The OS this layer acts for: the real one, or the one a test injected with `usePlatform`. */
+let os: NodeJS.Platform = process.platform;
+/** How this layer starts processes (injectable with the platform, so a test on Linux sees what Windows would run). */
+const launch = { spawn, spawnSync };
 
-/** The program and arguments that run `command` through the platform's shell (the seed's `shell=True`). */
+export let isWindows = os === 'win32';
+
+export function currentPlatform(): NodeJS.Platform {
+  return os;
+}
+
+/**
+ * For tests: makes this layer, and every module that reads `isWindows` or calls it, act as `platform`
+ * (`win32` on Linux, say), optionally starting processes through `processes` instead of node:child_process.
+ * Returns the function that puts the real platform back.
+ */
+export function usePlatform(platform: NodeJS.Platform, processes: Partial<typeof launch> = {}): () => void {
+  const saved = { os, spawn: launch.spawn, spawnSync: launch.spawnSync };
+  os = platform;
+  isWindows = platform === 'win32';
+  Object.assign(launch, processes);
+  return () => {
+    os = saved.os;
+    isWindows = os === 'win32';
+    launch.spawn = saved.spawn;
+    launch.spawnSync = saved.spawnSync;
+  };
+}
+
+/** Path functions of the platform in force (win32 ones on Windows, whatever the host). */
+export function platformPath(): typeof posix {
+  return isWindows ? win32 : posix;
+}
+
+/**
+ * The program and arguments that run `command` through the platform's shell (the seed's `shell=True`).
+ * On Windows the command line is wrapped in one more pair of quotes, as Node's own `shell: true` does:
+ * `cmd /s /c` strips the first and the last quote of what follows, so a command that starts and ends with
+ * a quoted word (`"C:\Program Files\x.exe" "arg"`) would otherwise lose both.
+ */
 export function shellInvocation(command: string): { file: string; args: string[] } {
-  if (isWindows) return { file: process.env.ComSpec || 'cmd.exe', args: ['/d', '/s', '/c', command] };
+  if (isWindows) return { file: process.env.ComSpec || 'cmd.exe', args: ['/d', '/s', '/c', `"${command}"`] };
   return { file: '/bin/sh', args: ['-c', command] };
 }
 
@@ -19,8 +56,9 @@ export function envKey(name: string, windows = isWindows): string {
 
 /** The per-user state directory (CONTRACT §2). */
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (isWindows) return join(env.LOCALAPPDATA || join(homedir(), 'AppData', 'Local'), 'agent-runtime');
-  if (process.platform === 'darwin') return join(homedir(), 'Library', 'Application Support', 'agent-runtime');
+  const { join } = platformPath();
+  if (isWindows) return join(env.LOCALAPPDATA || join(env.USERPROFILE || homedir(), 'AppData', 'Local'), 'agent-runtime');
+  if (os === 'darwin') return join(homedir(), 'Library', 'Application Support', 'agent-runtime');
   return join(env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'agent-runtime');
 }
 
@@ -31,7 +69,7 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
  */
 export function signalTree(pid: number, signal: NodeJS.Signals): boolean {
   if (isWindows) {
-    const r = spawnSync('taskkill', ['/PID', String(pid), '/T', '/F'], { windowsHide: true });
+    const r = launch.spawnSync('taskkill', ['/PID', String(pid), '/T', '/F'], { windowsHide: true });
     return r.status === 0;
   }
   try {
@@ -94,7 +132,12 @@ export async function killTree(pid: number, graceMs = 2000): Promise<void> {
 }
 
 /** Spawn options that put the child in its own process group (POSIX) and hide its window (Windows). */
-export const ownGroup = { detached: !isWindows, windowsHide: true } as const;
+export const ownGroup: { readonly detached: boolean; readonly windowsHide: true } = {
+  get detached() {
+    return !isWindows; // read when spread into a spawn's options, so an injected platform counts
+  },
+  windowsHide: true,
+};
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -106,7 +149,7 @@ export function spawnShell(
   opts: { cwd: string; env: NodeJS.ProcessEnv; stdio: StdioOptions },
 ): ChildProcess {
   const { file, args } = shellInvocation(command);
-  return spawn(file, args, { ...ownGroup, cwd: opts.cwd, env: opts.env, stdio: opts.stdio, windowsVerbatimArguments: isWindows });
+  return launch.spawn(file, args, { ...ownGroup, cwd: opts.cwd, env: opts.env, stdio: opts.stdio, windowsVerbatimArguments: isWindows });
 }
 
 /**
