@@ -1,0 +1,102 @@
+// The server as a Windows program (Windows Node in Wine): where it keeps its state by default, the key
+// file, persistence across a restart, /health, ACP jobs with an agent run by Windows Node.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildSync } from 'esbuild';
+import { eventually } from '../helpers/server';
+import { notUnderWine, REPO, setup, tempDir, winPath, WineMachine } from './wine';
+
+let machine: WineMachine;
+before(() => {
+  machine = new WineMachine();
+});
+after(() => machine?.shutdown());
+
+test('without --state-dir the state lives in %LOCALAPPDATA%\\agent-runtime; the key file is there, and kept across a restart', async () => {
+  const stateDir = join(machine.localAppData(), 'agent-runtime');
+  assert.equal(existsSync(stateDir), false);
+  const first = await machine.startServer([], { stateDir: null, env: {} });
+  const keyFile = join(stateDir, 'api_key');
+  const key = readFileSync(keyFile, 'utf8').trim();
+  assert.ok(key.length >= 32, 'a generated key');
+  assert.ok(!first.stderr().includes(key), 'the key is never printed in full');
+  first.useKey(key);
+  assert.equal((await first.call('GET', '/health')).body.authenticated, true);
+
+  const done = await first.run({ command: 'echo kept' });
+  const long = await first.call('POST', '/exec', { command: 'ping -n 60 127.0.0.1 > nul' });
+  await eventually(async () => (await first.call('GET', `/jobs/${long.body.jobId}`)).body.processAlive, 20_000, 'the long job to run');
+  first.kill(); // as a crash: no chance to record anything
+  await first.exited;
+
+  const second = await machine.startServer([], { stateDir: null, env: {} });
+  assert.match(second.stderr(), /from the key file|api_key/i);
+  second.useKey(key);
+  const kept = await second.call('GET', `/jobs/${done.jobId}`);
+  assert.equal(kept.status, 200);
+  assert.equal(kept.body.stdout, 'kept\r\n');
+  assert.equal(kept.body.exitCode, 0);
+  const cut = await second.call('GET', `/jobs/${long.body.jobId}`);
+  assert.equal(cut.body.status, 'failed');
+  assert.equal(cut.body.interrupted, true);
+  assert.equal(cut.body.endReason, 'interrupted');
+  second.kill();
+  await second.exited;
+  notUnderWine("the key file's ACL (Windows keeps a profile's AppData to its user; Wine has no ACLs)", 'docs/windows.md');
+});
+
+test('/health tells what this Windows machine supports', async () => {
+  const api = await machine.startServer();
+  const { body } = await api.call('GET', '/health');
+  assert.equal(body.authenticated, true);
+  assert.match(body.cwd, /^[A-Z]:\\/);
+  assert.equal(body.acp_supported, true);
+  assert.deepEqual(body.execution_modes, ['shell', 'persistent_shell', 'acp']);
+  assert.equal(body.persistent_shell_supported, true);
+  assert.equal(body.persistent_shell_shells.cmd, true);
+  for (const posixShell of ['bash', 'zsh', 'sh', 'fish']) assert.equal(body.persistent_shell_shells[posixShell], false, posixShell);
+  assert.ok(['cmd', 'pwsh', 'powershell'].includes(body.persistent_shell_default_shell));
+  console.log(`# under Wine /health says: terminal_supported=${body.terminal_supported}, powershell=${body.persistent_shell_shells.powershell}, default shell ${body.persistent_shell_default_shell}`);
+  notUnderWine('PowerShell (Wine ships only a stub powershell.exe, so /health may list it here)', 'test/core/platform-shells.test.ts');
+  notUnderWine('ConPTY terminals (under Wine cmd.exe in a ConPTY exits at once)', 'test/core/platform.test.ts and docs/windows.md');
+  api.kill();
+});
+
+test('an ACP job with a scripted agent run by Windows Node: its turn, its fs writes and a terminal in cmd', async () => {
+  const root = tempDir();
+  const work = join(root, 'work dir');
+  mkdirSync(work);
+  const agentJs = join(root, 'agent.js');
+  // Windows Node runs plain JavaScript, not tsx: the SDK-based agent is bundled to one file.
+  buildSync({ entryPoints: [join(REPO, 'test/acp/agents/scripted-agent.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: agentJs, logLevel: 'error' });
+  const api = await machine.startServer();
+  const steps = [
+    { say: 'hello from windows' },
+    { write: { path: `${winPath(work)}\\note.txt`, content: 'written by the agent' } },
+    { write: { path: 'C:\\windows\\escape.txt', content: 'x' } },
+    { terminal: { command: 'cmd.exe', args: ['/d', '/c', 'echo term-out& exit /b 4'], cwd: winPath(work) } },
+  ];
+  const r = await api.call('POST', '/exec', {
+    mode: 'acp',
+    agent: `"${winPath(setup.NODE_EXE)}" "${winPath(agentJs)}"`,
+    workdir: winPath(work),
+    env: { TEST_AGENT_STATE_DIR: winPath(join(root, 'state')) },
+    prompt: JSON.stringify(steps),
+  });
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  const job = await api.waitJob(r.body.jobId, 120_000);
+  assert.equal(job.status, 'completed', JSON.stringify({ acpError: job.acpError, stderr: job.stderr }));
+  assert.equal(job.stopReason, 'end_turn');
+  assert.match(job.stdout, /hello from windows/);
+  assert.match(job.stdout, /write:ok/);
+  assert.equal(readFileSync(join(work, 'note.txt'), 'utf8'), 'written by the agent');
+  assert.match(job.stdout, /write:error:/, 'a write outside the workdir is denied');
+  const term = /terminal:(\{.*\})/.exec(job.stdout);
+  assert.ok(term, job.stdout);
+  const t = JSON.parse(term[1]);
+  assert.equal(t.exit.exitCode, 4);
+  assert.match(t.output, /term-out/);
+  api.kill();
+});
