@@ -1,0 +1,46 @@
+// Persistent shells in cmd.exe, with the server running as a Windows program (Windows Node in Wine).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { WineMachine, type WindowsServer } from './wine';
+
+let machine: WineMachine;
+let api: WindowsServer;
+before(async () => {
+  machine = new WineMachine();
+  api = await machine.startServer();
+});
+after(() => machine?.shutdown());
+
+const inShell = (command: string, extra: Record<string, unknown> = {}) =>
+  api.run({ mode: 'persistent_shell', sessionKey: 'cmd-session', shell: 'cmd', command, timeout: 30, ...extra });
+
+test('a cmd session keeps its folder and variables; output, stderr and exit codes per command', async () => {
+  const first = await inShell('echo hi');
+  assert.equal(first.status, 'completed', JSON.stringify(first));
+  assert.equal(first.stdout, 'hi\r\n', 'no banner, no prompt, no echoed command');
+  assert.equal((await inShell('cd /d C:\\windows& set FOO=bar')).exitCode, 0);
+  const state = await inShell('echo %CD% %FOO%');
+  assert.equal(state.stdout, 'C:\\windows bar\r\n');
+  const three = await inShell('exit /b 3');
+  assert.equal(three.status, 'failed');
+  assert.equal(three.exitCode, 3);
+  const after3 = await inShell('echo after');
+  assert.equal(after3.exitCode, 0, 'the status of an earlier command does not leak into the next');
+  const err = await inShell('echo to-stderr 1>&2');
+  assert.match(err.stderr, /to-stderr/);
+  assert.equal(err.stdout, '');
+  const session = await api.call('GET', '/sessions/cmd-session');
+  assert.equal(session.status, 200);
+  assert.equal(session.body.shell, 'cmd');
+  assert.equal(session.body.processAlive, true);
+});
+
+test('a cmd session: a timed-out command ends the shell, the next command gets a fresh one', async () => {
+  const slow = await inShell('ping -n 30 127.0.0.1 > nul', { timeout: 2 });
+  assert.equal(slow.status, 'timeout');
+  const fresh = await inShell('echo [%FOO%]');
+  assert.equal(fresh.exitCode, 0);
+  assert.equal(fresh.stdout, '[%FOO%]\r\n', 'a new shell: the variable is gone');
+  const del = await api.call('DELETE', '/sessions/cmd-session');
+  assert.equal(del.status, 200);
+});
