@@ -7,7 +7,7 @@ import { posix, win32 } from 'node:path';
 /** The OS this layer acts for: the real one, or the one a test injected with `usePlatform`. */
 let os: NodeJS.Platform = process.platform;
 /** How this layer starts processes (injectable with the platform, so a test on Linux sees what Windows would run). */
-const launch = { spawn, spawnSync };
+const launch = { spawn, spawnSync, kill: (pid: number, signal: NodeJS.Signals | 0) => process.kill(pid, signal) };
 
 export let isWindows = os === 'win32';
 
@@ -21,7 +21,7 @@ export function currentPlatform(): NodeJS.Platform {
  * Returns the function that puts the real platform back.
  */
 export function usePlatform(platform: NodeJS.Platform, processes: Partial<typeof launch> = {}): () => void {
-  const saved = { os, spawn: launch.spawn, spawnSync: launch.spawnSync };
+  const saved = { ...launch, os };
   os = platform;
   isWindows = platform === 'win32';
   Object.assign(launch, processes);
@@ -30,6 +30,7 @@ export function usePlatform(platform: NodeJS.Platform, processes: Partial<typeof
     isWindows = os === 'win32';
     launch.spawn = saved.spawn;
     launch.spawnSync = saved.spawnSync;
+    launch.kill = saved.kill;
   };
 }
 
@@ -68,12 +69,26 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
  * Windows has no groups: `taskkill /T` walks the tree (and only knows how to kill).
  */
 export function signalTree(pid: number, signal: NodeJS.Signals): boolean {
-  if (isWindows) {
-    const r = launch.spawnSync('taskkill', ['/PID', String(pid), '/T', '/F'], { windowsHide: true });
-    return r.status === 0;
-  }
+  if (isWindows) return killWindowsTree(pid);
   try {
     process.kill(-pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `taskkill /T /F` from System32 by its full path (a job's or the user's PATH may lack System32). Where
+ * that fails (Wine's taskkill has no /T; a tree taskkill could end only in part), the process itself is
+ * ended at least, so its job or shell ends now rather than when its children do.
+ */
+function killWindowsTree(pid: number): boolean {
+  const taskkill = win32.join(process.env.SystemRoot || process.env.windir || 'C:\\Windows', 'System32', 'taskkill.exe');
+  const r = launch.spawnSync(taskkill, ['/PID', String(pid), '/T', '/F'], { windowsHide: true });
+  if (r.status === 0) return true;
+  try {
+    launch.kill(pid, 'SIGKILL'); // TerminateProcess
     return true;
   } catch {
     return false;

@@ -38,6 +38,7 @@ test('a cmd session keeps its folder and variables; output, stderr and exit code
 test('a cmd session: a timed-out command ends the shell, the next command gets a fresh one', async () => {
   const slow = await inShell('ping -n 30 127.0.0.1 > nul', { timeout: 2 });
   assert.equal(slow.status, 'timeout');
+  assert.ok(slow.durationMs < 15_000, `ended after ${slow.durationMs} ms`);
   const fresh = await inShell('echo [%FOO%]');
   assert.equal(fresh.exitCode, 0);
   assert.equal(fresh.stdout, '[%FOO%]\r\n', 'a new shell: the variable is gone');
