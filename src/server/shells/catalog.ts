@@ -1,6 +1,7 @@
 // Which shells a persistent session can run, the names clients may use for them (the seed's aliases
 // plus the POSIX shells), and where each is installed on this machine.
 import { accessSync, constants, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { isWindows, platformPath } from '../platform';
 
 export const SHELL_KINDS = ['bash', 'zsh', 'sh', 'fish', 'pwsh', 'powershell', 'cmd'] as const;
@@ -88,7 +89,7 @@ export class ShellCatalog {
 
 /** The first of `names` found on PATH as an executable file (with PATHEXT on Windows). */
 function findExecutable(names: string[], env: NodeJS.ProcessEnv): string | undefined {
-  const { delimiter, join } = platformPath();
+  const { delimiter } = platformPath(); // the host's `join`: the files are this machine's
   const dirs = (env.PATH ?? env.Path ?? '').split(delimiter).filter(Boolean);
   const exts = isWindows ? ['', ...(env.PATHEXT ?? '.EXE;.CMD;.BAT;.COM').split(';').map((e) => e.toLowerCase())] : [''];
   for (const name of names) {
