@@ -59,7 +59,7 @@ test('/health tells what this Windows machine supports', async () => {
   for (const posixShell of ['bash', 'zsh', 'sh', 'fish']) assert.equal(body.persistent_shell_shells[posixShell], false, posixShell);
   assert.ok(['cmd', 'pwsh', 'powershell'].includes(body.persistent_shell_default_shell));
   console.log(`# under Wine /health says: terminal_supported=${body.terminal_supported}, powershell=${body.persistent_shell_shells.powershell}, default shell ${body.persistent_shell_default_shell}`);
-  notUnderWine('PowerShell (Wine ships only a stub powershell.exe, so /health may list it here)', 'test/core/platform-shells.test.ts');
+  notUnderWine('PowerShell (Wine ships only a stub powershell.exe, so /health may list it here)', 'test/core/platform.test.ts');
   notUnderWine('ConPTY terminals (under Wine cmd.exe in a ConPTY exits at once)', 'test/core/platform.test.ts and docs/windows.md');
   api.kill();
 });
