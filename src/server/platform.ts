@@ -1,8 +1,8 @@
 // Everything that differs between Windows and POSIX lives here, so the differences stay visible.
 import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { posix, win32 } from 'node:path';
+import { join, posix, win32 } from 'node:path';
 
 /** The OS this layer acts for: the real one, or the one a test injected with `usePlatform`. */
 let os: NodeJS.Platform = process.platform;
@@ -182,4 +182,70 @@ export function processStartTime(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The first of `names` found as an executable file in `firstDirs`, then on PATH (with PATHEXT on Windows).
+ * Paths are joined the host's way (the files are this machine's); the PATH separator is the platform's.
+ */
+export function findExecutable(names: string[], env: NodeJS.ProcessEnv, firstDirs: string[] = []): string | undefined {
+  const dirs = [...firstDirs, ...(env.PATH ?? env.Path ?? '').split(platformPath().delimiter).filter(Boolean)];
+  const exts = isWindows ? ['', ...(env.PATHEXT ?? '.EXE;.CMD;.BAT;.COM').split(';').map((e) => e.toLowerCase())] : [''];
+  for (const name of names) {
+    for (const dir of dirs) {
+      for (const ext of exts) {
+        const file = join(dir, name + (name.toLowerCase().endsWith(ext) ? '' : ext));
+        if (isExecutableFile(file)) return file;
+      }
+    }
+  }
+  return undefined;
+}
+
+function isExecutableFile(file: string): boolean {
+  try {
+    if (!statSync(file).isFile()) return false;
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What cmd.exe reads as syntax on a command line; each is escaped with `^` to stay a plain character. */
+const CMD_META = /[()\][%!^"`<>&|;, *?]/g;
+
+/**
+ * Starts `file` with exactly `args`, in its own group, as the platform's users expect a program name to
+ * work. On Windows that means PATHEXT: Node spawns only .exe and .com files itself and refuses .cmd and
+ * .bat files without a shell, yet `npm`, `npx` and most tools' shims are batch files; so anything that
+ * does not resolve to an .exe or .com (in `cwd`, then on PATH) runs through cmd.exe, its arguments escaped.
+ */
+export function spawnProgram(
+  file: string,
+  args: string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv; stdio: StdioOptions },
+): ChildProcess {
+  if (isWindows) {
+    const resolved = /[\\/]/.test(file) ? file : findExecutable([file], opts.env, [opts.cwd]);
+    if (!resolved || !/\.(exe|com)$/i.test(resolved)) return spawnShell(windowsCommandLine(file, args, resolved), opts);
+  }
+  return launch.spawn(file, args, { ...ownGroup, cwd: opts.cwd, env: opts.env, stdio: opts.stdio });
+}
+
+/**
+ * A cmd.exe command line (for `spawnShell`) that runs `file` with exactly `args`. Each argument is quoted
+ * as Windows programs parse their command line (backslashes before a quote doubled, the quote escaped),
+ * then every cmd metacharacter, quotes included, is escaped with `^`; a batch file (`resolved` names one)
+ * reads its arguments through cmd a second time, so for one the escaping is done twice. Not for cmd.exe
+ * itself, which reads its own command line in a way of its own.
+ */
+export function windowsCommandLine(file: string, args: string[], resolved = file): string {
+  const batch = /\.(cmd|bat)$/i.test(resolved);
+  const escape = (s: string) => s.replace(CMD_META, '^$&');
+  const quoted = args.map((arg) => {
+    const msvc = `"${arg.replace(/(\\*)"/g, '$1$1\\"').replace(/(\\*)$/, '$1$1')}"`;
+    return batch ? escape(escape(msvc)) : escape(msvc);
+  });
+  return [escape(file), ...quoted].join(' ');
 }

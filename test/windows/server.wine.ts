@@ -2,13 +2,17 @@
 // file, persistence across a restart, /health, ACP jobs with an agent run by Windows Node.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { eventually } from '../helpers/server';
 import { notUnderWine, REPO, setup, tempDir, winPath, WineMachine } from './wine';
 
 let machine: WineMachine;
+/** Arguments that cmd.exe would read as syntax, or programs would parse apart, were they not escaped. */
+const ARGS = ['a b', 'c&d|e', 'say "hi"', 'back\\', '(x) ^ <y> !z!', ''];
+/** A percent sign cannot be escaped on cmd's command line: it reaches programs, not batch files, whole. */
+const PERCENT = ['100%', '%OS%'];
 before(() => {
   machine = new WineMachine();
 });
@@ -68,6 +72,7 @@ test('an ACP job with a scripted agent run by Windows Node: its turn, its fs wri
   const root = tempDir();
   const work = join(root, 'work dir');
   mkdirSync(work);
+  writeFileSync(join(work, 'shim.cmd'), `@"${winPath(setup.NODE_EXE)}" -e "console.log(JSON.stringify(process.argv.slice(1)))" %*\r\n`);
   const agentJs = join(root, 'agent.js');
   // Windows Node runs plain JavaScript, not tsx: the SDK-based agent is bundled to one file.
   buildSync({ entryPoints: [join(REPO, 'test/acp/agents/scripted-agent.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: agentJs, logLevel: 'error' });
@@ -77,6 +82,11 @@ test('an ACP job with a scripted agent run by Windows Node: its turn, its fs wri
     { write: { path: `${winPath(work)}\\note.txt`, content: 'written by the agent' } },
     { write: { path: 'C:\\windows\\escape.txt', content: 'x' } },
     { terminal: { command: 'cmd.exe', args: ['/d', '/c', 'echo term-out& exit /b 4'], cwd: winPath(work) } },
+    // A batch file by its name with arguments, as npm's shims are (`npm test` on Windows): Node refuses
+    // to spawn .cmd and .bat files without a shell, so it goes through cmd.exe, its arguments escaped.
+    { terminal: { command: 'shim', args: ARGS, cwd: winPath(work) } },
+    // A program with the same arguments, found on PATH by cmd.
+    { terminal: { command: 'node', args: ['-e', 'console.log(JSON.stringify(process.argv.slice(1)))', ...ARGS, ...PERCENT], cwd: winPath(work), env: [{ name: 'PATH', value: `${winPath(dirname(setup.NODE_EXE))};C:\\windows\\system32` }] } },
   ];
   const r = await api.call('POST', '/exec', {
     mode: 'acp',
@@ -93,10 +103,13 @@ test('an ACP job with a scripted agent run by Windows Node: its turn, its fs wri
   assert.match(job.stdout, /write:ok/);
   assert.equal(readFileSync(join(work, 'note.txt'), 'utf8'), 'written by the agent');
   assert.match(job.stdout, /write:error:/, 'a write outside the workdir is denied');
-  const term = /terminal:(\{.*\})/.exec(job.stdout);
-  assert.ok(term, job.stdout);
-  const t = JSON.parse(term[1]);
-  assert.equal(t.exit.exitCode, 4);
-  assert.match(t.output, /term-out/);
+  const terms = [...job.stdout.matchAll(/terminal:(\{.*?\})(?=write:|terminal:|hello from|$)/gs)].map((m) => JSON.parse(m[1]));
+  assert.equal(terms.length, 3, job.stdout);
+  assert.equal(terms[0].exit.exitCode, 4);
+  assert.match(terms[0].output, /term-out/);
+  assert.equal(terms[1].exit.exitCode, 0, JSON.stringify(terms[1]));
+  assert.deepEqual(JSON.parse(terms[1].output), ARGS);
+  assert.equal(terms[2].exit.exitCode, 0, JSON.stringify(terms[2]));
+  assert.deepEqual(JSON.parse(terms[2].output), [...ARGS, ...PERCENT]);
   api.kill();
 });

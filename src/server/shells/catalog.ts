@@ -1,8 +1,6 @@
 // Which shells a persistent session can run, the names clients may use for them (the seed's aliases
 // plus the POSIX shells), and where each is installed on this machine.
-import { accessSync, constants, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { isWindows, platformPath } from '../platform';
+import { findExecutable, isWindows } from '../platform';
 
 export const SHELL_KINDS = ['bash', 'zsh', 'sh', 'fish', 'pwsh', 'powershell', 'cmd'] as const;
 export type ShellKind = (typeof SHELL_KINDS)[number];
@@ -84,31 +82,5 @@ export class ShellCatalog {
 
   defaultShell(): ShellKind | null {
     return defaultOrder().find((k) => this.executable(k) !== undefined) ?? null;
-  }
-}
-
-/** The first of `names` found on PATH as an executable file (with PATHEXT on Windows). */
-function findExecutable(names: string[], env: NodeJS.ProcessEnv): string | undefined {
-  const { delimiter } = platformPath(); // the host's `join`: the files are this machine's
-  const dirs = (env.PATH ?? env.Path ?? '').split(delimiter).filter(Boolean);
-  const exts = isWindows ? ['', ...(env.PATHEXT ?? '.EXE;.CMD;.BAT;.COM').split(';').map((e) => e.toLowerCase())] : [''];
-  for (const name of names) {
-    for (const dir of dirs) {
-      for (const ext of exts) {
-        const file = join(dir, name + (name.toLowerCase().endsWith(ext) ? '' : ext));
-        if (isExecutableFile(file)) return file;
-      }
-    }
-  }
-  return undefined;
-}
-
-function isExecutableFile(file: string): boolean {
-  try {
-    if (!statSync(file).isFile()) return false;
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
   }
 }
