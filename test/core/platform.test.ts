@@ -13,8 +13,10 @@ import {
   ownGroup,
   shellInvocation,
   signalTree,
+  spawnProgram,
   spawnShell,
   usePlatform,
+  windowsCommandLine,
 } from '../../src/server/platform';
 import { jobEnv } from '../../src/server/jobs/manager';
 import { ShellCatalog } from '../../src/server/shells/catalog';
@@ -143,6 +145,30 @@ test("cmd's dialect: a batch per command, CRLF, Windows paths, the command as a 
   assert.deepEqual(files.get('ab12.term'), term, 'the terminator, without a newline: the status follows it');
   assert.equal(quoteFor('cmd', 'say "hi"'), '"say ""hi"""');
   assert.ok(dialectFor('powershell').args('x').includes('Bypass'));
+});
+
+test('a program with arguments: .exe files spawned directly, batch files and unknown names through cmd.exe, escaped', () => {
+  const calls = asWindows();
+  const dir = tempDir();
+  for (const f of ['tool.exe', 'npm.cmd']) {
+    writeFileSync(join(dir, f), '');
+    chmodSync(join(dir, f), 0o755);
+  }
+  const opts = { cwd: 'C:\\work', env: { Path: dir }, stdio: 'pipe' as const };
+  spawnProgram('tool', ['a b'], opts);
+  assert.deepEqual(calls.spawn[0].slice(0, 2), ['tool', ['a b']]);
+  spawnProgram('npm', ['run', 'x&y'], opts);
+  const [file, args, o] = calls.spawn[1] as [string, string[], Record<string, unknown>];
+  assert.match(file, /cmd\.exe$/i);
+  assert.deepEqual(args.slice(0, 3), ['/d', '/s', '/c']);
+  assert.equal(args[3], `"${windowsCommandLine('npm', ['run', 'x&y'], join(dir, 'npm.cmd'))}"`);
+  assert.equal(o.windowsVerbatimArguments, true);
+  spawnProgram('not-installed', [], opts);
+  assert.match((calls.spawn[2] as [string])[0], /cmd\.exe$/i, 'cmd says what is missing');
+
+  // Quoted as programs parse it, every cmd metacharacter escaped; twice for a batch file.
+  assert.equal(windowsCommandLine('tool', ['a b', 'say "hi"', 'end\\']), 'tool ^"a^ b^" ^"say^ \\^"hi\\^"^" ^"end\\\\^"');
+  assert.equal(windowsCommandLine('npm', ['x&y'], 'C:\\n\\npm.cmd'), 'npm ^^^"x^^^&y^^^"');
 });
 
 test('ACP terminals: a command line is left to cmd.exe as it is (no `exec`)', () => {
