@@ -127,7 +127,9 @@ test('persistent shells on Windows: cmd and PowerShell, found with PATHEXT; no P
   assert.equal(new ShellCatalog({ Path: cmdOnly }).defaultShell(), 'cmd');
   restore!();
   restore = undefined;
-  assert.equal(new ShellCatalog({ PATH: cmdOnly }).availability().cmd, false, 'cmd.exe is offered on Windows only');
+  const elsewhere = new ShellCatalog({ PATH: cmdOnly });
+  assert.equal('cmd' in elsewhere.availability(), false, 'cmd.exe is offered, and listed, on Windows only');
+  assert.equal(elsewhere.executable('cmd'), undefined);
 });
 
 test("cmd's dialect: a batch per command, CRLF, Windows paths, the command as a subroutine; PowerShell bypasses the policy", () => {

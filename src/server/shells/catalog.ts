@@ -72,8 +72,10 @@ export class ShellCatalog {
   }
 
   /** The seed's `persistent_shell_shells`: every kind with whether it is installed. */
-  availability(): Record<ShellKind, boolean> {
-    return Object.fromEntries(SHELL_KINDS.map((k) => [k, this.executable(k) !== undefined])) as Record<ShellKind, boolean>;
+  availability(): Partial<Record<ShellKind, boolean>> {
+    // cmd is listed only where it can be offered, so elsewhere the field keeps the shape it always had.
+    const kinds = SHELL_KINDS.filter((k) => k !== 'cmd' || isWindows);
+    return Object.fromEntries(kinds.map((k) => [k, this.executable(k) !== undefined]));
   }
 
   available(): ShellKind[] {
