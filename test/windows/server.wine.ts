@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { buildSync } from 'esbuild';
+import { once } from 'node:events';
+import WebSocket from 'ws';
 import { eventually } from '../helpers/server';
 import { notUnderWine, REPO, setup, tempDir, winPath, WineMachine } from './wine';
 
@@ -65,6 +67,20 @@ test('/health tells what this Windows machine supports', async () => {
   console.log(`# under Wine /health says: terminal_supported=${body.terminal_supported}, powershell=${body.persistent_shell_shells.powershell}, default shell ${body.persistent_shell_default_shell}`);
   notUnderWine('PowerShell (Wine ships only a stub powershell.exe, so /health may list it here)', 'test/core/platform.test.ts');
   notUnderWine('ConPTY terminals (under Wine cmd.exe in a ConPTY exits at once)', 'test/core/platform.test.ts and docs/windows.md');
+  api.kill();
+});
+
+test('a terminal that cannot start (no ConPTY build of node-pty here) fails with a clear message; the server goes on', async () => {
+  const api = await machine.startServer();
+  const ws = new WebSocket(`${api.url.replace('http', 'ws')}/terminal/ws`, { headers: { 'X-API-Key': api.key } });
+  const messages: string[] = [];
+  ws.on('message', (d) => messages.push(String(d)));
+  const [code] = (await once(ws, 'close')) as [number];
+  assert.equal(code, 1011);
+  const error = messages.map((m) => (m.startsWith('\u0000') ? JSON.parse(m.slice(1)) : null)).find((m) => m?.type === 'error');
+  assert.match(error?.message ?? '', /could not start the shell powershell\.exe/);
+  assert.equal((await api.call('GET', '/health')).status, 200);
+  assert.equal((await api.run({ command: 'echo still here' })).stdout, 'still here\r\n');
   api.kill();
 });
 
