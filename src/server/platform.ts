@@ -11,10 +11,6 @@ const launch = { spawn, spawnSync, kill: (pid: number, signal: NodeJS.Signals | 
 
 export let isWindows = os === 'win32';
 
-export function currentPlatform(): NodeJS.Platform {
-  return os;
-}
-
 /**
  * For tests: makes this layer, and every module that reads `isWindows` or calls it, act as `platform`
  * (`win32` on Linux, say), optionally starting processes through `processes` instead of node:child_process.
