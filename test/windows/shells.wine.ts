@@ -1,7 +1,8 @@
 // Persistent shells in cmd.exe, with the server running as a Windows program (Windows Node in Wine).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WineMachine, type WindowsServer } from './wine';
+import { eventually } from '../helpers/server';
+import { KEY, WineMachine, type WindowsServer } from './wine';
 
 let machine: WineMachine;
 let api: WindowsServer;
@@ -33,6 +34,19 @@ test('a cmd session keeps its folder and variables; output, stderr and exit code
   assert.equal(session.status, 200);
   assert.equal(session.body.shell, 'cmd');
   assert.equal(session.body.processAlive, true);
+});
+
+test('a cmd session: a nudge answers a prompt; other input is refused (stdin carries the commands); the key stays out', async () => {
+  const r = await api.call('POST', '/exec', { mode: 'persistent_shell', sessionKey: 'cmd-session', shell: 'cmd', command: 'set /p answer=\necho done', timeout: 30 });
+  await eventually(async () => (await api.call('GET', `/jobs/${r.body.jobId}`)).body.processAlive, 20_000, 'the command to run');
+  const refused = await api.call('POST', `/jobs/${r.body.jobId}/input`, { data: 'text' });
+  assert.ok(refused.status >= 400 && refused.status < 500, `input -> ${refused.status}`);
+  assert.equal((await api.call('POST', `/jobs/${r.body.jobId}/nudge`)).body.nudged, true);
+  const done = await api.waitJob(r.body.jobId);
+  assert.match(done.stdout, /done/);
+  const env = await inShell('set');
+  assert.ok(env.stdout.includes('OS=Windows_NT'));
+  assert.ok(!env.stdout.includes(KEY), 'the key is in the shell');
 });
 
 test('a cmd session: a timed-out command ends the shell, the next command gets a fresh one', async () => {
