@@ -2,10 +2,12 @@
 // Wine, driven from this (Linux) Node over HTTP on loopback. scripts/windows-setup.sh installs and caches
 // what this needs and writes the paths into the cache's `env` file; `npm run test:windows` runs it first.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { closeSync, cpSync, existsSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { apiFor, type Api } from '../helpers/server';
+import { apiFor, tempDir, type Api } from '../helpers/server';
+
+export { tempDir };
 
 export const REPO = resolve(__dirname, '../..');
 export const KEY = 'wine-test-key-0123456789abcdefghijklmnop';
@@ -29,17 +31,6 @@ export const setup = readSetup();
 /** This machine's path as a Windows program under Wine sees it (Wine maps `/` to drive Z:). */
 export function winPath(linuxPath: string): string {
   return `Z:${resolve(linuxPath).replace(/\//g, '\\')}`;
-}
-
-/** A fresh folder (Linux path) for one test file, removed when the process exits. */
-const made: string[] = [];
-process.once('exit', () => {
-  for (const d of made) rmSync(d, { recursive: true, force: true });
-});
-export function tempDir(prefix = 'ar-win-'): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  made.push(dir);
-  return dir;
 }
 
 /**
@@ -68,17 +59,6 @@ export class WineMachine {
     const users = join(this.prefix, 'drive_c', 'users');
     const user = readdirSync(users).find((u) => u !== 'Public')!;
     return join(users, user, 'AppData', 'Local');
-  }
-
-  /** Runs a Windows program to completion (stdio through files: a pipe gives Windows Node EBADF). */
-  run(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): { status: number | null; stdout: string; stderr: string } {
-    const dir = tempDir('ar-wine-run-');
-    const out = openSync(join(dir, 'out'), 'w');
-    const err = openSync(join(dir, 'err'), 'w');
-    const r = spawnSync(setup.WINE, args, { cwd: opts.cwd ?? REPO, env: this.env(opts.env), stdio: ['ignore', out, err], timeout: 120_000 });
-    closeSync(out);
-    closeSync(err);
-    return { status: r.status, stdout: readFileSync(join(dir, 'out'), 'utf8'), stderr: readFileSync(join(dir, 'err'), 'utf8') };
   }
 
   /** The real CLI under Windows Node; resolves once it listens. */
@@ -160,22 +140,6 @@ export class WindowsServer implements Api {
     }
     throw new Error(`the server under Wine did not start in 60 s: ${this.stderr()}`);
   }
-}
-
-/** Live processes whose command line contains `marker` (Wine's Windows processes are Linux processes too). */
-export function processesWith(marker: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      const state = /^State:\s+(\w)/m.exec(readFileSync(`/proc/${entry}/status`, 'utf8'))?.[1];
-      if (cmd.includes(marker) && state !== 'Z') pids.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
 }
 
 /** Printed in the suite's output: what Wine cannot stand in for, and where that code is tested instead. */
