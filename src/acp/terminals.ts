@@ -4,7 +4,7 @@
 // commands in a named persistent shell instead of a fresh process.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { ResponseError } from 'vscode-jsonrpc/node';
-import { isWindows, killTree, ownGroup, spawnShell } from '../server/platform';
+import { isWindows, killTree, ownGroup, spawnProgram, spawnShell } from '../server/platform';
 import { ByteTail } from './bounded';
 import { execIfSimple } from './shell';
 import type { TerminalEvent } from './events';
@@ -146,7 +146,7 @@ function spawnMerged(launch: TerminalLaunch): ChildProcess {
   const stdio: ['ignore', 'pipe', 'pipe'] = ['ignore', 'pipe', 'pipe'];
   const opts = { cwd: launch.cwd, env: launch.env, stdio };
   if (isWindows) {
-    return launch.args.length === 0 ? spawnShell(launch.command, opts) : spawn(launch.command, launch.args, { ...ownGroup, ...opts });
+    return launch.args.length === 0 ? spawnShell(launch.command, opts) : spawnProgram(launch.command, launch.args, opts);
   }
   if (launch.args.length === 0) return spawnShell(`exec 2>&1\n${execIfSimple(launch.command)}`, opts);
   return spawn('/bin/sh', ['-c', 'exec "$@" 2>&1', 'sh', launch.command, ...launch.args], { ...ownGroup, ...opts });

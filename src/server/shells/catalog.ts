@@ -1,10 +1,8 @@
 // Which shells a persistent session can run, the names clients may use for them (the seed's aliases
 // plus the POSIX shells), and where each is installed on this machine.
-import { accessSync, constants, statSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
-import { isWindows } from '../platform';
+import { findExecutable, isWindows } from '../platform';
 
-export const SHELL_KINDS = ['bash', 'zsh', 'sh', 'fish', 'pwsh', 'powershell'] as const;
+export const SHELL_KINDS = ['bash', 'zsh', 'sh', 'fish', 'pwsh', 'powershell', 'cmd'] as const;
 export type ShellKind = (typeof SHELL_KINDS)[number];
 
 /** Names accepted in `shell` (case-insensitive), as the seed's plus ours. */
@@ -19,6 +17,8 @@ const ALIASES: Record<string, ShellKind> = {
   powershell: 'powershell',
   'powershell.exe': 'powershell',
   'windows-powershell': 'powershell',
+  cmd: 'cmd',
+  'cmd.exe': 'cmd',
 };
 
 /** Executable names tried in order for each kind (Windows PowerShell only exists as powershell.exe). */
@@ -29,16 +29,22 @@ const CANDIDATES: Record<ShellKind, string[]> = {
   fish: ['fish'],
   pwsh: ['pwsh'],
   powershell: ['powershell.exe', 'powershell'],
+  cmd: ['cmd.exe'],
 };
 
 /**
- * What this platform can drive. The POSIX shells' driver hands each command its own stdin as fd 3, which
- * Windows builds of bash and friends do not receive from Node; on Windows only PowerShell is offered.
+ * What this platform can drive (read per call, so a test can inject the platform). The POSIX shells'
+ * driver hands each command its own stdin as fd 3, which Windows builds of bash and friends do not receive
+ * from Node; on Windows PowerShell and cmd.exe are offered, cmd.exe nowhere else.
  */
-const OFFERED: readonly ShellKind[] = isWindows ? ['pwsh', 'powershell'] : SHELL_KINDS;
+function offered(): readonly ShellKind[] {
+  return isWindows ? ['pwsh', 'powershell', 'cmd'] : SHELL_KINDS.filter((k) => k !== 'cmd');
+}
 
-/** Preference for `persistent_shell_default_shell`: the seed's PowerShell first on Windows, bash elsewhere. */
-const DEFAULT_ORDER: readonly ShellKind[] = isWindows ? ['pwsh', 'powershell'] : ['bash', 'zsh', 'sh', 'fish', 'pwsh'];
+/** Preference for `persistent_shell_default_shell`: the seed's PowerShell first on Windows (then cmd.exe), bash elsewhere. */
+function defaultOrder(): readonly ShellKind[] {
+  return isWindows ? ['pwsh', 'powershell', 'cmd'] : ['bash', 'zsh', 'sh', 'fish', 'pwsh'];
+}
 
 export function acceptedShellNames(): string[] {
   return Object.keys(ALIASES);
@@ -60,14 +66,16 @@ export class ShellCatalog {
   constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
 
   executable(kind: ShellKind): string | undefined {
-    if (!OFFERED.includes(kind)) return undefined;
+    if (!offered().includes(kind)) return undefined;
     if (!this.resolved.has(kind)) this.resolved.set(kind, findExecutable(CANDIDATES[kind], this.env) ?? null);
     return this.resolved.get(kind) ?? undefined;
   }
 
   /** The seed's `persistent_shell_shells`: every kind with whether it is installed. */
-  availability(): Record<ShellKind, boolean> {
-    return Object.fromEntries(SHELL_KINDS.map((k) => [k, this.executable(k) !== undefined])) as Record<ShellKind, boolean>;
+  availability(): Partial<Record<ShellKind, boolean>> {
+    // cmd is listed only where it can be offered, so elsewhere the field keeps the shape it always had.
+    const kinds = SHELL_KINDS.filter((k) => k !== 'cmd' || isWindows);
+    return Object.fromEntries(kinds.map((k) => [k, this.executable(k) !== undefined]));
   }
 
   available(): ShellKind[] {
@@ -75,31 +83,6 @@ export class ShellCatalog {
   }
 
   defaultShell(): ShellKind | null {
-    return DEFAULT_ORDER.find((k) => this.executable(k) !== undefined) ?? null;
-  }
-}
-
-/** The first of `names` found on PATH as an executable file (with PATHEXT on Windows). */
-function findExecutable(names: string[], env: NodeJS.ProcessEnv): string | undefined {
-  const dirs = (env.PATH ?? env.Path ?? '').split(delimiter).filter(Boolean);
-  const exts = isWindows ? ['', ...(env.PATHEXT ?? '.EXE;.CMD;.BAT;.COM').split(';').map((e) => e.toLowerCase())] : [''];
-  for (const name of names) {
-    for (const dir of dirs) {
-      for (const ext of exts) {
-        const file = join(dir, name + (name.toLowerCase().endsWith(ext) ? '' : ext));
-        if (isExecutableFile(file)) return file;
-      }
-    }
-  }
-  return undefined;
-}
-
-function isExecutableFile(file: string): boolean {
-  try {
-    if (!statSync(file).isFile()) return false;
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
+    return defaultOrder().find((k) => this.executable(k) !== undefined) ?? null;
   }
 }

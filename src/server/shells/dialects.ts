@@ -37,14 +37,24 @@ export function psQuote(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
 }
 
+/**
+ * Double-quoted for cmd.exe, where `"` inside is doubled (what most programs' argument parsers read back
+ * as one `"`). cmd still expands `%NAME%` inside quotes: cmd has no quoting that stops it.
+ */
+export function cmdQuote(s: string): string {
+  return `"${s.replace(/"/g, '""')}"`;
+}
+
 /** A word in `kind`'s syntax that the shell reads back as exactly `s`. */
 export function quoteFor(kind: ShellKind, s: string): string {
+  if (kind === 'cmd') return cmdQuote(s);
   if (kind === 'fish') return fishQuote(s);
   if (isPowerShell(kind)) return psQuote(s);
   return shQuote(s);
 }
 
 export function dialectFor(kind: ShellKind): Dialect {
+  if (kind === 'cmd') return cmd;
   if (kind === 'fish') return fish;
   if (isPowerShell(kind)) return powershell;
   return posix(kind);
@@ -164,3 +174,44 @@ $__ar_end = [System.IO.File]::ReadAllText(${psQuote(endPath)}).TrimEnd([char]10,
 [Console]::Out.Write($__ar_end + [string]$__ar_st + [char]10); [Console]::Out.Flush()
 `;
 }
+
+/** A path inside the session's directory in Windows' own spelling (cmd's `call` and `type` want backslashes). */
+const winFile = (dir: string, name: string) => `${dir.replace(/\//g, '\\')}\\${name}`;
+
+/**
+ * cmd.exe: reads its control lines from stdin (`/q`: echo off, so it prints no prompt and no command;
+ * `/k rem`: no banner), one line per command naming that command's batch file. The batch sets the status
+ * to 0 (`(call )`), runs the command as its subroutine (`call :label`: a called batch file's `exit /b N`
+ * reaches the caller as 1 in Wine's cmd, a subroutine's reaches it whole in both), keeps its ERRORLEVEL,
+ * then prints the terminator on stderr and, on stdout, the terminator and the status. No `setlocal`, so
+ * `cd` and variables persist. The command runs as batch-file text: `%%i` in `for`, `%%` for a literal
+ * percent sign, and a `setlocal` of its own ends with it. Like PowerShell's, its stdin is the control
+ * channel: only a nudge can be written to it.
+ */
+const cmd: Dialect = {
+  separateInput: false,
+  prelude: '',
+  args: () => ['/d', '/q', '/k', 'rem'],
+  controlLine: (dir, id) => `"${winFile(dir, `${id}.bat`)}"\r\n`,
+  commandFiles: (dir, id, command, terminator) => [
+    [`${id}.end`, Buffer.concat([terminator, Buffer.from('\r\n')])],
+    [`${id}.term`, terminator],
+    [
+      `${id}.bat`,
+      [
+        '@(call )',
+        '@call :__ar_command',
+        '@set __ar_st=%ERRORLEVEL%',
+        `@type "${winFile(dir, `${id}.end`)}" 1>&2`,
+        `@type "${winFile(dir, `${id}.term`)}"`,
+        '@echo %__ar_st%',
+        '@set __ar_st=',
+        '@goto :eof',
+        ':__ar_command',
+        '@echo off',
+        command.replace(/\r?\n/g, '\r\n'),
+        '',
+      ].join('\r\n'),
+    ],
+  ],
+};

@@ -5,13 +5,13 @@
 import { EventEmitter } from 'node:events';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { realpathSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Backoff } from '../backoff';
 import { resolveBounded, type Bounds } from '../bounded';
 import { consoleLogger, type Logger } from '../log';
-import { isWindows, killTree, spawnShell } from '../platform';
+import { isWindows, killTree, platformPath, spawnShell } from '../platform';
 
 /** The exit code that asks the wrapper to update and restart (the seed's). */
 export const RESTART_EXIT_CODE = 42;
@@ -231,6 +231,7 @@ export class Wrapper extends EventEmitter {
  * very copy whatever npm's configured prefix is. Undefined for anything else (a checkout, a bundle).
  */
 export function defaultUpdateCommand(packageDir: string, name: string): string | undefined {
+  const { basename, dirname } = platformPath(); // a Windows prefix is a Windows path, whatever tests run on
   if (basename(packageDir) !== name || basename(dirname(packageDir)) !== 'node_modules') return undefined;
   const above = dirname(dirname(packageDir));
   const prefix = isWindows ? above : basename(above) === 'lib' ? dirname(above) : undefined;
