@@ -4,6 +4,7 @@ import { HttpError } from '../errors';
 import { addPaths } from '../http/openapi';
 import { sendJson } from '../http/respond';
 import type { SessionManager } from './manager';
+import { SHELL_KINDS } from './catalog';
 
 const NOT_FOUND = 'session not found';
 
@@ -33,7 +34,7 @@ const Session = {
   required: ['sessionKey', 'shell', 'status', 'createdAt', 'lastUsedAt', 'lastOutputAt', 'processAlive', 'activeCommand'],
   properties: {
     sessionKey: str,
-    shell: { type: 'string', enum: ['bash', 'zsh', 'sh', 'fish', 'pwsh', 'powershell'] },
+    shell: { type: 'string', enum: [...SHELL_KINDS] },
     status: { type: 'string', enum: ['running', 'idle', 'stopped'] },
     createdAt: num,
     lastUsedAt: num,
