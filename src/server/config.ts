@@ -1,5 +1,6 @@
 // Every option of the core with its default and its bound, in one place (documented in docs/API.md).
 import { defaultStateDir } from './platform';
+import { resolveBounded, type Bounds } from '../common/bounds';
 
 export interface ServerOptions {
   /** Command server port. Default 8585; 0 picks a free port. */
@@ -44,17 +45,8 @@ export interface ServerOptions {
   acpPermissionDeadlineSeconds: number;
 }
 
-interface Bound {
-  /** A number, or computed from the options resolved before it (in this table's order). */
-  default: number | ((resolved: Partial<ServerOptions>) => number);
-  min: number;
-  max: number;
-  /** An environment variable (the seed's) that sets the option when it is not given. */
-  env?: string;
-}
-
 const DAY = 86400;
-export const NUMERIC_OPTIONS: Record<Exclude<keyof ServerOptions, 'host' | 'stateDir' | 'allowedHosts'>, Bound> = {
+export const NUMERIC_OPTIONS: Bounds<Exclude<keyof ServerOptions, 'host' | 'stateDir' | 'allowedHosts'>, ServerOptions> = {
   port: { default: 8585, min: 0, max: 65535 },
   // From the resolved port, so the defaults give 8586; a free port (0), or the last one, gives a free one too.
   terminalPort: { default: ({ port }) => (port && port < 65535 ? port + 1 : 0), min: -1, max: 65535 },
@@ -76,27 +68,12 @@ export const NUMERIC_OPTIONS: Record<Exclude<keyof ServerOptions, 'host' | 'stat
 
 /** Fills defaults and rejects values out of bounds, naming the option. */
 export function resolveOptions(partial: Partial<ServerOptions> = {}, env: NodeJS.ProcessEnv = process.env): ServerOptions {
-  const out: Partial<ServerOptions> = {
+  const out = {
     host: partial.host ?? '127.0.0.1',
     stateDir: partial.stateDir ?? defaultStateDir(),
     allowedHosts: resolveAllowedHosts(partial.allowedHosts),
   };
-  for (const [name, bound] of Object.entries(NUMERIC_OPTIONS) as [keyof typeof NUMERIC_OPTIONS, Bound][]) {
-    const given = partial[name] ?? fromEnv(bound, env);
-    const value = given ?? (typeof bound.default === 'function' ? bound.default(out) : bound.default);
-    if (!Number.isInteger(value) || value < bound.min || value > bound.max) {
-      throw new RangeError(`option ${name} must be an integer from ${bound.min} to ${bound.max} (got ${given})`);
-    }
-    out[name] = value;
-  }
-  return out as ServerOptions;
-}
-
-function fromEnv(bound: Bound, env: NodeJS.ProcessEnv): number | undefined {
-  const raw = bound.env ? env[bound.env]?.trim() : undefined;
-  if (!raw) return undefined;
-  if (!/^-?\d+$/.test(raw)) throw new RangeError(`${bound.env} must be a whole number (got "${raw}")`);
-  return Number(raw);
+  return { ...out, ...resolveBounded(NUMERIC_OPTIONS, partial, 'option', env) } as ServerOptions;
 }
 
 const MAX_ALLOWED_HOSTS = 100;

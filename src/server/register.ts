@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Backoff } from './backoff';
-import { resolveBounded, type Bounds } from './bounded';
+import { resolveBounded, type Bounds } from '../common/bounds';
 import { silentLogger, type Logger } from './log';
 
 const SECOND = 1000;
@@ -111,7 +111,7 @@ export class Registration extends EventEmitter {
     super();
     this.base = dashboardBase(options.dashboardUrl);
     if (!options.name.trim()) throw new RangeError('registration needs a machine name (--name)');
-    this.limits = resolveBounded(REGISTRATION_LIMITS, options.limits ?? {}, 'registration');
+    this.limits = resolveBounded(REGISTRATION_LIMITS, options.limits ?? {}, 'registration option');
     this.logger = options.logger ?? silentLogger;
     this.state = { status: 'starting', dashboard: this.base, name: options.name, updated_at: Date.now() };
   }

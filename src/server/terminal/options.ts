@@ -1,5 +1,5 @@
 // Every limit of the terminal service, with its default (the seed's where it had one) and its bounds.
-import { resolveBounded, type Bounds } from '../bounded';
+import { resolveBounded, type Bounds } from '../../common/bounds';
 
 export interface TerminalOptions {
   /** Live sessions at once, attached or waiting for a reconnect. */
@@ -61,7 +61,7 @@ export const SIZE_LIMITS = { minCols: 10, maxCols: 500, minRows: 2, maxRows: 200
  * Throws a RangeError naming the option, so a bad flag or setting fails at startup, not at first use.
  */
 export function resolveTerminalOptions(given: Partial<TerminalOptions> = {}): TerminalOptions {
-  const options: TerminalOptions = { ...resolveBounded(TERMINAL_LIMITS, given, 'terminal'), shell: given.shell, defaultWorkdir: given.defaultWorkdir };
+  const options: TerminalOptions = { ...resolveBounded(TERMINAL_LIMITS, given, 'terminal option'), shell: given.shell, defaultWorkdir: given.defaultWorkdir };
   if (given.lowWaterBytes === undefined) options.lowWaterBytes = Math.min(options.lowWaterBytes, Math.floor(options.highWaterBytes / 4));
   if (options.lowWaterBytes >= options.highWaterBytes) {
     throw new RangeError(`terminal option lowWaterBytes (${options.lowWaterBytes}) must be below highWaterBytes (${options.highWaterBytes})`);

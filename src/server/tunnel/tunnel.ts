@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { hostname } from 'node:os';
 import { createInterface } from 'node:readline';
 import { Backoff } from '../backoff';
-import { resolveBounded, type Bounds } from '../bounded';
+import { resolveBounded, type Bounds } from '../../common/bounds';
 import { silentLogger, type Logger } from '../log';
 import { killTree, sleep } from '../platform';
 import { DevtunnelCli, TunnelError, tail } from './devtunnel';
@@ -295,7 +295,7 @@ export class Tunnel extends EventEmitter {
  * (install the CLI, log in…); the caller logs it and keeps serving locally.
  */
 export async function startTunnel(options: TunnelOptions): Promise<Tunnel> {
-  const limits = resolveBounded(TUNNEL_LIMITS, options.limits ?? {}, 'tunnel');
+  const limits = resolveBounded(TUNNEL_LIMITS, options.limits ?? {}, 'tunnel option');
   const logger = options.logger ?? silentLogger;
   const cli = new DevtunnelCli(options.program ?? 'devtunnel', limits.commandTimeoutMs, options.env ?? process.env);
   const id = options.tunnelId || defaultTunnelId(options.hostName ?? hostname(), options.port);

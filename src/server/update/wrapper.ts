@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Backoff } from '../backoff';
-import { resolveBounded, type Bounds } from '../bounded';
+import { resolveBounded, type Bounds } from '../../common/bounds';
 import { consoleLogger, type Logger } from '../log';
 import { isWindows, killTree, platformPath, spawnShell } from '../platform';
 
@@ -76,7 +76,7 @@ export class Wrapper extends EventEmitter {
 
   constructor(private readonly options: WrapperOptions) {
     super();
-    this.limits = resolveBounded(WRAPPER_LIMITS, options.limits ?? {}, 'wrapper');
+    this.limits = resolveBounded(WRAPPER_LIMITS, options.limits ?? {}, 'wrapper option');
     this.logger = options.logger ?? consoleLogger();
   }
 
