@@ -1,0 +1,172 @@
+// The standing guard of the job streams (CONTRACT §8: no client can hurt the server or the others): a client
+// that never reads, one that reads as fast as it can, and one that joins late to a long history, each
+// against the real CLI in its own process, so that its RSS is the server's own and its latency is felt by
+// a `/health` asked from here. The fast readers run in processes of their own (stream-client.mjs).
+import { describe, it, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { appendFileSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { eventually, spawnCli, tempDir, type Api } from '../helpers/server';
+
+const MIB = 1024;
+const CLIENT = join(__dirname, 'stream-client.mjs');
+
+export function rssKiB(pid: number): number {
+  return Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs stream-client.mjs in its own process and returns what it printed. */
+export function streamClient(args: string[]): Promise<any> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [CLIENT, ...args], { maxBuffer: 1 << 20, timeout: 180_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`stream client ${args[0]} failed: ${err.message}\n${stderr}`));
+      else resolve(JSON.parse(stdout));
+    });
+  });
+}
+
+/** An HTTP client that sends its request and never reads a byte of the answer. */
+export async function neverReader(url: string, path: string, key: string): Promise<net.Socket> {
+  const port = Number(new URL(url).port);
+  const socket = net.connect(port, '127.0.0.1');
+  socket.on('error', () => {});
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  socket.pause();
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-API-Key: ${key}\r\n\r\n`);
+  return socket;
+}
+
+/**
+ * Asks `GET /health` (and any other `paths`) every 200 ms until `done` settles; returns the slowest answer,
+ * ms. A server that does not answer within 10 s fails the test at once.
+ */
+export async function slowestAnswer(api: Api, done: Promise<unknown>, paths = ['/health']): Promise<number> {
+  let finished = false;
+  void done.finally(() => (finished = true)).catch(() => {});
+  let slowest = 0;
+  while (!finished) {
+    for (const path of paths) {
+      const t0 = performance.now();
+      const res = await fetch(api.url + path, { headers: { 'X-API-Key': api.key }, signal: AbortSignal.timeout(10_000) }).catch((e) => {
+        throw new Error(`${path} did not answer within 10 s (${e})`);
+      });
+      await res.arrayBuffer();
+      assert.equal(res.status, 200);
+      slowest = Math.max(slowest, performance.now() - t0);
+    }
+    await sleep(200);
+  }
+  return slowest;
+}
+
+async function started(api: Api, command: string, timeout = 120): Promise<string> {
+  const r = await api.call('POST', '/exec', { command, timeout });
+  assert.equal(r.status, 202);
+  const id = r.body.jobId;
+  await eventually(async () => (await api.call('GET', `/jobs/${id}?tailLines=1`)).body.stdoutBytes > 0, 20_000, 'output');
+  return id;
+}
+
+describe('job SSE stream: a client that never reads', () => {
+  it('holds a bounded buffer: ten never-readers on `yes` leave the server\'s RSS within bounds, during and after', async (t: TestContext) => {
+    const cli = await spawnCli(['--state-dir', tempDir()]);
+    try {
+      const id = await started(cli, 'yes');
+      await sleep(500);
+      const before = rssKiB(cli.child.pid!);
+      const sockets = await Promise.all(Array.from({ length: 10 }, () => neverReader(cli.url, `/jobs/${id}/stream`, cli.key)));
+      let peak = before;
+      const until = Date.now() + 8000;
+      while (Date.now() < until) {
+        peak = Math.max(peak, rssKiB(cli.child.pid!));
+        await sleep(200);
+      }
+      for (const s of sockets) s.destroy();
+      await cli.call('POST', `/jobs/${id}/cancel`);
+      await sleep(1000);
+      const after = rssKiB(cli.child.pid!);
+      const health = await cli.call('GET', '/health');
+      assert.equal(health.status, 200);
+      // Each never-reader may hold one chunk (64 KiB of text) beyond what the kernel buffers; without the
+      // producer waiting, every change of the job wrote one more, hundreds of MiB in these seconds.
+      t.diagnostic(`RSS growth: peak ${((peak - before) / MIB).toFixed(1)} MiB, after ${((after - before) / MIB).toFixed(1)} MiB`);
+      assert.ok(peak - before < 150 * MIB, `server RSS grew ${((peak - before) / MIB).toFixed(1)} MiB while never-readers sat on \`yes\``);
+      assert.ok(after - before < 150 * MIB, `server RSS stayed ${((after - before) / MIB).toFixed(1)} MiB up after they left`);
+    } finally {
+      await cli.stop();
+    }
+  });
+});
+
+describe('job SSE stream: a client that reads as fast as it can', () => {
+  it('gets all of a fast job\'s output while /health and the job answer within a second', async (t: TestContext) => {
+    const cli = await spawnCli(['--state-dir', tempDir()]);
+    try {
+      const total = 1024 * 1024 * 1024;
+      const id = await started(cli, `yes | head -c ${total}`);
+      // curl: a reader faster than any in Node; the test checks the end of what it got.
+      const file = join(tempDir(), 'stream-tail.txt');
+      const curl = `curl -sSN --max-time 180 -H "X-API-Key: ${cli.key}" "${cli.url}/jobs/${id}/stream" | tail -c 262144 > "${file}"`;
+      const reader = new Promise<void>((resolve, reject) => execFile('sh', ['-c', curl], (err) => (err ? reject(err) : resolve())));
+      const slowest = await slowestAnswer(cli, reader, ['/health', `/jobs/${id}`]);
+      await reader;
+      const tail = readFileSync(file, 'utf8');
+      t.diagnostic(`slowest answer ${slowest.toFixed(0)} ms`);
+      assert.match(tail, /event: end\n/, 'the stream reached its end');
+      const ids = [...tail.matchAll(/^event: stdout\nid: (\d+)\./gm)];
+      assert.equal(Number(ids.at(-1)?.[1]), total, 'the last stdout event is at the end of the output');
+      assert.ok(slowest < 1000, `/health or GET /jobs/{id} took ${slowest.toFixed(0)} ms while a fast reader streamed a fast job`);
+    } finally {
+      await cli.stop();
+    }
+  });
+});
+
+describe('job SSE stream: a client that joins late to a long history', () => {
+  it('replays 100,000 ACP events and 60 MB of output, all in order, while /health answers within a second', async (t: TestContext) => {
+    const stateDir = tempDir();
+    let cli = await spawnCli(['--state-dir', stateDir]);
+    let id: string;
+    const lines = 8_000_000;
+    const events = 100_000;
+    try {
+      const r = await cli.call('POST', '/exec', { command: `seq 1 ${lines}` });
+      id = r.body.jobId;
+      assert.equal((await cli.waitJob(id)).status, 'completed');
+    } finally {
+      await cli.stop();
+    }
+    // The history as an ACP agent would have left it, written through the job's event log format (an agent
+    // sending 100,000 updates takes minutes here); the server reads it at its next start.
+    let text = '';
+    for (let seq = 0; seq < events; seq++) {
+      const data = { sessionUpdate: 'agent_message_chunk', content: { type: 'text', text: `chunk ${seq} `.padEnd(120, '.') } };
+      text += `${JSON.stringify({ seq, type: 'session_update', timestamp: 1_700_000_000 + seq / 1000, data })}\n`;
+    }
+    appendFileSync(join(stateDir, 'jobs', id, 'events.jsonl'), text);
+    cli = await spawnCli(['--state-dir', stateDir]);
+    try {
+      assert.equal((await cli.call('GET', `/jobs/${id}`)).body.eventCount, events);
+      const reader = streamClient(['sse', `${cli.url}/jobs/${id}/stream`, cli.key, 'lines']);
+      const slowest = await slowestAnswer(cli, reader);
+      const got = await reader;
+      t.diagnostic(`replayed ${got.stdoutBytes} bytes and ${got.events} events in ${got.ms} ms; slowest /health ${slowest.toFixed(0)} ms`);
+      assert.equal(got.ended, true);
+      assert.equal(got.stdoutContiguous, true);
+      assert.equal(got.lines, lines);
+      assert.equal(got.linesInOrder, true);
+      assert.equal(got.events, events);
+      assert.equal(got.eventsInOrder, true);
+      assert.ok(slowest < 1000, `/health took ${slowest.toFixed(0)} ms while a late client replayed the history`);
+    } finally {
+      await cli.stop();
+    }
+  });
+});
