@@ -1,5 +1,6 @@
-// A streaming client in its own process, for test/core/streams.test.ts and test/terminal/streams.test.ts:
-// a fast reader must not share the test's event loop, or the test's own latency samples would measure it.
+// A streaming client in its own process, for the streaming guard tests (test/core/streams.test.ts,
+// test/terminal/streams.test.ts): a fast reader must not share the test's event loop, or the test's own
+// latency samples would measure it.
 // Prints one JSON line with what it received, then exits.
 //
 //   node stream-client.mjs sse URL KEY [lines]   reads a job's SSE stream to its `end` as fast as it can and
@@ -71,12 +72,13 @@ async function ws(until) {
     socket.on('message', (data) => {
       bytes += data.length;
       if (until === undefined || data[0] === 0) return;
-      // Keeps only enough of the text to find the marker across frames.
-      seen = (seen + data.toString()).slice(-until.length * 2);
+      seen += data.toString();
       if (seen.includes(until)) {
         found = true;
         socket.terminate();
       }
+      // Enough of the text to find the marker across frames.
+      seen = seen.slice(-until.length);
     });
     if (until === undefined) setTimeout(() => socket.terminate(), Number(arg) * 1000);
   });
