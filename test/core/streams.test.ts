@@ -51,6 +51,32 @@ describe('job SSE stream: a client that never reads', () => {
   });
 });
 
+describe('long-poll: clients that never read', () => {
+  it('hold bounded answers: ten never-readers pipelining twenty polls each on `yes` leave RSS within bounds', async (t: TestContext) => {
+    const cli = await spawnCli(['--state-dir', tempDir()]);
+    try {
+      const id = await started(cli, 'yes');
+      await sleep(500);
+      const before = rssKiB(cli.child.pid!);
+      const sockets = await Promise.all(Array.from({ length: 10 }, () => neverReader(cli.url, `/jobs/${id}?stdoutFrom=0&wait=1`, cli.key, 20)));
+      let peak = before;
+      const until = Date.now() + 6000;
+      while (Date.now() < until) {
+        peak = Math.max(peak, rssKiB(cli.child.pid!));
+        await sleep(200);
+      }
+      for (const s of sockets) s.destroy();
+      await cli.call('POST', `/jobs/${id}/cancel`);
+      t.diagnostic(`RSS growth: peak ${((peak - before) / MIB).toFixed(1)} MiB`);
+      // An answer carries at most maxResponseOutputBytes (1 MiB) per stream; the server reads the next
+      // pipelined request only once the answer before it has gone out.
+      assert.ok(peak - before < 150 * MIB, `server RSS grew ${((peak - before) / MIB).toFixed(1)} MiB while never-readers polled \`yes\``);
+    } finally {
+      await cli.stop();
+    }
+  });
+});
+
 describe('job SSE stream: a client that reads as fast as it can', () => {
   it('gets all of a fast job\'s output while /health and the job answer within a second', async (t: TestContext) => {
     const cli = await spawnCli(['--state-dir', tempDir()]);

@@ -25,8 +25,8 @@ export function streamClient(args: string[]): Promise<any> {
   });
 }
 
-/** An HTTP client that sends its request and never reads a byte of the answer. */
-export async function neverReader(url: string, path: string, key: string): Promise<net.Socket> {
+/** An HTTP client that sends its request (`times` over, pipelined) and never reads a byte of the answers. */
+export async function neverReader(url: string, path: string, key: string, times = 1): Promise<net.Socket> {
   const port = Number(new URL(url).port);
   const socket = net.connect(port, '127.0.0.1');
   socket.on('error', () => {});
@@ -35,7 +35,7 @@ export async function neverReader(url: string, path: string, key: string): Promi
     socket.once('error', reject);
   });
   socket.pause();
-  socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-API-Key: ${key}\r\n\r\n`);
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-API-Key: ${key}\r\n\r\n`.repeat(times));
   return socket;
 }
 

@@ -8,7 +8,7 @@ import type { ApiRequest, HotRoute } from '../hot-path';
 import { jobView, LIST_OUTPUT_BYTES, parseOutputQuery } from '../job-view';
 import { sendJson } from '../respond';
 import { streamJob } from '../sse';
-import { waitFor } from '../wait';
+import { waitFor, whenCurrent } from '../wait';
 
 export interface JobRouteLimits {
   maxResponseOutputBytes: number;
@@ -40,6 +40,7 @@ export function jobRoutes(manager: JobManager, limits: JobRouteLimits): { router
   };
 
   const read = async (req: ApiRequest, res: ServerResponse) => {
+    if (!(await whenCurrent(res))) return;
     const job = find(req);
     const query = parseOutputQuery(req.query);
     const waitS = parseWait(req.query.wait, limits.maxWaitSeconds);
@@ -61,7 +62,8 @@ export function jobRoutes(manager: JobManager, limits: JobRouteLimits): { router
   ];
   for (const route of hot) r[route.method === 'GET' ? 'get' : 'post'](route.path, route.handle);
 
-  r.get('/jobs', (_req, res) => {
+  r.get('/jobs', async (_req, res) => {
+    if (!(await whenCurrent(res))) return;
     sendJson(res, 200, store.recent(JOBS_LISTED).map((j) => jobView(j, {}, LIST_OUTPUT_BYTES)));
   });
 
