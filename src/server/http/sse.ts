@@ -102,7 +102,16 @@ export function streamJob(job: Job, req: Request, res: Response, endView: () => 
   const pump = () => {
     if (state !== 'idle') return;
     state = 'busy';
-    const result = turn();
+    let result: ReturnType<typeof turn>;
+    try {
+      result = turn();
+    } catch {
+      // A log that cannot be read (removed under us): end the connection, so the client's reconnect (with
+      // its Last-Event-ID) gets an answer, rather than leave it waiting on a stream that will never move.
+      close();
+      res.destroy();
+      return;
+    }
     if (state !== 'busy') return; // closed during the turn
     if (result === 'drain') {
       state = 'draining';
