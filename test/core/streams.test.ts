@@ -11,6 +11,7 @@ import { eventually, spawnCli, tempDir, type Api } from '../helpers/server';
 import { neverReader, rssKiB, sleep, slowestAnswer, streamClient } from '../helpers/streams';
 
 const MIB = 1024;
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 
 async function started(api: Api, command: string, timeout = 120): Promise<string> {
   const r = await api.call('POST', '/exec', { command, timeout });
@@ -45,6 +46,7 @@ describe('job SSE stream: a client that never reads', () => {
       t.diagnostic(`RSS growth: peak ${((peak - before) / MIB).toFixed(1)} MiB, after ${((after - before) / MIB).toFixed(1)} MiB`);
       assert.ok(peak - before < 150 * MIB, `server RSS grew ${((peak - before) / MIB).toFixed(1)} MiB while never-readers sat on \`yes\``);
       assert.ok(after - before < 150 * MIB, `server RSS stayed ${((after - before) / MIB).toFixed(1)} MiB up after they left`);
+      assert.doesNotMatch(cli.stderr(), /MaxListenersExceeded/, 'one drain listener per stream at a time');
     } finally {
       await cli.stop();
     }
@@ -137,6 +139,12 @@ describe('job SSE stream: a client that joins late to a long history', () => {
       assert.equal(got.events, events);
       assert.equal(got.eventsInOrder, true);
       assert.ok(slowest < 1000, `/health took ${slowest.toFixed(0)} ms while a late client replayed the history`);
+      // Resuming deep in the history (Last-Event-ID) sends exactly what follows it.
+      const res = await fetch(`${cli.url}/jobs/${id}/stream`, { headers: { 'X-API-Key': cli.key, 'Last-Event-ID': `${got.stdoutBytes}.0.99990` } });
+      const resumed = await res.text();
+      assert.deepEqual([...resumed.matchAll(/^data: \{"seq":(\d+),/gm)].map((m) => Number(m[1])), range(99990, events));
+      assert.match(resumed, /^event: end$/m);
+      assert.doesNotMatch(resumed, /^event: stdout$/m);
     } finally {
       await cli.stop();
     }
