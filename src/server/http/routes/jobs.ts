@@ -40,7 +40,8 @@ export function jobRoutes(manager: JobManager, limits: JobRouteLimits): { router
   };
 
   const read = async (req: ApiRequest, res: ServerResponse) => {
-    if (!(await whenCurrent(res))) return;
+    // Tested first so the usual request (not pipelined behind another) goes on in the same tick.
+    if (!res.socket && !(await whenCurrent(res))) return;
     const job = find(req);
     const query = parseOutputQuery(req.query);
     const waitS = parseWait(req.query.wait, limits.maxWaitSeconds);
