@@ -1,5 +1,7 @@
-// Long-poll: resolve when a job has news for the caller, or at the deadline, or when the client leaves.
+// Long-poll: resolve when a job has news for the caller, or at the deadline, or when the client leaves; and
+// the turn of a pipelined request's answer.
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Job } from '../jobs/job';
 
 /**
@@ -27,4 +29,45 @@ export function waitFor(job: Job, hasNews: () => boolean, ms: number, res: Serve
     const timer = setTimeout(finish, ms);
     res.once('close', finish);
   });
+}
+
+/**
+ * Resolves true once `res` is its connection's current answer, false if the client left first. A client
+ * may pipeline many requests and read nothing: node runs every handler at once and holds all their answers
+ * until the ones before have gone out, so a handler that builds a large answer (a job's output) waits
+ * here, and a connection holds at most one built answer beyond what the kernel buffers.
+ */
+export function whenCurrent(res: ServerResponse): Promise<boolean> {
+  if (res.socket) return Promise.resolve(true);
+  const socket = res.req.socket;
+  if (socket.destroyed) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const left = onClose(socket, () => {
+      res.off('socket', assigned);
+      resolve(false);
+    });
+    const assigned = () => {
+      left();
+      resolve(true);
+    };
+    res.once('socket', assigned);
+  });
+}
+
+/** One 'close' listener per connection, however many pipelined requests wait on it (see whenCurrent). */
+const closeWaiters = new WeakMap<Socket, Set<() => void>>();
+
+function onClose(socket: Socket, callback: () => void): () => void {
+  let waiters = closeWaiters.get(socket);
+  if (!waiters) {
+    const set = new Set<() => void>();
+    closeWaiters.set(socket, set);
+    socket.once('close', () => {
+      closeWaiters.delete(socket);
+      for (const waiter of set) waiter();
+    });
+    waiters = set;
+  }
+  waiters.add(callback);
+  return () => waiters.delete(callback);
 }

@@ -6,7 +6,7 @@ import type { JobManager } from '../../jobs/manager';
 import { jobView, LIST_OUTPUT_BYTES, parseOutputQuery } from '../job-view';
 import { sendJson } from '../respond';
 import { streamJob } from '../sse';
-import { waitFor } from '../wait';
+import { waitFor, whenCurrent } from '../wait';
 
 export interface JobRouteLimits {
   maxResponseOutputBytes: number;
@@ -37,6 +37,8 @@ export function jobRoutes(manager: JobManager, limits: JobRouteLimits): Router {
   });
 
   r.get('/jobs/:id', async (req, res) => {
+    // Tested first so the usual request (not pipelined behind another) goes on in the same tick.
+    if (!res.socket && !(await whenCurrent(res))) return;
     const job = find(req);
     const query = parseOutputQuery(req.query);
     const waitS = parseWait(req.query.wait, limits.maxWaitSeconds);
@@ -52,7 +54,8 @@ export function jobRoutes(manager: JobManager, limits: JobRouteLimits): Router {
     sendJson(res, 200, jobView(job, query, limits.maxResponseOutputBytes));
   });
 
-  r.get('/jobs', (_req, res) => {
+  r.get('/jobs', async (_req, res) => {
+    if (!(await whenCurrent(res))) return;
     sendJson(res, 200, store.recent(JOBS_LISTED).map((j) => jobView(j, {}, LIST_OUTPUT_BYTES)));
   });
 
