@@ -43,6 +43,8 @@ const env = {
   /** `crash`, `hang` or `garbage`: how initialize goes wrong. */
   startup: process.env.TEST_AGENT_STARTUP,
   stateDir: process.env.TEST_AGENT_STATE_DIR ?? join(tmpdir(), 'acp-scripted-agent'),
+  /** The name it gives in `initialize` (clients adapt to some agents by name). */
+  name: process.env.TEST_AGENT_NAME ?? 'scripted-agent',
 };
 
 const DEFAULT_OPTIONS: acp.PermissionOption[] = [
@@ -276,7 +278,7 @@ const app = acp
       protocolVersion: env.protocol,
       agentCapabilities: { loadSession: env.load, sessionCapabilities: env.resume ? { resume: {} } : {} },
       authMethods: authMethods(),
-      agentInfo: { name: 'scripted-agent', version: '1.0.0' },
+      agentInfo: { name: env.name, version: '1.0.0' },
     };
   })
   .onRequest('authenticate', ({ params }) => {
