@@ -4,7 +4,7 @@
 // faults) comes from TEST_AGENT_* environment variables (see `env` below).
 import * as acp from '@agentclientprotocol/sdk';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -30,6 +30,8 @@ type Step =
   | { stop: acp.StopReason }
   | { flood: { chunks: number; toolUpdates: number } }
   | { sayConfig: true }
+  | { sayCapabilities: true }
+  | { waitFile: string }
   | { callUnknown: string };
 
 const env = {
@@ -63,6 +65,7 @@ interface SessionState {
 
 const sessions = new Map<string, SessionState>();
 let authenticated = !env.auth;
+let clientCapabilities: unknown;
 let nextSession = 1;
 
 function sessionState(id: string): SessionState {
@@ -235,6 +238,10 @@ async function runSteps(ctx: { client: acp.AgentContext }, sessionId: string, st
       }
       await update({ sessionUpdate: 'agent_message_chunk', content: { type: 'text', text: 'done' } });
     } else if ('sayConfig' in step) await say(`config:${JSON.stringify({ ...s.config, legacyMode: s.mode })}`);
+    else if ('sayCapabilities' in step) await say(`capabilities:${JSON.stringify(clientCapabilities)}`);
+    else if ('waitFile' in step) {
+      while (!existsSync(step.waitFile) && !s.cancelled) await sleep(20);
+    }
     else if ('callUnknown' in step) {
       try {
         await ctx.client.request(step.callUnknown, { sessionId });
@@ -271,7 +278,8 @@ if (env.startup === 'crash') {
 
 const app = acp
   .agent({ name: 'scripted-agent' })
-  .onRequest('initialize', async () => {
+  .onRequest('initialize', async ({ params }) => {
+    clientCapabilities = params.clientCapabilities;
     if (env.startup === 'hang') await new Promise(() => {});
     if (env.startup === 'garbage') rawLine('this is not json');
     return {
