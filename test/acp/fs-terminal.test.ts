@@ -81,20 +81,29 @@ describe('fs/read_text_file', () => {
 });
 
 describe('fs confinement against a folder swapped for a symlink (issue 15)', () => {
-  it('never reads or writes outside while another process swaps a folder and a link to outside', async () => {
+  it('never reads or writes outside while another process swaps a folder for a link to outside', async () => {
     const base = tempWorkdir('acp-race-');
     const far = tempWorkdir('acp-race-outside-');
+    // `d`, a folder inside, is moved away and a link to the folder outside put in its place, then back
     const d = join(base, 'd');
     mkdirSync(d);
     writeFileSync(join(d, 'f.txt'), 'inside');
     writeFileSync(join(far, 'f.txt'), 'OUTSIDE');
-    // a separate process, so the swaps really race the client's opens
+    // a separate process, so the swaps really race the client's opens; a folder a write made in the gap
+    // (inside, where writes may make folders) is cleared away so the swaps go on
     const swapper = spawn(
       process.execPath,
       [
         '-e',
-        `const fs = require('fs'); const [d, far] = process.argv.slice(1);
-         for (;;) { try { fs.renameSync(d, d + '.real'); fs.symlinkSync(far, d); fs.unlinkSync(d); fs.renameSync(d + '.real', d); } catch {} }`,
+        `const fs = require('fs'); const [d, far] = process.argv.slice(1); const away = d + '.away';
+         const hold = () => { const t = process.hrtime.bigint(); while (process.hrtime.bigint() - t < 50000n); };
+         const clear = () => { try { fs.rmSync(d, { recursive: true, force: true }); } catch {} };
+         for (;;) {
+           try { fs.renameSync(d, away); } catch { clear(); continue; }
+           try { fs.symlinkSync(far, d); hold(); } catch {}
+           for (;;) { try { fs.renameSync(away, d); break; } catch { clear(); } }
+           hold();
+         }`,
         d,
         far,
       ],
