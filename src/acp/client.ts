@@ -131,6 +131,12 @@ const DEFAULT_CLIENT_INFO = { name: 'agent-runtime', version: '0' };
  */
 const EMPTY_FOR_MISSING: ReadonlySet<string> = new Set(['gemini-cli']);
 
+/**
+ * Agents (by `agentInfo.name`) whose default mode decides on its own whether to run a tool (Claude Code's
+ * `auto` asks a model to classify each action), and their mode that asks the client instead.
+ */
+const ASKING_MODE: Readonly<Record<string, string>> = { '@agentclientprotocol/claude-agent-acp': 'default' };
+
 export class AcpClient {
   readonly limits: AcpLimits;
   readonly workdir: Workdir;
@@ -507,6 +513,21 @@ export class AcpClient {
     this.emit({ type: 'lifecycle', stage: 'authenticate', methodId: method });
   }
 
+  /**
+   * The mode in which a known agent asks before it acts, when its default mode decides on its own (so the
+   * permission policy, not the agent, decides); only when no mode was asked for and the agent offers it.
+   */
+  private askingMode(): string | undefined {
+    const mode = ASKING_MODE[String(this.init?.agentInfo?.name ?? '')];
+    if (!mode) return undefined;
+    const option = findConfigOption(this.configOptions, 'mode');
+    const offered = option ? optionValues(option).map((v) => v.value) : (this.modes?.availableModes ?? []).map((m) => m.id);
+    const current = option ? option.currentValue : this.modes?.currentModeId;
+    if (!offered.includes(mode) || current === mode) return undefined;
+    this.emit({ type: 'notice', level: 'warning', message: `the agent's mode "${String(current)}" acts without asking; mode "${mode}" is set so that the permission policy decides (name acp_mode to choose)` });
+    return mode;
+  }
+
   /** Why the agent cannot be used yet: which agent, the methods it offers, and what to run or set. */
   private loginNeeded(methods: AuthMethod[]): string {
     const info = this.init?.agentInfo;
@@ -576,7 +597,7 @@ export class AcpClient {
     const wanted: [Setting, string | undefined][] = [
       ['model', s.model],
       ['effort', s.effort],
-      ['mode', s.mode],
+      ['mode', s.mode ?? this.askingMode()],
     ];
     for (const [setting, value] of wanted) {
       if (value === undefined || value === '') continue;
