@@ -61,6 +61,8 @@ export class WorkdirApprove implements PermissionPolicy {
     if (outside.length > 0) return { outcome: 'reject', reason: `reaches outside the workdir: ${outside.join(', ')}` };
     const kind = ctx.toolCall.kind;
     const commands = commandLines(ctx.toolCall.rawInput);
+    // Gemini CLI (and Claude Code before its input arrives) give an execute call's command only as its title
+    if (commands.length === 0 && kind === 'execute' && ctx.toolCall.title) commands.push(ctx.toolCall.title);
     if (commands.length > 0) {
       const cwd = ctx.cwds[0] ?? ctx.workdir;
       const reach = commands.flatMap((c) => commandReachesOutside(c, cwd, ctx.workdir));

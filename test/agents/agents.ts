@@ -29,7 +29,7 @@ export const REAL_AGENTS: Readonly<Record<AgentName, RealAgent>> = {
     bin: 'copilot',
     args: ['--acp', '--stdio'],
     api: 'anthropic',
-    env: (m) => ({ COPILOT_PROVIDER_BASE_URL: m.url, COPILOT_PROVIDER_TYPE: 'anthropic', COPILOT_PROVIDER_API_KEY: 'x', COPILOT_MODEL: 'claude-sonnet-4.5', COPILOT_AUTO_UPDATE: 'false' }),
+    env: (m) => ({ COPILOT_PROVIDER_BASE_URL: m.url, COPILOT_PROVIDER_TYPE: 'anthropic', COPILOT_PROVIDER_API_KEY: 'scripted-key', COPILOT_MODEL: 'claude-sonnet-4.5', COPILOT_AUTO_UPDATE: 'false' }),
   },
   claude: {
     name: 'claude',
@@ -40,7 +40,7 @@ export const REAL_AGENTS: Readonly<Record<AgentName, RealAgent>> = {
     api: 'anthropic',
     env: (m, home) => ({
       ANTHROPIC_BASE_URL: m.url,
-      ANTHROPIC_API_KEY: 'x',
+      ANTHROPIC_API_KEY: 'scripted-key',
       // Claude Code refuses to run as root unless told it is sandboxed
       IS_SANDBOX: '1',
       CLAUDE_CONFIG_DIR: join(home, '.claude'),
@@ -63,7 +63,7 @@ export const REAL_AGENTS: Readonly<Record<AgentName, RealAgent>> = {
         join(codexHome, 'config.toml'),
         ['model = "scripted"', 'model_provider = "scripted"', '[model_providers.scripted]', 'name = "scripted"', `base_url = "${m.url}/v1"`, 'env_key = "SCRIPTED_API_KEY"', 'wire_api = "responses"', ''].join('\n'),
       );
-      return { CODEX_HOME: codexHome, SCRIPTED_API_KEY: 'x' };
+      return { CODEX_HOME: codexHome, SCRIPTED_API_KEY: 'scripted-key' };
     },
   },
   gemini: {
@@ -73,7 +73,7 @@ export const REAL_AGENTS: Readonly<Record<AgentName, RealAgent>> = {
     bin: 'gemini',
     args: ['--acp'],
     api: 'gemini',
-    env: (m) => ({ GOOGLE_GEMINI_BASE_URL: m.url, GEMINI_API_KEY: 'x', GEMINI_CLI_TRUST_WORKSPACE: 'true' }),
+    env: (m) => ({ GOOGLE_GEMINI_BASE_URL: m.url, GEMINI_API_KEY: 'scripted-key', GEMINI_CLI_TRUST_WORKSPACE: 'true' }),
   },
 };
 
