@@ -428,7 +428,12 @@ export class AcpClient {
         if (Array.isArray(update.configOptions)) this.configOptions = update.configOptions as SessionConfigOption[];
         break;
       case 'current_mode_update':
-        if (this.modes && typeof update.currentModeId === 'string') this.modes = { ...this.modes, currentModeId: update.currentModeId };
+        if (typeof update.currentModeId !== 'string') {
+          this.emit({ type: 'notice', level: 'warning', message: 'the agent sent a current_mode_update without a currentModeId; ignored' });
+        } else if (this.modes?.availableModes?.length && !this.modes.availableModes.some((m) => m.id === update.currentModeId)) {
+          this.emit({ type: 'notice', level: 'warning', message: `the agent switched to mode "${update.currentModeId}", which it never offered; kept as the current mode` });
+          this.modes = { ...this.modes, currentModeId: update.currentModeId };
+        } else if (this.modes) this.modes = { ...this.modes, currentModeId: update.currentModeId };
         break;
     }
   }

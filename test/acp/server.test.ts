@@ -216,6 +216,12 @@ describe('ACP jobs through POST /exec', () => {
         assert.equal(j.status, 'completed');
         assert.ok(j.events.some((e: any) => e.type === 'update' && e.data.update.sessionUpdate === 'future_thing'));
       }],
+      [{ prompt: script({ update: { sessionUpdate: 'current_mode_update', currentModeId: 'warp' } }, { update: { sessionUpdate: 'current_mode_update' } }, { say: 'ok' }) }, { TEST_AGENT_SETTINGS: 'modes' }, (j) => {
+        assert.equal(j.status, 'completed');
+        const notices = j.events.filter((e: any) => e.type === 'notice').map((e: any) => e.data.message).join('\n');
+        assert.match(notices, /mode "warp", which it never offered/);
+        assert.match(notices, /current_mode_update without a currentModeId/);
+      }],
       [{ prompt: script({ say: 'authed' }) }, { TEST_AGENT_AUTH: 'oauth-personal,api-key' }, (j) => assert.equal(j.stdout, 'authed')],
       [{ prompt: script({ say: 'never' }) }, { TEST_AGENT_AUTH: 'terminal:login' }, (j) => assert.match(j.acpError, /requires authentication/)],
       [{ prompt: script({ write: { path: join(workdir, 'api.txt'), content: 'via api' } }, { read: { path: '/etc/hostname' } }) }, {}, (j) => {
