@@ -86,7 +86,7 @@ describe('WorkdirApprove', () => {
         { permission: { toolCall: { toolCallId: 'x2', kind: 'execute', rawInput: { command: 'rm -rf build' } } } },
         { permission: { toolCall: { toolCallId: 'x3', kind: 'search', rawInput: { query: 'TODO' } } } },
         { permission: { toolCall: { toolCallId: 'x4', kind: 'fetch', rawInput: { url: 'https://example.com/' } } } },
-        { permission: { toolCall: { toolCallId: 'x5', kind: 'execute', title: 'something' } } },
+        { permission: { toolCall: { toolCallId: 'x5', kind: 'execute' } } },
       ),
       workdirPolicy,
     );
@@ -121,6 +121,21 @@ describe('WorkdirApprove', () => {
       if (names) assert.match(ds[i].reason, names, command);
       if (!allowed) assert.match(ds[i].reason, /^the command reaches outside the workdir: /);
     });
+  });
+
+  it("takes an execute call's title as its command when its input has none, and Gemini's stated directory as its cwd", async () => {
+    const gemini = (id: string, title: string, cwd: string) => ({
+      permission: { toolCall: { toolCallId: id, kind: 'execute', title, content: [{ type: 'content', content: { type: 'text', text: `[current working directory ${cwd}] (run it)` } }] } },
+    });
+    const r = await runScripted(
+      workdir,
+      script(gemini('g1', 'echo hi > copy.txt', workdir), gemini('g2', 'echo x > /tmp/gemini-out.txt', workdir), gemini('g3', 'ls', '/tmp')),
+      workdirPolicy,
+    );
+    assert.equal(r.outputText, 'permission:selected:oncepermission:selected:nopermission:selected:no');
+    const ds = decisions(r.events);
+    assert.match(ds[1].reason, /\/tmp\/gemini-out\.txt/);
+    assert.match(ds[2].reason, /outside the workdir: \/tmp/);
   });
 
   it('checks the command text of a call that gives its cwd too, and reads argv commands', async () => {
