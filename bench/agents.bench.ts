@@ -15,6 +15,8 @@ import { spawnCli } from '../test/helpers/server';
 import { jsonClient, line, median, runJob } from './lib';
 
 const ROUNDS = Number(process.env.AGENTS_BENCH_ROUNDS ?? 3);
+/** `AGENTS_BENCH_AGENTS=gemini,codex` measures only those. */
+const ONLY = (process.env.AGENTS_BENCH_AGENTS ?? '').split(',').filter(Boolean);
 
 interface Measure {
   totalMs: number;
@@ -102,7 +104,7 @@ async function sdk(a: RealAgent, bin: string, root: string, n: number): Promise<
 
 async function main() {
   const bins = new Map<RealAgent, string>();
-  for (const a of Object.values(REAL_AGENTS)) bins.set(a, installAgent(a));
+  for (const a of Object.values(REAL_AGENTS)) if (ONLY.length === 0 || ONLY.includes(a.name)) bins.set(a, installAgent(a));
   const root = mkdtempSync(join(tmpdir(), 'agents-bench-'));
   const serverHome = join(root, 'server-home');
   mkdirSync(serverHome);

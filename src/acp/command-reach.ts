@@ -15,6 +15,7 @@ export interface CommandReach {
 
 /** Devices every command may use, wherever the workdir is. */
 const HARMLESS = new Set(['/dev/null', '/dev/stdout', '/dev/stderr', '/dev/stdin', '/dev/tty', '/dev/zero', '/dev/random', '/dev/urandom']);
+const MAX_WORDS = 4096;
 const OPERATORS = new Set([';', '&', '&&', '|', '||', '|&', '(', ')', '{', '}', '!', 'then', 'do', 'else', 'elif', 'if', 'while', 'until', 'time', 'exec']);
 
 interface Word {
@@ -138,6 +139,11 @@ export function commandReachesOutside(line: string, cwd: string, workdir: string
   const outside: CommandReach[] = [];
   let here = cwd;
   const words = shellWords(line);
+  // each word costs a realpath; a command longer than this is not judged word by word but refused
+  if (words.length > MAX_WORDS) {
+    const what = `a command of ${words.length} words cannot be judged (more than ${MAX_WORDS})`;
+    return [{ path: what, word: what, how: 'path' }];
+  }
   for (let i = 0; i < words.length; i++) {
     const w = words[i];
     if (w.first && w.text === 'cd') {
