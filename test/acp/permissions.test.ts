@@ -108,6 +108,7 @@ describe('WorkdirApprove', () => {
       ['cd /tmp', false, /cd \/tmp/],
       ['bash -lc "rm -rf $HOME/old"', false, /\$HOME\/old/],
       ['cat etc-link/hosts', false, /\/etc\/hosts/],
+      [`echo ${'a '.repeat(5000)}`, false, /a command of 5001 words cannot be judged/],
     ];
     const r = await runScripted(
       workdir,
