@@ -250,6 +250,7 @@ export class AcpClient {
     this.output.clear();
     this.thoughts.clear();
     this.tools.clear();
+    this.agentTerminals.clear();
     const turn: Turn = { permissions: new AbortController() };
     this.turn = turn;
     this.phase = 'turn';
