@@ -3,7 +3,7 @@
 // agent driven by a client built on the official SDK (`@agentclientprotocol/sdk`'s ClientApp over
 // ndJsonStream), same run, same scripted model server, rounds alternated. Printed per agent, medians: the
 // whole run (spawn to the end) and the turn (prompt to answer), and our overhead. Target: ≤ 10% of the turn.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, promises as fsp, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,7 +81,9 @@ async function sdk(a: RealAgent, bin: string, root: string, n: number): Promise<
   const stream = acp.ndJsonStream(Writable.toWeb(child.stdin!) as WritableStream<Uint8Array>, Readable.toWeb(child.stdout!) as ReadableStream<Uint8Array>);
   try {
     return await app.connectWith(stream, async (ctx) => {
-      await ctx.request('initialize', { protocolVersion: acp.PROTOCOL_VERSION, clientCapabilities: { fs: { readTextFile: true, writeTextFile: true }, terminal: false } });
+      // what ours advertises, so that the agent does the same work
+      const clientCapabilities = { fs: { readTextFile: true, writeTextFile: true }, terminal: true, _meta: { terminal_output: true } };
+      await ctx.request('initialize', { protocolVersion: acp.PROTOCOL_VERSION, clientCapabilities });
       const { sessionId } = await ctx.request('session/new', { cwd: workdir, mcpServers: [] });
       // the same work as ours: Claude Code in its asking mode
       if (a.name === 'claude') await ctx.request('session/set_config_option', { sessionId, configId: 'mode', value: 'default' });
@@ -89,17 +91,33 @@ async function sdk(a: RealAgent, bin: string, root: string, n: number): Promise<
       const res = await ctx.request('session/prompt', { sessionId, prompt: [{ type: 'text', text: 'Do the task.' }] });
       const turnMs = performance.now() - t1;
       if (res.stopReason !== 'end_turn') throw new Error(`sdk, ${a.name}: ${res.stopReason}`);
+      // ended as ours ends it (the whole run counts until the agent is gone): TERM, KILL after 2 s
+      await endGroup(child);
       return { totalMs: performance.now() - t0, turnMs };
     });
   } finally {
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // gone already
-    }
+    signalGroup(child, 'SIGKILL');
     await model.close();
     home.remove();
   }
+}
+
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, signal);
+  } catch {
+    // gone already
+  }
+}
+
+async function endGroup(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.stdin?.end();
+  signalGroup(child, 'SIGTERM');
+  const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), 2000);
+  await exited;
+  clearTimeout(timer);
 }
 
 async function main() {
