@@ -80,7 +80,7 @@ async function sdk(a: RealAgent, bin: string, root: string, n: number): Promise<
     });
   const stream = acp.ndJsonStream(Writable.toWeb(child.stdin!) as WritableStream<Uint8Array>, Readable.toWeb(child.stdout!) as ReadableStream<Uint8Array>);
   try {
-    return await app.connectWith(stream, async (ctx) => {
+    const turnMs = await app.connectWith(stream, async (ctx) => {
       // what ours advertises, so that the agent does the same work
       const clientCapabilities = { fs: { readTextFile: true, writeTextFile: true }, terminal: true, _meta: { terminal_output: true } };
       await ctx.request('initialize', { protocolVersion: acp.PROTOCOL_VERSION, clientCapabilities });
@@ -91,10 +91,11 @@ async function sdk(a: RealAgent, bin: string, root: string, n: number): Promise<
       const res = await ctx.request('session/prompt', { sessionId, prompt: [{ type: 'text', text: 'Do the task.' }] });
       const turnMs = performance.now() - t1;
       if (res.stopReason !== 'end_turn') throw new Error(`sdk, ${a.name}: ${res.stopReason}`);
-      // ended as ours ends it (the whole run counts until the agent is gone): TERM, KILL after 2 s
-      await endGroup(child);
-      return { totalMs: performance.now() - t0, turnMs };
+      return turnMs;
     });
+    // ended as ours ends it (the whole run counts until the agent is gone): TERM, KILL after 2 s
+    await endGroup(child);
+    return { totalMs: performance.now() - t0, turnMs };
   } finally {
     signalGroup(child, 'SIGKILL');
     await model.close();
