@@ -14,7 +14,7 @@ import { startModelServer, type ModelScript } from '../test/agents/model-server'
 import { spawnCli } from '../test/helpers/server';
 import { jsonClient, line, median, runJob } from './lib';
 
-const ROUNDS = Number(process.env.AGENTS_BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.AGENTS_BENCH_ROUNDS ?? 5);
 /** `AGENTS_BENCH_AGENTS=gemini,codex` measures only those. */
 const ONLY = (process.env.AGENTS_BENCH_AGENTS ?? '').split(',').filter(Boolean);
 
