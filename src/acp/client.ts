@@ -8,7 +8,9 @@ import { ByteTail } from './bounded';
 import { findConfigOption, matchValue, optionValues, pick, type Setting } from './config-options';
 import { ChannelFailure, RpcChannel } from './connection';
 import { EventRing, type AcpEvent, type EventListener, type PermissionEvent, type UpdatePhase } from './events';
-import { FileAccess } from './fs';
+import { FileAccess, type MissingFileAnswer } from './fs';
+import { describeAuthMethods, loginHintFor } from './logins';
+import { AgentTerminals } from './terminal-meta';
 import { resolveLimits, type AcpLimits } from './limits';
 import { Workdir } from './paths';
 import { DenyAll, pickOption, type PermissionContext, type PermissionDecision, type PermissionPolicy } from './policies';
@@ -53,8 +55,16 @@ export interface AcpClientOptions {
   onStderr?: (chunk: Buffer) => void;
   /** The `authenticate` method to use when the agent requires one; default: one usable without a person. */
   authMethod?: string;
-  /** What to serve the agent (and advertise in `clientCapabilities`). Default: all of it. */
-  serve?: { readTextFile?: boolean; writeTextFile?: boolean; terminal?: boolean };
+  /**
+   * What to serve the agent (and advertise in `clientCapabilities`). Default: all of it. `terminalOutput`
+   * advertises `_meta.terminal_output`, so agents show their own commands' output live (`agent_terminal` events).
+   */
+  serve?: { readTextFile?: boolean; writeTextFile?: boolean; terminal?: boolean; terminalOutput?: boolean };
+  /**
+   * How `fs/read_text_file` answers for a file that does not exist: `error` (-32002), `empty` (empty content,
+   * as Zed does), or `auto` (the default): `empty` for agents known to need it to create files (Gemini CLI).
+   */
+  missingFile?: MissingFileAnswer | 'auto';
   /** Makes terminals for `terminal/create` (e.g. in a persistent shell). Default: a fresh process each. */
   terminalFactory?: TerminalFactory;
   clientInfo?: { name: string; version: string };
@@ -115,6 +125,18 @@ interface Turn {
 
 const DEFAULT_CLIENT_INFO = { name: 'agent-runtime', version: '0' };
 
+/**
+ * Agents (by `agentInfo.name`) that read a file before writing it and cannot tell an error code from
+ * another (their ACP library hands them the error as a plain object): a missing file is empty content to them.
+ */
+const EMPTY_FOR_MISSING: ReadonlySet<string> = new Set(['gemini-cli']);
+
+/**
+ * Agents (by `agentInfo.name`) whose default mode decides on its own whether to run a tool (Claude Code's
+ * `auto` asks a model to classify each action), and their mode that asks the client instead.
+ */
+const ASKING_MODE: Readonly<Record<string, string>> = { '@agentclientprotocol/claude-agent-acp': 'default' };
+
 export class AcpClient {
   readonly limits: AcpLimits;
   readonly workdir: Workdir;
@@ -124,6 +146,7 @@ export class AcpClient {
   private readonly output: ByteTail;
   private readonly thoughts: ByteTail;
   private readonly tools: ToolCallTracker;
+  private readonly agentTerminals: AgentTerminals;
   private readonly closeController = new AbortController();
   private agent: AgentProcess | undefined;
   private channel: RpcChannel | undefined;
@@ -150,6 +173,7 @@ export class AcpClient {
     this.output = new ByteTail(this.limits.maxOutputTextBytes);
     this.thoughts = new ByteTail(this.limits.maxOutputTextBytes);
     this.tools = new ToolCallTracker(this.limits.maxToolCalls);
+    this.agentTerminals = new AgentTerminals((e) => this.emit(e), this.limits.terminalOutputBytes);
   }
 
   get sessionId(): string | undefined {
@@ -226,6 +250,7 @@ export class AcpClient {
     this.output.clear();
     this.thoughts.clear();
     this.tools.clear();
+    this.agentTerminals.clear();
     const turn: Turn = { permissions: new AbortController() };
     this.turn = turn;
     this.phase = 'turn';
@@ -330,6 +355,7 @@ export class AcpClient {
     return {
       fs: { readTextFile: s.readTextFile ?? true, writeTextFile: s.writeTextFile ?? true },
       terminal: s.terminal ?? true,
+      ...(s.terminalOutput ?? true ? { _meta: { terminal_output: true } } : {}),
     };
   }
 
@@ -339,7 +365,7 @@ export class AcpClient {
     channel.onRequest(ClientMethod.requestPermission, (p: RequestPermissionRequest) => this.onPermission(p));
     const emit = (e: AcpEvent) => this.emit(e);
     if (caps.fs?.readTextFile || caps.fs?.writeTextFile) {
-      const files = new FileAccess(this.workdir, this.limits.maxReadBytes, emit);
+      const files = new FileAccess(this.workdir, this.limits.maxReadBytes, emit, () => this.missingFileAnswer());
       if (caps.fs.readTextFile) channel.onRequest(ClientMethod.readTextFile, (p) => files.read(p));
       if (caps.fs.writeTextFile) channel.onRequest(ClientMethod.writeTextFile, (p) => files.write(p));
     }
@@ -362,6 +388,12 @@ export class AcpClient {
     }
   }
 
+  private missingFileAnswer(): MissingFileAnswer {
+    const wanted = this.opts.missingFile ?? 'auto';
+    if (wanted !== 'auto') return wanted;
+    return EMPTY_FOR_MISSING.has(String(this.init?.agentInfo?.name ?? '')) ? 'empty' : 'error';
+  }
+
   private onUpdate(params: SessionNotification): void {
     const update = params?.update as { sessionUpdate?: unknown; [k: string]: unknown } | undefined;
     if (!update || typeof update !== 'object' || typeof update.sessionUpdate !== 'string') {
@@ -369,8 +401,8 @@ export class AcpClient {
       return;
     }
     const phase = this.phase;
-    if (phase !== 'replay') this.track(update as { sessionUpdate: string; [k: string]: unknown }, phase);
     this.emit({ type: 'update', phase, update: update as { sessionUpdate: string } });
+    if (phase !== 'replay') this.track(update as { sessionUpdate: string; [k: string]: unknown }, phase);
   }
 
   private track(update: { sessionUpdate: string; [k: string]: unknown }, phase: UpdatePhase): void {
@@ -383,7 +415,10 @@ export class AcpClient {
         break;
       case 'tool_call':
       case 'tool_call_update':
-        if (typeof update.toolCallId === 'string') this.tools.apply(update as unknown as { toolCallId: string });
+        if (typeof update.toolCallId === 'string') {
+          this.tools.apply(update as unknown as { toolCallId: string });
+          this.agentTerminals.onToolCall(update.toolCallId, update._meta);
+        }
         break;
       case 'usage_update':
         if (typeof update.used === 'number' && typeof update.size === 'number') {
@@ -394,7 +429,12 @@ export class AcpClient {
         if (Array.isArray(update.configOptions)) this.configOptions = update.configOptions as SessionConfigOption[];
         break;
       case 'current_mode_update':
-        if (this.modes && typeof update.currentModeId === 'string') this.modes = { ...this.modes, currentModeId: update.currentModeId };
+        if (typeof update.currentModeId !== 'string') {
+          this.emit({ type: 'notice', level: 'warning', message: 'the agent sent a current_mode_update without a currentModeId; ignored' });
+        } else if (this.modes?.availableModes?.length && !this.modes.availableModes.some((m) => m.id === update.currentModeId)) {
+          this.emit({ type: 'notice', level: 'warning', message: `the agent switched to mode "${update.currentModeId}", which it never offered; kept as the current mode` });
+          this.modes = { ...this.modes, currentModeId: update.currentModeId };
+        } else if (this.modes) this.modes = { ...this.modes, currentModeId: update.currentModeId };
         break;
     }
   }
@@ -468,12 +508,7 @@ export class AcpClient {
   private async authenticate(channel: RpcChannel, signal?: AbortSignal): Promise<void> {
     const methods = this.init?.authMethods ?? [];
     const method = chooseAuthMethod(methods, this.opts.authMethod);
-    if (!method) {
-      const offered = methods.map((m) => m.id).join(', ') || 'none';
-      throw new AcpError(
-        `the agent requires authentication and offers no method usable without a person (offered: ${offered}); log the agent in on this machine or name a method with authMethod`,
-      );
-    }
+    if (!method) throw new AcpError(this.loginNeeded(methods));
     try {
       await this.step(channel.request(AgentMethod.authenticate, { methodId: method }), signal, 'authenticate');
     } catch (err) {
@@ -482,6 +517,34 @@ export class AcpClient {
     }
     this.authenticated = true;
     this.emit({ type: 'lifecycle', stage: 'authenticate', methodId: method });
+  }
+
+  /**
+   * The mode in which a known agent asks before it acts, when its default mode decides on its own (so the
+   * permission policy, not the agent, decides); only when no mode was asked for and the agent offers it.
+   */
+  private askingMode(): string | undefined {
+    const mode = ASKING_MODE[String(this.init?.agentInfo?.name ?? '')];
+    if (!mode) return undefined;
+    const option = findConfigOption(this.configOptions, 'mode');
+    const offered = option ? optionValues(option).map((v) => v.value) : (this.modes?.availableModes ?? []).map((m) => m.id);
+    const current = option ? option.currentValue : this.modes?.currentModeId;
+    if (!offered.includes(mode) || current === mode) return undefined;
+    this.emit({ type: 'notice', level: 'warning', message: `the agent's mode "${String(current)}" acts without asking; mode "${mode}" is set so that the permission policy decides (name acp_mode to choose)` });
+    return mode;
+  }
+
+  /** Why the agent cannot be used yet: which agent, the methods it offers, and what to run or set. */
+  private loginNeeded(methods: AuthMethod[]): string {
+    const info = this.init?.agentInfo;
+    const command = describeAgent(resolveAgent(this.opts.agent ?? DEFAULT_AGENT));
+    const agent = info?.name ? `${info.title ?? info.name}${info.version ? ` ${info.version}` : ''} (${command})` : command;
+    const hint = loginHintFor(`${info?.name ?? ''} ${info?.title ?? ''}`, command);
+    const how = hint
+      ? `log it in on this machine, as the user the server runs as: ${hint.run ? `run ${hint.run}, or ` : ''}set ${hint.set} (in the server's environment or the job's env)`
+      : 'log it in on this machine, as the user the server runs as, or set its API key in the job\'s env';
+    const offered = methods.map((m) => m.id).join(', ') || 'none';
+    return `the agent ${agent} requires authentication and offers no method usable without a person (offered: ${offered}): ${describeAuthMethods(methods)}; ${how}; or name a method with authMethod`;
   }
 
   /** Runs a session request, authenticating once and retrying when the agent says it needs that. */
@@ -540,7 +603,7 @@ export class AcpClient {
     const wanted: [Setting, string | undefined][] = [
       ['model', s.model],
       ['effort', s.effort],
-      ['mode', s.mode],
+      ['mode', s.mode ?? this.askingMode()],
     ];
     for (const [setting, value] of wanted) {
       if (value === undefined || value === '') continue;

@@ -36,6 +36,8 @@ export interface FsEvent {
   path: string;
   allowed: boolean;
   bytes?: number;
+  /** The file did not exist (answered as `reason` says). */
+  missing?: boolean;
   reason?: string;
 }
 
@@ -48,6 +50,19 @@ export interface TerminalEvent {
   exitCode?: number | null;
   signal?: string | null;
   reason?: string;
+}
+
+/** A command the agent runs itself, shown live through its tool call's `_meta` (see terminal-meta.ts). */
+export interface AgentTerminalEvent {
+  type: 'agent_terminal';
+  op: 'start' | 'output' | 'exit';
+  terminalId: string;
+  toolCallId: string;
+  cwd?: string;
+  /** `output`: the new text. */
+  data?: string;
+  exitCode?: number | null;
+  signal?: string | null;
 }
 
 export interface LifecycleEvent {
@@ -73,7 +88,7 @@ export interface NoticeEvent {
   message: string;
 }
 
-export type AcpEvent = UpdateEvent | PermissionEvent | FsEvent | TerminalEvent | LifecycleEvent | NoticeEvent;
+export type AcpEvent = UpdateEvent | PermissionEvent | FsEvent | TerminalEvent | AgentTerminalEvent | LifecycleEvent | NoticeEvent;
 
 export type EventListener = (event: AcpEvent) => void;
 

@@ -2,6 +2,7 @@
 // option), and the client turns that into one of the options the agent offered, picked by its kind.
 import type { PermissionOption, PermissionOptionKind } from './protocol';
 import type { ToolCallRecord } from './tool-calls';
+import { commandLines, commandReachesOutside } from './command-reach';
 import { isWithin } from './paths';
 
 /** What a policy knows when it decides. */
@@ -47,7 +48,10 @@ export const READ_ONLY_KINDS: ReadonlySet<string> = new Set(['read', 'search', '
 
 /**
  * Approves what stays inside the workdir and rejects what leaves it, judged from every path and working
- * directory the call mentioned. A call that names none is approved only for read-only kinds.
+ * directory the call mentioned, and from the text of any command it runs: a command without a cwd runs in
+ * the session's cwd (the workdir), so it is approved unless its text reaches outside (an absolute path,
+ * `~`, a `..` that climbs out, a `cd` elsewhere, a redirect there). A call that names nothing at all is
+ * approved only for read-only kinds. A guard rail against mistakes, not a sandbox (docs/acp.md).
  */
 export class WorkdirApprove implements PermissionPolicy {
   readonly name = 'workdir';
@@ -56,10 +60,27 @@ export class WorkdirApprove implements PermissionPolicy {
     const outside = ctx.paths.filter((p) => !isWithin(ctx.workdir, p));
     if (outside.length > 0) return { outcome: 'reject', reason: `reaches outside the workdir: ${outside.join(', ')}` };
     const kind = ctx.toolCall.kind;
+    const commands = commandLines(ctx.toolCall.rawInput);
+    // Gemini CLI (and Claude Code before its input arrives) give an execute call's command only as its title
+    if (commands.length === 0 && kind === 'execute' && ctx.toolCall.title) commands.push(ctx.toolCall.title);
+    if (commands.length > 0) {
+      const cwd = ctx.cwds[0] ?? ctx.workdir;
+      const reach = commands.flatMap((c) => commandReachesOutside(c, cwd, ctx.workdir));
+      if (reach.length > 0) {
+        const what = reach.map((r) => (r.how === 'cd' ? `${r.word} (${r.path})` : r.path === r.word ? r.path : `${r.word} (${r.path})`));
+        return { outcome: 'reject', reason: `the command reaches outside the workdir: ${unique(what).join(', ')}` };
+      }
+      const where = ctx.cwds[0] ? `in ${cwd}` : `in the session's cwd ${cwd}`;
+      return { outcome: 'allow', reason: `the command runs ${where} and names nothing outside the workdir` };
+    }
     if (ctx.paths.length > 0) return { outcome: 'allow', reason: `stays inside the workdir: ${ctx.paths.join(', ')}` };
     if (kind && READ_ONLY_KINDS.has(kind)) return { outcome: 'allow', reason: `read-only kind "${kind}" names no path` };
-    return { outcome: 'reject', reason: `cannot tell where a "${kind ?? 'unknown'}" call reaches: it names no path and no cwd` };
+    return { outcome: 'reject', reason: `cannot tell where a "${kind ?? 'unknown'}" call reaches: it names no path, no cwd and no command` };
   }
+}
+
+function unique<T>(items: T[]): T[] {
+  return [...new Set(items)];
 }
 
 export interface InteractiveOptions {

@@ -88,6 +88,10 @@ function collectReach(fragment: Partial<ToolCallUpdate>, reach: ToolCallReach): 
   for (const loc of fragment.locations ?? []) if (typeof loc?.path === 'string') reach.paths.add(loc.path);
   for (const c of fragment.content ?? []) {
     if (c && c.type === 'diff' && typeof c.path === 'string') reach.paths.add(c.path);
+    // Gemini CLI names a shell command's directory only in its text: "[current working directory /x] (…)"
+    const text = c && c.type === 'content' ? (c.content as { type?: string; text?: unknown }) : undefined;
+    const cwd = typeof text?.text === 'string' ? /^\[current working directory (\/[^\]]*)\]/.exec(text.text)?.[1] : undefined;
+    if (cwd) reach.cwds.add(cwd);
   }
   if (fragment.rawInput !== undefined) collectFromInput(fragment.rawInput, reach, 0);
 }

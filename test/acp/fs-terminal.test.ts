@@ -1,6 +1,7 @@
 // What the client serves the agent: file reads and writes confined to the workdir, and terminals.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FsEvent, TerminalEvent } from '../../src/acp';
@@ -56,6 +57,74 @@ describe('fs/read_text_file', () => {
   it('answers resource-not-found for a missing file', async () => {
     const r = await runScripted(workdir, script({ read: { path: join(workdir, 'nope.txt') } }));
     assert.match(r.outputText, /^read:error:-32002:file not found/);
+  });
+
+  it('answers a missing file with empty content, as Zed does, to Gemini CLI (it reads before it writes), and says so', async () => {
+    const missing = join(workdir, 'brand-new.txt');
+    const gemini = await runScripted(workdir, script({ read: { path: missing } }, { say: '|' }, { write: { path: missing, content: 'made' } }), {
+      agentEnv: { TEST_AGENT_NAME: 'gemini-cli' },
+    });
+    assert.equal(gemini.outputText, 'read:ok:|write:ok');
+    assert.equal(readFileSync(missing, 'utf8'), 'made');
+    const [read] = fsEvents(gemini.events);
+    assert.equal(read.missing, true);
+    assert.match(read.reason ?? '', /empty content/);
+    // outside the workdir it is still refused, for Gemini too
+    const out = await runScripted(workdir, script({ read: { path: join(outside, 'nothing.txt') } }), { agentEnv: { TEST_AGENT_NAME: 'gemini-cli' } });
+    assert.match(out.outputText, /^read:error:-32602:access denied/);
+    // the choice can be made for any agent
+    const chosen = await runScripted(workdir, script({ read: { path: join(workdir, 'none.txt') } }), { missingFile: 'empty' });
+    assert.equal(chosen.outputText, 'read:ok:');
+    const strict = await runScripted(workdir, script({ read: { path: join(workdir, 'none.txt') } }), { missingFile: 'error', agentEnv: { TEST_AGENT_NAME: 'gemini-cli' } });
+    assert.match(strict.outputText, /^read:error:-32002:file not found \(Resource not found\)/);
+  });
+});
+
+describe('fs confinement against a folder swapped for a symlink (issue 15)', () => {
+  it('never reads or writes outside while another process swaps a folder for a link to outside', async () => {
+    const base = tempWorkdir('acp-race-');
+    const far = tempWorkdir('acp-race-outside-');
+    // `d`, a folder inside, is moved away and a link to the folder outside put in its place, then back
+    const d = join(base, 'd');
+    mkdirSync(d);
+    writeFileSync(join(d, 'f.txt'), 'inside');
+    writeFileSync(join(far, 'f.txt'), 'OUTSIDE');
+    // a separate process, so the swaps really race the client's opens; a folder a write made in the gap
+    // (inside, where writes may make folders) is cleared away so the swaps go on
+    const swapper = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const fs = require('fs'); const [d, far] = process.argv.slice(1); const away = d + '.away';
+         const hold = () => { const t = process.hrtime.bigint(); while (process.hrtime.bigint() - t < 50000n); };
+         const clear = () => { try { fs.rmSync(d, { recursive: true, force: true }); } catch {} };
+         for (;;) {
+           try { fs.renameSync(d, away); } catch { clear(); continue; }
+           try { fs.symlinkSync(far, d); hold(); } catch {}
+           for (;;) { try { fs.renameSync(away, d); break; } catch { clear(); } }
+           hold();
+         }`,
+        d,
+        far,
+      ],
+      { stdio: 'ignore' },
+    );
+    try {
+      const rounds = 1000;
+      const steps = [];
+      for (let i = 0; i < rounds; i++) steps.push({ read: { path: join(d, 'f.txt') } }, { write: { path: join(d, `w${i % 20}.txt`), content: 'written' } });
+      const r = await runScripted(base, script(...steps));
+      assert.equal(r.stopReason, 'end_turn', r.error ?? '');
+      const reads = r.outputText.match(/read:(ok|error)/g) ?? [];
+      assert.equal(reads.length, rounds);
+      assert.equal((r.outputText.match(/OUTSIDE/g) ?? []).length, 0, 'a read returned the file outside');
+      assert.ok((r.outputText.match(/read:ok:inside/g) ?? []).length > 0, 'some reads got through');
+      assert.deepEqual(readdirSync(far), ['f.txt'], 'a write landed outside');
+    } finally {
+      swapper.kill('SIGKILL');
+      removeWorkdir(base);
+      removeWorkdir(far);
+    }
   });
 });
 

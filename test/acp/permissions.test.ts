@@ -82,14 +82,73 @@ describe('WorkdirApprove', () => {
       workdir,
       script(
         { permission: { toolCall: { toolCallId: 'x1', kind: 'execute', rawInput: { command: 'make', cwd: workdir } } } },
+        // no cwd: it runs in the session's cwd, the workdir (issue 14: was refused before)
         { permission: { toolCall: { toolCallId: 'x2', kind: 'execute', rawInput: { command: 'rm -rf build' } } } },
         { permission: { toolCall: { toolCallId: 'x3', kind: 'search', rawInput: { query: 'TODO' } } } },
         { permission: { toolCall: { toolCallId: 'x4', kind: 'fetch', rawInput: { url: 'https://example.com/' } } } },
+        { permission: { toolCall: { toolCallId: 'x5', kind: 'execute' } } },
       ),
       workdirPolicy,
     );
-    assert.equal(r.outputText, 'permission:selected:oncepermission:selected:nopermission:selected:oncepermission:selected:no');
-    assert.match(decisions(r.events)[1].reason, /cannot tell where a "execute" call reaches/);
+    assert.equal(r.outputText, 'permission:selected:oncepermission:selected:oncepermission:selected:oncepermission:selected:nopermission:selected:no');
+    assert.match(decisions(r.events)[1].reason, /runs in the session's cwd .* names nothing outside/);
+    assert.match(decisions(r.events)[4].reason, /cannot tell where a "execute" call reaches/);
+  });
+
+  it("judges a command without a cwd as running in the workdir, refusing what its text reaches outside", async () => {
+    const cases: [string, boolean, RegExp?][] = [
+      ['echo hello > out.txt && cat out.txt | wc -l', true],
+      ['cd src && ls ../ 2>/dev/null >&2', true],
+      ['git status; npm test -- --grep x', true],
+      ['cat /etc/passwd', false, /\/etc\/passwd/],
+      ['ls ~/.ssh', false, /~\/\.ssh/],
+      ['cd .. && ls', false, /cd \.\./],
+      ['cd src && cat ../../secret', false, /\.\.\/\.\.\/secret/],
+      ['echo pwned > /tmp/x', false, /\/tmp\/x/],
+      ['cd /tmp', false, /cd \/tmp/],
+      ['bash -lc "rm -rf $HOME/old"', false, /\$HOME\/old/],
+      ['cat etc-link/hosts', false, /\/etc\/hosts/],
+      [`echo ${'a '.repeat(5000)}`, false, /a command of 5001 words cannot be judged/],
+    ];
+    const r = await runScripted(
+      workdir,
+      script(...cases.map(([command], i) => ({ permission: { toolCall: { toolCallId: `c${i}`, kind: 'execute', rawInput: { command, description: 'x' } } } }))),
+      workdirPolicy,
+    );
+    const ds = decisions(r.events);
+    assert.equal(ds.length, cases.length);
+    cases.forEach(([command, allowed, names], i) => {
+      assert.equal(ds[i].decision, allowed ? 'allow' : 'reject', `${command}: ${ds[i].reason}`);
+      if (names) assert.match(ds[i].reason, names, command);
+      if (!allowed) assert.match(ds[i].reason, /^the command reaches outside the workdir: /);
+    });
+  });
+
+  it("takes an execute call's title as its command when its input has none, and Gemini's stated directory as its cwd", async () => {
+    const gemini = (id: string, title: string, cwd: string) => ({
+      permission: { toolCall: { toolCallId: id, kind: 'execute', title, content: [{ type: 'content', content: { type: 'text', text: `[current working directory ${cwd}] (run it)` } }] } },
+    });
+    const r = await runScripted(
+      workdir,
+      script(gemini('g1', 'echo hi > copy.txt', workdir), gemini('g2', 'echo x > /tmp/gemini-out.txt', workdir), gemini('g3', 'ls', '/tmp')),
+      workdirPolicy,
+    );
+    assert.equal(r.outputText, 'permission:selected:oncepermission:selected:nopermission:selected:no');
+    const ds = decisions(r.events);
+    assert.match(ds[1].reason, /\/tmp\/gemini-out\.txt/);
+    assert.match(ds[2].reason, /outside the workdir: \/tmp/);
+  });
+
+  it('checks the command text of a call that gives its cwd too, and reads argv commands', async () => {
+    const r = await runScripted(
+      workdir,
+      script(
+        { permission: { toolCall: { toolCallId: 'a1', kind: 'execute', rawInput: { command: ['bash', '-lc', 'cat ../x'], workdir: join(workdir, 'src') } } } },
+        { permission: { toolCall: { toolCallId: 'a2', kind: 'execute', rawInput: { command: ['bash', '-lc', 'cat ../../x'], workdir: join(workdir, 'src') } } } },
+      ),
+      workdirPolicy,
+    );
+    assert.equal(r.outputText, 'permission:selected:oncepermission:selected:no');
   });
 
   it('falls back to the other kind of each side, and to cancelled when no option fits', async () => {

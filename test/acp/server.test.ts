@@ -1,6 +1,7 @@
 // ACP jobs end to end: `POST /exec` with `mode: "acp"` on the real server, driving the scripted agent
 // (a real process built on the official SDK).
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AcpRunner } from '../../src/server/jobs/acp-runner';
@@ -215,6 +216,12 @@ describe('ACP jobs through POST /exec', () => {
         assert.equal(j.status, 'completed');
         assert.ok(j.events.some((e: any) => e.type === 'update' && e.data.update.sessionUpdate === 'future_thing'));
       }],
+      [{ prompt: script({ update: { sessionUpdate: 'current_mode_update', currentModeId: 'warp' } }, { update: { sessionUpdate: 'current_mode_update' } }, { say: 'ok' }) }, { TEST_AGENT_SETTINGS: 'modes' }, (j) => {
+        assert.equal(j.status, 'completed');
+        const notices = j.events.filter((e: any) => e.type === 'notice').map((e: any) => e.data.message).join('\n');
+        assert.match(notices, /mode "warp", which it never offered/);
+        assert.match(notices, /current_mode_update without a currentModeId/);
+      }],
       [{ prompt: script({ say: 'authed' }) }, { TEST_AGENT_AUTH: 'oauth-personal,api-key' }, (j) => assert.equal(j.stdout, 'authed')],
       [{ prompt: script({ say: 'never' }) }, { TEST_AGENT_AUTH: 'terminal:login' }, (j) => assert.match(j.acpError, /requires authentication/)],
       [{ prompt: script({ write: { path: join(workdir, 'api.txt'), content: 'via api' } }, { read: { path: '/etc/hostname' } }) }, {}, (j) => {
@@ -231,6 +238,67 @@ describe('ACP jobs through POST /exec', () => {
       check(job);
       assert.ok(!pidAlive(agentPid(job)), 'the agent is gone');
     }
+  });
+
+  it('shows the output of commands the agent runs itself live (_meta terminal_output): events, SSE, stdout; bad _meta only warns', async () => {
+    const gate = join(workdir, '../gate-terminal');
+    const meta = (m: Record<string, unknown>) => ({ toolUpdate: { toolCallId: 'run1', _meta: m } });
+    const id = await submit(
+      acpJob({
+        prompt: script(
+          { sayCapabilities: true },
+          { say: '|' },
+          { tool: { toolCallId: 'run1', title: 'make', kind: 'execute', _meta: { terminal_info: { terminal_id: 'term-a', cwd: workdir } } } },
+          meta({ terminal_output: { terminal_id: 'term-a', data: 'compiling…\n' } }),
+          { waitFile: gate },
+          // Claude Code's form: the whole output so far; only the new part is new
+          meta({ terminal_output: { terminal_id: 'term-a', data: 'compiling…\nlinked\n' } }),
+          meta({ terminal_output_delta: { terminal_id: 'term-a', data: 'ok\n' } }),
+          meta({ terminal_exit: { terminal_id: 'term-a', exit_code: 0, signal: null } }),
+          meta({ terminal_output: { terminal_id: 'ghost', data: 'boo' } }),
+          meta({ terminal_output: { data: 42 } }),
+          { toolUpdate: { toolCallId: 'run1', _meta: 'not an object' } },
+          { say: '|done' },
+        ),
+      }),
+    );
+    const running = await eventually(async () => {
+      const { body } = await s.call('GET', `/jobs/${id}?wait=5`);
+      return body.stdout.includes('compiling') ? body : undefined;
+    }, 30_000, 'live command output');
+    assert.equal(running.status, 'running');
+    const stream = await fetch(`${s.url}/jobs/${id}/stream`, { headers: { 'X-API-Key': s.key } });
+    writeFileSync(gate, '');
+    const sse = await stream.text();
+    const job = await s.waitJob(id);
+    assert.equal(job.status, 'completed', job.acpError);
+    const [caps, shown, end] = job.stdout.split('|');
+    assert.equal(JSON.parse(caps.replace(/^capabilities:/, ''))._meta.terminal_output, true);
+    assert.equal(shown, 'compiling…\nlinked\nok\n');
+    assert.equal(end, 'done');
+    const terms = job.events.filter((e: any) => e.type === 'agent_terminal').map((e: any) => [e.data.op, e.data.data ?? e.data.exitCode ?? e.data.cwd]);
+    assert.deepEqual(terms, [
+      ['start', workdir],
+      ['output', 'compiling…\n'],
+      ['output', 'linked\n'],
+      ['output', 'ok\n'],
+      ['exit', 0],
+    ]);
+    const warnings = job.events.filter((e: any) => e.type === 'notice').map((e: any) => e.data.message).join('\n');
+    assert.match(warnings, /terminal ghost, which it never announced/);
+    assert.match(warnings, /needs a terminal_id and a string data/);
+    assert.match(warnings, /_meta that is not an object/);
+    assert.match(sse, /"type":"agent_terminal"|event: acp[\s\S]*agent_terminal/);
+    assert.match(sse, /linked\\n/);
+  });
+
+  it('fails a job whose agent needs a login with the agent, its methods and what to run or set', async () => {
+    const job = await s.run(acpJob({ prompt: script({ say: 'never' }) }, { TEST_AGENT_AUTH: 'terminal:copilot-login', TEST_AGENT_NAME: 'Copilot' }));
+    assert.equal(job.status, 'failed');
+    assert.equal(job.error, job.acpError);
+    assert.match(job.acpError, /the agent Copilot 1\.0\.0 \(.*\) requires authentication/);
+    assert.match(job.acpError, /"copilot-login" \(copilot-login; terminal\)/);
+    assert.match(job.acpError, /run `copilot login`.*set COPILOT_GITHUB_TOKEN/);
   });
 
   it('refuses bad ACP fields with a clear 400', async () => {

@@ -1,4 +1,5 @@
-// `mode: "acp"`: one prompt to an ACP agent, as a job. The agent's text is the job's stdout (live), its
+// `mode: "acp"`: one prompt to an ACP agent, as a job. The agent's text (and the live output of the commands
+// it runs, where it streams them) is the job's stdout, its
 // stderr the job's stderr, every ACP event a job event (`acp` on the stream), and the session id, stop
 // reason and error are the job's ACP fields (CONTRACT §3, §5).
 import type { Router } from 'express';
@@ -142,7 +143,8 @@ export class AcpRunner implements ModeRunner<AcpSpec> {
     const onEvent = (e: AcpEvent) => {
       const { type, ...data } = e;
       ctx.event(type, data);
-      const text = turnText(e);
+      // the job's text: the agent's answer, and the output of the commands it runs as they stream
+      const text = turnText(e) || (e.type === 'agent_terminal' && e.op === 'output' ? (e.data ?? '') : '');
       if (text) ctx.appendStdout(text);
       if (e.type === 'lifecycle' && e.stage === 'spawn') {
         spawned = true;

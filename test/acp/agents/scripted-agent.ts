@@ -4,7 +4,7 @@
 // faults) comes from TEST_AGENT_* environment variables (see `env` below).
 import * as acp from '@agentclientprotocol/sdk';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -30,6 +30,8 @@ type Step =
   | { stop: acp.StopReason }
   | { flood: { chunks: number; toolUpdates: number } }
   | { sayConfig: true }
+  | { sayCapabilities: true }
+  | { waitFile: string }
   | { callUnknown: string };
 
 const env = {
@@ -43,6 +45,8 @@ const env = {
   /** `crash`, `hang` or `garbage`: how initialize goes wrong. */
   startup: process.env.TEST_AGENT_STARTUP,
   stateDir: process.env.TEST_AGENT_STATE_DIR ?? join(tmpdir(), 'acp-scripted-agent'),
+  /** The name it gives in `initialize` (clients adapt to some agents by name). */
+  name: process.env.TEST_AGENT_NAME ?? 'scripted-agent',
 };
 
 const DEFAULT_OPTIONS: acp.PermissionOption[] = [
@@ -61,6 +65,7 @@ interface SessionState {
 
 const sessions = new Map<string, SessionState>();
 let authenticated = !env.auth;
+let clientCapabilities: unknown;
 let nextSession = 1;
 
 function sessionState(id: string): SessionState {
@@ -233,6 +238,10 @@ async function runSteps(ctx: { client: acp.AgentContext }, sessionId: string, st
       }
       await update({ sessionUpdate: 'agent_message_chunk', content: { type: 'text', text: 'done' } });
     } else if ('sayConfig' in step) await say(`config:${JSON.stringify({ ...s.config, legacyMode: s.mode })}`);
+    else if ('sayCapabilities' in step) await say(`capabilities:${JSON.stringify(clientCapabilities)}`);
+    else if ('waitFile' in step) {
+      while (!existsSync(step.waitFile) && !s.cancelled) await sleep(20);
+    }
     else if ('callUnknown' in step) {
       try {
         await ctx.client.request(step.callUnknown, { sessionId });
@@ -269,14 +278,15 @@ if (env.startup === 'crash') {
 
 const app = acp
   .agent({ name: 'scripted-agent' })
-  .onRequest('initialize', async () => {
+  .onRequest('initialize', async ({ params }) => {
+    clientCapabilities = params.clientCapabilities;
     if (env.startup === 'hang') await new Promise(() => {});
     if (env.startup === 'garbage') rawLine('this is not json');
     return {
       protocolVersion: env.protocol,
       agentCapabilities: { loadSession: env.load, sessionCapabilities: env.resume ? { resume: {} } : {} },
       authMethods: authMethods(),
-      agentInfo: { name: 'scripted-agent', version: '1.0.0' },
+      agentInfo: { name: env.name, version: '1.0.0' },
     };
   })
   .onRequest('authenticate', ({ params }) => {
