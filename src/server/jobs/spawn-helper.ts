@@ -6,10 +6,10 @@
 // happens here, on the other core, while the server goes on answering (docs/PERFORMANCE.md).
 //
 // Protocol: one JSON object per line. In, on stdin: `spawn` and `input` requests (see SpawnRequest,
-// InputRequest). Out, on stdout: `spawned` (with the pid), `stdin-closed`, `exit` (with the code or
+// InputRequest), and `guard`/`release` of trees the server started itself (GuardRequest). Out, on stdout: `spawned` (with the pid), `stdin-closed`, `exit` (with the code or
 // signal), or `error` (the job never started); `ready` first of all. When stdin ends or stdout breaks, the
-// server is gone: the helper ends every job it started, so no process outlives a server that died, then
-// exits. Signals are the server's to act on (a terminal's Ctrl+C, a service manager's TERM): the helper
+// server is gone: the helper ends every job it started and every tree it guards, so no process outlives
+// a server that died, then exits. Signals are the server's to act on (a terminal's Ctrl+C, a service manager's TERM): the helper
 // ignores them, and ends with the server.
 import { closeSync, openSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -18,6 +18,8 @@ import type { HelperMessage, HelperRequest } from './spawn-protocol';
 import type { ChildProcess } from 'node:child_process';
 
 const children = new Map<number, ChildProcess>();
+/** Trees the server started itself, by request id: their leaders' pids. */
+const guarded = new Map<number, number>();
 
 function send(message: HelperMessage): void {
   process.stdout.write(`${JSON.stringify(message)}\n`);
@@ -63,11 +65,16 @@ function handle(request: HelperRequest): void {
     if (!stdin || stdin.writableEnded) return;
     if (request.data) stdin.write(request.data);
     if (request.eof) stdin.end();
+  } else if (request.op === 'guard') {
+    guarded.set(request.id, request.pid);
+  } else if (request.op === 'release') {
+    guarded.delete(request.id);
   }
 }
 
 function serverGone(): void {
   for (const child of children.values()) if (child.pid !== undefined) signalTree(child.pid, 'SIGKILL');
+  for (const pid of guarded.values()) signalTree(pid, 'SIGKILL');
   process.exit(0);
 }
 
