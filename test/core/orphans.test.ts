@@ -83,7 +83,7 @@ describe('orphans after a SIGKILL of the server', { skip: process.platform !== '
       });
       assert.equal(acp.status, 202, JSON.stringify(acp.body));
       const said = await eventually(async () => /child:(\d+)/.exec((await cli.call('GET', `/jobs/${acp.body.jobId}`)).body.stdout ?? ''), 20_000, 'the agent to start its child');
-      const agentChild = Number(said[1]);
+      const agentChild = Number(said![1]);
 
       tree = descendants(cli.child.pid!);
       const pids = tree.map((p) => p.pid);

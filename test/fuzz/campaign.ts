@@ -1,0 +1,30 @@
+// A long fuzzing run that keeps going past failures and gathers them, one example per kind of failure
+// (the bench's way; the tests stop at the first, shrunk). Kinds: the problem, the route and the key.
+import fc from 'fast-check';
+import { describeCase, httpCase, judge, sendRaw, serialize, type Route } from './http-cases';
+import type { FuzzTarget } from './target';
+
+export interface Finding {
+  kind: string;
+  count: number;
+  example: string;
+}
+
+export async function httpCampaign(target: FuzzTarget, routes: Route[], maxBodyBytes: number, seed: number, runs: number): Promise<Finding[]> {
+  const found = new Map<string, Finding>();
+  const cases = fc.sample(httpCase(routes, { id: [target.stored.id] }, maxBodyBytes), { seed, numRuns: runs });
+  for (const c of cases) {
+    const r = await sendRaw(target.host, target.port, serialize(c, target.host, target.port, target.key), 10_000, c.framing === 'long');
+    for (const problem of judge(c, r)) {
+      const kind = `${problem.replace(/\(.*\)/, '')} · ${c.route} · key ${c.key}`;
+      const f = found.get(kind);
+      if (f) f.count++;
+      else found.set(kind, { kind, count: 1, example: describeCase(c, r) });
+    }
+    if (target.child.exitCode !== null || target.child.signalCode !== null) {
+      found.set('the server exited', { kind: 'the server exited', count: 1, example: `${describeCase(c, r)}\n${target.log()}` });
+      break;
+    }
+  }
+  return [...found.values()];
+}
