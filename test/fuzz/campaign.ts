@@ -3,6 +3,7 @@
 import fc from 'fast-check';
 import { describeCase, httpCase, judge, sendRaw, serialize, type Route } from './http-cases';
 import type { FuzzTarget } from './target';
+import { describeWsCase, runWsCase, wsCase } from './ws-cases';
 
 export interface Finding {
   kind: string;
@@ -23,6 +24,24 @@ export async function httpCampaign(target: FuzzTarget, routes: Route[], maxBodyB
     }
     if (target.child.exitCode !== null || target.child.signalCode !== null) {
       found.set('the server exited', { kind: 'the server exited', count: 1, example: `${describeCase(c, r)}\n${target.log()}` });
+      break;
+    }
+  }
+  return [...found.values()];
+}
+
+export async function wsCampaign(target: FuzzTarget, seed: number, runs: number): Promise<Finding[]> {
+  const found = new Map<string, Finding>();
+  const urls = { command: target.url.replace(/^http/, 'ws'), terminal: `ws://${target.host}:${target.terminalPort}` };
+  for (const c of fc.sample(wsCase, { seed, numRuns: runs })) {
+    for (const problem of await runWsCase(c, urls, target.key)) {
+      const kind = `${problem.replace(/\d+ pongs for \d+ pings/, 'pongs missing')} · ${c.port} port`;
+      const f = found.get(kind);
+      if (f) f.count++;
+      else found.set(kind, { kind, count: 1, example: describeWsCase(c) });
+    }
+    if (target.child.exitCode !== null || target.child.signalCode !== null) {
+      found.set('the server exited', { kind: 'the server exited', count: 1, example: `${describeWsCase(c)}\n${target.log()}` });
       break;
     }
   }

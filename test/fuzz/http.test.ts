@@ -8,7 +8,7 @@ import { describeCase, httpCase, judge, routesFrom, sendRaw, serialize, type Rou
 import { jsonCall, startFuzzTarget, type FuzzTarget } from './target';
 
 const SEED = 20261206;
-const RUNS = 400;
+const RUNS = 600;
 const MAX_BODY_BYTES = 64 * 1024;
 
 describe('HTTP fuzzing', () => {

@@ -35,6 +35,11 @@ export const KNOWN_DEFECTS: KnownDefect[] = [
   },
 ];
 
+/** How many problems each known defect excused (the bench prints them). */
+export const excused = new Map<string, number>();
+
 export function isKnownDefect(c: HttpCase, r: HttpResult, problem: string): boolean {
-  return KNOWN_DEFECTS.some((d) => d.matches(c, r, problem));
+  const defect = KNOWN_DEFECTS.find((d) => d.matches(c, r, problem));
+  if (defect) excused.set(defect.what, (excused.get(defect.what) ?? 0) + 1);
+  return defect !== undefined;
 }
