@@ -241,6 +241,10 @@ async function main(): Promise<void> {
     line('/health under load    p50 / p99', `${ms(underLoad.p50)} / ${ms(underLoad.p99)}`, `${loadedSamples.length} probes, max ${ms(Math.max(...loadedSamples))}`);
     line('/health p99 under load / idle', `${(underLoad.p99 / idle.p99).toFixed(1)}x`);
     line('server RSS start → warm → end', `${rssStart.toFixed(0)} → ${rssWarm.toFixed(0)} → ${rssEnd.rss.toFixed(0)} MiB`, `peak ${rssEnd.peak.toFixed(0)} MiB; end / warm ${(rssEnd.rss / (rssWarm || rssStart)).toFixed(2)}x`);
+    if (errors.length) {
+      const logged = cli.stderr().split('\n').filter((l) => / (error|warn) /.test(l));
+      console.log(`  the server logged ${logged.length} errors and warnings${logged.length ? `; the last:\n    ${logged.slice(-8).join('\n    ')}` : ''}`);
+    }
   } finally {
     probeAgent.destroy();
     await cli.stop();
