@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { eventually, spawnCli, tempDir } from '../helpers/server';
+import { eventually, processesWith, spawnCli, tempDir } from '../helpers/server';
 import { removeWorkdir, script, scriptedAgent, tempWorkdir } from '../acp/helpers';
 
 interface Proc {
@@ -95,6 +95,29 @@ describe('orphans after a SIGKILL of the server', { skip: process.platform !== '
       await cli.stop('SIGKILL');
     }
     // Wide slack: the machine may be loaded; the helper acts as soon as it reads the end of its pipe.
+    await eventually(() => tree.every((p) => !survives(p)), 5_000, 'the whole tree to be ended').catch((err) => {
+      throw new Error(`${err.message}; left: ${JSON.stringify(tree.filter(survives))}`);
+    });
+  });
+
+  it('keeps guarding after the helper that guarded was killed', async () => {
+    const cli = await spawnCli(['--state-dir', tempDir()]);
+    const server = cli.child.pid!;
+    const helpers = () => processesWith('spawn-helper').filter((pid) => stat(pid)?.ppid === server);
+    let tree: Proc[] = [];
+    try {
+      const first = await cli.run({ mode: 'persistent_shell', shell: 'bash', sessionKey: 'guarded', command: 'sleep 300 & echo bg=$!' });
+      const bgPid = Number(/bg=(\d+)/.exec(first.stdout)![1]);
+      // Two helpers now: the one that starts shell jobs, and the guard, started with the first shell (the newer).
+      const before = (await eventually(() => (helpers().length === 2 ? helpers() : undefined), 10_000, 'the guard helper'))!;
+      const guard = before.reduce((a, b) => (Number(stat(a)!.start) >= Number(stat(b)!.start) ? a : b));
+      process.kill(guard, 'SIGKILL');
+      await eventually(() => helpers().length === 2 && !helpers().includes(guard), 10_000, 'a new guard helper');
+      tree = descendants(server).filter((p) => !helpers().includes(p.pid));
+      assert.ok(tree.some((p) => p.pid === bgPid), 'the shell\'s background child is in the tree');
+    } finally {
+      await cli.stop('SIGKILL');
+    }
     await eventually(() => tree.every((p) => !survives(p)), 5_000, 'the whole tree to be ended').catch((err) => {
       throw new Error(`${err.message}; left: ${JSON.stringify(tree.filter(survives))}`);
     });

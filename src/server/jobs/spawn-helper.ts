@@ -6,10 +6,11 @@
 // happens here, on the other core, while the server goes on answering (docs/PERFORMANCE.md).
 //
 // Protocol: one JSON object per line. In, on stdin: `spawn` and `input` requests (see SpawnRequest,
-// InputRequest), and `guard`/`release` of trees the server started itself (GuardRequest). Out, on stdout: `spawned` (with the pid), `stdin-closed`, `exit` (with the code or
-// signal), or `error` (the job never started); `ready` first of all. When stdin ends or stdout breaks, the
-// server is gone: the helper ends every job it started and every tree it guards, so no process outlives
-// a server that died, then exits. Signals are the server's to act on (a terminal's Ctrl+C, a service manager's TERM): the helper
+// InputRequest), and `guard` and `release` of trees the server started itself (GuardRequest). Out, on
+// stdout: `spawned` (with the pid), `stdin-closed`, `exit` (with the code or signal), or `error` (the job
+// never started); `ready` first of all. When stdin ends or stdout breaks, the server is gone: the helper
+// ends every job it started and every tree it guards, so no process outlives a server that died, then
+// exits. Signals are the server's to act on (a terminal's Ctrl+C, a service manager's TERM): the helper
 // ignores them, and ends with the server.
 import { closeSync, openSync } from 'node:fs';
 import { createInterface } from 'node:readline';

@@ -34,6 +34,7 @@ export class Spawner {
   /** Guarded trees by request id: sent again to a new helper if this one dies. */
   private readonly guarded = new Map<number, number>();
   private nextId = 1;
+  private disposing = false;
 
   /** Starts the helper now, so the first job does not wait for a Node process to boot. */
   constructor() {
@@ -65,6 +66,7 @@ export class Spawner {
 
   /** Lets the helper go; it ends whatever job is still running (the job manager has ended them by now). */
   async dispose(): Promise<void> {
+    this.disposing = true;
     const helper = this.helper;
     if (!helper) return;
     const exited = new Promise((resolve) => helper.once('close', resolve));
@@ -106,7 +108,7 @@ export class Spawner {
       this.lost(helper, `the spawn helper exited (${signal ?? `code ${code}`})`);
     });
     helper.once('error', (err) => this.lost(helper, `the spawn helper could not run: ${err.message}`));
-    for (const [id, pid] of this.guarded) this.send(helper, { op: 'guard', id, pid }); // a lost helper's watch goes on here
+    for (const [id, pid] of this.guarded) this.send(helper, { op: 'guard', id, pid }); // what a lost helper watched
     return helper;
   }
 
@@ -139,6 +141,8 @@ export class Spawner {
       if (job.pid !== undefined) signalTree(job.pid, 'SIGKILL');
       job.events.failed(why);
     }
+    // Guarded trees live on, unlike jobs (the server holds their pipes): a new helper watches them now.
+    if (this.guarded.size > 0 && !this.disposing) this.start();
   }
 }
 
