@@ -5,7 +5,8 @@
 // asks `/health` every 25 ms; its latency, before the load (the same-run baseline) and under it, and the
 // server's RSS at the start and the end are printed, with the errors (must be 0) and the requests done.
 //
-// LOAD_CLIENTS (default 64) and LOAD_SECONDS (default 60) size the run: `LOAD_SECONDS=10 npm run bench -- load`.
+// LOAD_CLIENTS (default 64) and LOAD_SECONDS (default 60) size the run: `LOAD_SECONDS=10 npm run bench -- load`;
+// LOAD_JOBS_KEPT sets the server's job limit.
 import { request, Agent, type IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
@@ -14,6 +15,8 @@ import { line, ms, rssMiB, summary } from './lib';
 
 const CLIENTS = Number(process.env.LOAD_CLIENTS ?? 64);
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 60);
+/** The server's job limit (`--max-jobs-kept`); default its own (500), which the run passes in seconds. */
+const JOBS_KEPT = process.env.LOAD_JOBS_KEPT;
 /** After the deadline, how long the requests in flight get to finish before they count as hung. */
 const DRAIN_MS = 15_000;
 
@@ -189,9 +192,7 @@ async function main(): Promise<void> {
   const cli = await spawnCli([
     '--state-dir', tempDir('ar-load-'), '--terminal-port', '-1', '--terminal-shell', '/bin/cat',
     '--terminal-max-sessions', String(Math.max(2, CLIENTS)),
-    // Every job of the run is kept, so a slow reader's job is never forgotten under it; the store's growth
-    // (some 1–2 KiB of memory per job) is part of the end RSS.
-    '--max-jobs-kept', '100000',
+    ...(JOBS_KEPT ? ['--max-jobs-kept', JOBS_KEPT] : []),
   ]);
   const pid = cli.child.pid!;
   const base = cli.url;
