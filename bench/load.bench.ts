@@ -6,7 +6,7 @@
 // server's RSS at the start and the end are printed, with the errors (must be 0) and the requests done.
 //
 // LOAD_CLIENTS (default 64) and LOAD_SECONDS (default 60) size the run: `LOAD_SECONDS=10 npm run bench -- load`;
-// LOAD_JOBS_KEPT sets the server's job limit.
+// LOAD_JOBS_KEPT sets the server's job limit (default 2000, see below).
 import { request, Agent, type IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
@@ -15,8 +15,13 @@ import { line, ms, rssMiB, summary } from './lib';
 
 const CLIENTS = Number(process.env.LOAD_CLIENTS ?? 64);
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 60);
-/** The server's job limit (`--max-jobs-kept`); default its own (500), which the run passes in seconds. */
-const JOBS_KEPT = process.env.LOAD_JOBS_KEPT;
+/**
+ * The server's job limit (`--max-jobs-kept`). Not its default (500): under this churn the run passes 500
+ * jobs every few seconds, and a job that finished a moment ago can be forgotten before the client that
+ * follows it polls again (a 404 for its final status). 2000 keeps the store bounded, so its growth is not
+ * read as a leak, and leaves 20 s or so between a job's end and its forgetting.
+ */
+const JOBS_KEPT = process.env.LOAD_JOBS_KEPT ?? '2000';
 /** After the deadline, how long the requests in flight get to finish before they count as hung. */
 const DRAIN_MS = 15_000;
 
@@ -126,7 +131,7 @@ function readStream(base: string, key: string, jobId: string, slow: boolean): Pr
         requests++;
         resolve({ bytes, ended });
       });
-      res.on('error', reject);
+      res.on('error', (e) => reject(new Error(`stream of ${jobId}: ${e.message} after ${bytes} characters${ended ? ', its end event included' : ''}`)));
     });
     req.on('timeout', () => req.destroy(new Error(`stream of ${jobId}: nothing for 30 s`)));
     req.on('error', reject);
@@ -192,7 +197,7 @@ async function main(): Promise<void> {
   const cli = await spawnCli([
     '--state-dir', tempDir('ar-load-'), '--terminal-port', '-1', '--terminal-shell', '/bin/cat',
     '--terminal-max-sessions', String(Math.max(2, CLIENTS)),
-    ...(JOBS_KEPT ? ['--max-jobs-kept', JOBS_KEPT] : []),
+    '--max-jobs-kept', JOBS_KEPT,
   ]);
   const pid = cli.child.pid!;
   const base = cli.url;
