@@ -112,11 +112,14 @@ async function longPoller(call: Call): Promise<void> {
 /** Reads a job's event stream to its `end` event; a slow reader waits 200 ms after every chunk. */
 function readStream(base: string, key: string, jobId: string, slow: boolean): Promise<{ bytes: number; ended: boolean }> {
   return new Promise((resolve, reject) => {
+    let bytes = 0;
+    let tail = '';
+    let ended = false;
+    let headers = false;
+    const failed = (e: Error) => reject(new Error(`stream of ${jobId}: ${e.message} after ${headers ? `${bytes} characters${ended ? ', its end event included' : ''}` : 'no answer'}`));
     const req = request(`${base}/jobs/${jobId}/stream`, { headers: { 'x-api-key': key }, agent: false, timeout: 30_000 }, (res: IncomingMessage) => {
       if (res.statusCode !== 200) return reject(new Error(`GET /jobs/${jobId}/stream -> ${res.statusCode}`));
-      let bytes = 0;
-      let tail = '';
-      let ended = false;
+      headers = true;
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
         bytes += chunk.length;
@@ -131,10 +134,10 @@ function readStream(base: string, key: string, jobId: string, slow: boolean): Pr
         requests++;
         resolve({ bytes, ended });
       });
-      res.on('error', (e) => reject(new Error(`stream of ${jobId}: ${e.message} after ${bytes} characters${ended ? ', its end event included' : ''}`)));
+      res.on('error', failed);
     });
-    req.on('timeout', () => req.destroy(new Error(`stream of ${jobId}: nothing for 30 s`)));
-    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('nothing for 30 s')));
+    req.on('error', failed);
     req.end();
   });
 }
