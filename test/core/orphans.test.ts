@@ -3,9 +3,10 @@
 // (src/server/jobs/spawn-helper.ts), which sees the server's pipe close. Linux (/proc).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { eventually, processesWith, spawnCli, tempDir } from '../helpers/server';
+import { dirname, join } from 'node:path';
+import { CLI, eventually, processesWith, spawnCli, tempDir } from '../helpers/server';
 import { removeWorkdir, script, scriptedAgent, tempWorkdir } from '../acp/helpers';
 
 interface Proc {
@@ -98,6 +99,22 @@ describe('orphans after a SIGKILL of the server', { skip: process.platform !== '
     await eventually(() => tree.every((p) => !survives(p)), 5_000, 'the whole tree to be ended').catch((err) => {
       throw new Error(`${err.message}; left: ${JSON.stringify(tree.filter(survives))}`);
     });
+  });
+
+  it('a helper whose server died before it started still ends what the server asked it to guard', async () => {
+    // The race of a guard helper replaced just before the server dies: the request waits in its stdin,
+    // and its stdout is already broken when it starts.
+    const tree = spawn('sleep', ['300'], { detached: true, stdio: 'ignore' });
+    const helper = spawn(process.execPath, [join(dirname(CLI), 'spawn-helper.js')], { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
+    helper.stdin!.end(`${JSON.stringify({ op: 'guard', id: 1, pid: tree.pid })}\n`);
+    helper.stdout!.destroy();
+    const exited = new Promise((r) => helper.once('exit', r));
+    try {
+      await eventually(() => stat(tree.pid!) === undefined, 5_000, 'the guarded tree to be ended');
+    } finally {
+      tree.kill('SIGKILL');
+    }
+    await exited;
   });
 
   it('keeps guarding after the helper that guarded was killed', async () => {

@@ -35,13 +35,6 @@ export const KNOWN_DEFECTS: KnownDefect[] = [
     matches: (c, r, p) => p.startsWith('without a valid key') && r.status === 400 && /^\/terminals?\//i.test(c.target) && /decode param/.test(r.body),
   },
   {
-    // Found here (with the default 1 MiB limit, in the bench): a body well over the limit is answered
-    // (413, or 401 without a key) while the client is still sending it, and the connection is closed
-    // with the rest unread, which resets it (TCP RST): the client gets ECONNRESET, never the answer.
-    what: 'a body over the limit is answered, then the connection reset before the client reads it',
-    matches: (c, _r, p) => p.startsWith('connection dropped') && (c.body?.length ?? 0) > 64 * 1024 + 1024,
-  },
-  {
     // Found here: `CONNECT` (no 'connect' listener on the HTTP server) closes the connection unanswered.
     what: 'CONNECT drops the connection',
     matches: (c, _r, p) => p.startsWith('connection dropped') && c.method === 'CONNECT',

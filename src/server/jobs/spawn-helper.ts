@@ -80,7 +80,10 @@ function serverGone(): void {
 }
 
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => {});
-process.stdout.on('error', serverGone);
+// A broken stdout means the server is gone, but what it sent before dying may still wait unread in stdin
+// (a tree to guard among it, when this helper was started just before): stdin's end, right behind, ends
+// everything once all is read. The timer is for a stdin that would not end.
+process.stdout.on('error', () => setTimeout(serverGone, 2000));
 const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
 lines.on('line', (line) => handle(JSON.parse(line) as HelperRequest));
 lines.on('close', serverGone);
