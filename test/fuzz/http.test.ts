@@ -9,6 +9,7 @@ import { jsonCall, startFuzzTarget, type FuzzTarget } from './target';
 
 const SEED = 20261206;
 const RUNS = 600;
+const TERMINAL_PORT_RUNS = 200;
 const MAX_BODY_BYTES = 64 * 1024;
 
 describe('HTTP fuzzing', () => {
@@ -37,6 +38,18 @@ describe('HTTP fuzzing', () => {
         if (++n % 100 === 0) await target.checkIntact();
       }),
       { seed: SEED, numRuns: RUNS, includeErrorInReport: true },
+    );
+    await target.checkIntact();
+  });
+
+  it(`answers ${TERMINAL_PORT_RUNS} generated requests on the terminal port the same way`, { timeout: 120_000 }, async () => {
+    await fc.assert(
+      fc.asyncProperty(httpCase(routes, { id: [target.stored.id] }, MAX_BODY_BYTES), async (c) => {
+        const r = await sendRaw(target.host, target.terminalPort, serialize(c, target.host, target.terminalPort, target.key), 10_000, c.framing === 'long');
+        const problems = judge(c, r, false);
+        if (problems.length) throw new Error(`${problems.join('; ')}\n  ${describeCase(c, r)}`);
+      }),
+      { seed: SEED, numRuns: TERMINAL_PORT_RUNS, includeErrorInReport: true },
     );
     await target.checkIntact();
   });

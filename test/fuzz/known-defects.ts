@@ -17,9 +17,10 @@ export const KNOWN_DEFECTS: KnownDefect[] = [
     matches: (c, r, p) => p.startsWith('without a valid key') && [400, 413, 415].includes(r.status!) && (Boolean(c.body?.length) || header(c, 'Content-Encoding') !== undefined || header(c, 'Content-Type') !== undefined),
   },
   {
-    // issue 15 #7 (being fixed): odd asset names (`constructor`, `__proto__`, …) are 500s with a stack trace.
+    // issue 15 #7 (being fixed): odd asset names (`constructor`, `toString`, …) are 500s; on the terminal
+    // port an HTML page with the stack trace and the install path.
     what: '/terminal/assets/{odd name} is a 500',
-    matches: (c, _r, p) => /^\/terminal\/assets\//i.test(c.target) && (p === '500' || p.startsWith('a stack trace')),
+    matches: (c, _r, p) => /^\/terminal\/assets\//i.test(c.target) && (p === '500' || p.startsWith('a stack trace') || p === 'a 500 that is not JSON'),
   },
   {
     // Found here: the terminal's router is public (mounted before the key check), so express answers
