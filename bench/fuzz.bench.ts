@@ -1,5 +1,5 @@
 // The fuzzers of test/fuzz at length: many more generated HTTP requests and WebSocket sessions than
-// `npm test` runs, with a random seed, printed (FUZZ_SEED=N replays a run; FUZZ_HTTP_RUNS and
+// `npm test` runs (and a fifth as many HTTP requests to the terminal port), with a random seed, printed (FUZZ_SEED=N replays a run; FUZZ_HTTP_RUNS and
 // FUZZ_WS_RUNS set the counts). Against the real CLI on loopback, with its default body limit (1 MiB).
 // Prints every kind of failure found, once, with an example; exits 1 if there was any.
 import { excused } from '../test/fuzz/known-defects';
@@ -28,6 +28,9 @@ async function main(): Promise<void> {
     };
     let t0 = Date.now();
     report('HTTP', await httpCampaign(target, routes, MAX_BODY_BYTES, seed, httpRuns), Date.now() - t0, httpRuns);
+    t0 = Date.now();
+    const terminalRuns = Math.ceil(httpRuns / 5);
+    report('HTTP, terminal port', await httpCampaign(target, routes, MAX_BODY_BYTES, seed, terminalRuns, true), Date.now() - t0, terminalRuns);
     t0 = Date.now();
     report('WebSocket', await wsCampaign(target, seed, wsRuns), Date.now() - t0, wsRuns);
     for (const [what, n] of excused) line(`excused as a known defect: ${what}`, String(n), '(test/fuzz/known-defects.ts)');

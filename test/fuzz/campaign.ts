@@ -11,12 +11,14 @@ export interface Finding {
   example: string;
 }
 
-export async function httpCampaign(target: FuzzTarget, routes: Route[], maxBodyBytes: number, seed: number, runs: number): Promise<Finding[]> {
+/** Sends `runs` generated requests to the command port, or with `terminalPort` to the terminal port. */
+export async function httpCampaign(target: FuzzTarget, routes: Route[], maxBodyBytes: number, seed: number, runs: number, terminalPort = false): Promise<Finding[]> {
   const found = new Map<string, Finding>();
+  const port = terminalPort ? target.terminalPort : target.port;
   const cases = fc.sample(httpCase(routes, { id: [target.stored.id] }, maxBodyBytes), { seed, numRuns: runs });
   for (const c of cases) {
-    const r = await sendRaw(target.host, target.port, serialize(c, target.host, target.port, target.key), 10_000, c.framing === 'long');
-    for (const problem of judge(c, r)) {
+    const r = await sendRaw(target.host, port, serialize(c, target.host, port, target.key), 10_000, c.framing === 'long');
+    for (const problem of judge(c, r, !terminalPort)) {
       const kind = `${problem.replace(/\(.*\)/, '')} · ${c.route} · key ${c.key}`;
       const f = found.get(kind);
       if (f) f.count++;
