@@ -1,7 +1,8 @@
 // The fuzzers of test/fuzz at length: many more generated HTTP requests and WebSocket sessions than
-// `npm test` runs (and a fifth as many HTTP requests to the terminal port), with a random seed, printed (FUZZ_SEED=N replays a run; FUZZ_HTTP_RUNS and
-// FUZZ_WS_RUNS set the counts). Against the real CLI on loopback, with its default body limit (1 MiB).
-// Prints every kind of failure found, once, with an example; exits 1 if there was any.
+// `npm test` runs (and a fifth as many HTTP requests to the terminal port), with a random seed, printed
+// (FUZZ_SEED=N replays a run; FUZZ_HTTP_RUNS and FUZZ_WS_RUNS set the counts). Against the real CLI on
+// loopback, with its default body limit (1 MiB). Prints every kind of failure found, once, with an
+// example; exits 1 if there was any.
 import { excused } from '../test/fuzz/known-defects';
 import { httpCampaign, wsCampaign, type Finding } from '../test/fuzz/campaign';
 import { routesFrom } from '../test/fuzz/http-cases';
