@@ -297,7 +297,8 @@ export function judge(c: HttpCase, r: HttpResult, keyed = true): string[] {
   // A body that claims more bytes than it has cannot be answered in time by anyone: a closed connection is fair.
   if (r.status === undefined && r.ended === 'closed' && c.framing !== 'long') problems.push(`connection dropped without an answer (${r.error ?? 'closed'})`);
   if (r.status !== undefined && r.status >= 500) problems.push(`${r.status}`);
-  if (/\n\s+at .+:\d+:\d+/.test(r.body) || r.body.includes(INSTALL_DIR)) problems.push('a stack trace or install path in the answer');
+  // A stack as text, or as express's HTML error page writes it (`<br> &nbsp; &nbsp;at fn (file:1:2)`).
+  if (/(\n\s+|&nbsp;)at .+(:\d+:\d+|&lt;anonymous&gt;)/.test(r.body) || r.body.includes(INSTALL_DIR)) problems.push('a stack trace or install path in the answer');
   // Framing that lies leaves bytes after the request, which the HTTP parser refuses (a bare 400) maybe
   // before the app answers, as it refuses methods it does not know; and an `Expect` other than 100-continue is refused by Node (417) first.
   const framedWell = KNOWN_METHODS.includes(c.method) && c.method !== 'CONNECT' && (c.framing === 'exact' || c.framing === 'chunked' || (c.framing === 'missing' && !c.body?.length)) && !/[^\x21-\x7e]/.test(c.target);

@@ -36,6 +36,13 @@ export const KNOWN_DEFECTS: KnownDefect[] = [
     matches: (c, r, p) => p.startsWith('without a valid key') && r.status === 400 && /^\/terminals?\//i.test(c.target) && /decode param/.test(r.body),
   },
   {
+    // Found here (bench, terminal port): the terminal port's express app has no JSON error handler, so
+    // its errors are express's HTML page with the stack: `POST /terminal/assets/%ZZ` is a 400 whose body
+    // is `<!DOCTYPE html>… URIError: Failed to decode param '%ZZ' … at decodeURIComponent …`.
+    what: 'the terminal port answers its errors with an HTML stack trace',
+    matches: (c, r, p) => /^\/terminal/i.test(c.target) && r.body.startsWith('<!DOCTYPE html>') && /<title>Error<\/title>/.test(r.body) && (p.startsWith('a stack trace') || /that is not JSON$/.test(p)),
+  },
+  {
     // Found here: `CONNECT` (no 'connect' listener on the HTTP server) closes the connection unanswered.
     what: 'CONNECT drops the connection',
     matches: (c, _r, p) => p.startsWith('connection dropped') && c.method === 'CONNECT',
