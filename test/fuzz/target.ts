@@ -40,6 +40,10 @@ export async function startFuzzTarget(maxBodyBytes: number): Promise<FuzzTarget>
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  // A fuzzing process that ends early (a failed assertion, Ctrl+C) takes its server with it.
+  const orphan = () => child.kill('SIGKILL');
+  process.once('exit', orphan);
+  void exited.then(() => process.off('exit', orphan));
   const { url, terminalPort } = await new Promise<{ url: string; terminalPort: number }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the server did not start: ${err}`)), 20_000);
     const onData = () => {
