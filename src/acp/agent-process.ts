@@ -20,6 +20,22 @@ export interface AgentProcessOptions {
   onStderr?: (chunk: Buffer) => void;
 }
 
+/**
+ * Ends a process tree if the process that started it dies first (killed outright, with no chance to end
+ * it). The library works without one; the server installs its spawn helper's (jobs/spawner.ts).
+ */
+export interface TreeGuard {
+  /** Watches the tree led by `pid` until the returned release is called. */
+  watch(pid: number): () => void;
+}
+
+let treeGuard: TreeGuard | undefined;
+
+/** The guard of every agent started from now on (undefined: none). */
+export function setAgentTreeGuard(guard: TreeGuard | undefined): void {
+  treeGuard = guard;
+}
+
 export class AgentProcess {
   readonly child: ChildProcess;
   readonly stderr: ByteTail;
@@ -28,6 +44,7 @@ export class AgentProcess {
   /** Resolves once its stdout ended (the agent can no longer say anything). */
   readonly stdoutEnded: Promise<void>;
   private exit: AgentExit | undefined;
+  private readonly release: () => void;
 
   constructor(command: AgentCommand, opts: AgentProcessOptions) {
     const stdio: ['pipe', 'pipe', 'pipe'] = ['pipe', 'pipe', 'pipe'];
@@ -45,9 +62,16 @@ export class AgentProcess {
       this.child.stdout!.once('end', resolve);
       this.child.stdout!.once('close', resolve);
     });
+    const pid = this.child.pid;
+    this.release = pid !== undefined && treeGuard ? treeGuard.watch(pid) : () => {};
     this.exited = new Promise((resolve) => {
       this.child.once('error', (error) => resolve((this.exit ??= { code: null, signal: null, error })));
-      this.child.once('exit', (code, signal) => resolve((this.exit ??= { code, signal })));
+      this.child.once('exit', (code, signal) => {
+        // Watched until nothing of its group is left (kill() ends what it left), so the guard never
+        // signals a group id the system has given to someone else.
+        if (pid !== undefined && (isWindows || !treeAlive(pid))) this.release();
+        resolve((this.exit ??= { code, signal }));
+      });
     });
   }
 
@@ -73,6 +97,7 @@ export class AgentProcess {
     if (pid === undefined) return;
     if (isWindows ? this.alive() : treeAlive(pid)) await killTree(pid, graceMs);
     await this.exited;
+    this.release();
   }
 
   /** The last lines of stderr, for error messages. */

@@ -6,9 +6,10 @@
 // happens here, on the other core, while the server goes on answering (docs/PERFORMANCE.md).
 //
 // Protocol: one JSON object per line. In, on stdin: `spawn` and `input` requests (see SpawnRequest,
-// InputRequest). Out, on stdout: `spawned` (with the pid), `stdin-closed`, `exit` (with the code or
-// signal), or `error` (the job never started); `ready` first of all. When stdin ends or stdout breaks, the
-// server is gone: the helper ends every job it started, so no process outlives a server that died, then
+// InputRequest), and `guard` and `release` of trees the server started itself (GuardRequest). Out, on
+// stdout: `spawned` (with the pid), `stdin-closed`, `exit` (with the code or signal), or `error` (the job
+// never started); `ready` first of all. When stdin ends or stdout breaks, the server is gone: the helper
+// ends every job it started and every tree it guards, so no process outlives a server that died, then
 // exits. Signals are the server's to act on (a terminal's Ctrl+C, a service manager's TERM): the helper
 // ignores them, and ends with the server.
 import { closeSync, openSync } from 'node:fs';
@@ -18,6 +19,8 @@ import type { HelperMessage, HelperRequest } from './spawn-protocol';
 import type { ChildProcess } from 'node:child_process';
 
 const children = new Map<number, ChildProcess>();
+/** Trees the server started itself, by request id: their leaders' pids. */
+const guarded = new Map<number, number>();
 
 function send(message: HelperMessage): void {
   process.stdout.write(`${JSON.stringify(message)}\n`);
@@ -63,16 +66,24 @@ function handle(request: HelperRequest): void {
     if (!stdin || stdin.writableEnded) return;
     if (request.data) stdin.write(request.data);
     if (request.eof) stdin.end();
+  } else if (request.op === 'guard') {
+    guarded.set(request.id, request.pid);
+  } else if (request.op === 'release') {
+    guarded.delete(request.id);
   }
 }
 
 function serverGone(): void {
   for (const child of children.values()) if (child.pid !== undefined) signalTree(child.pid, 'SIGKILL');
+  for (const pid of guarded.values()) signalTree(pid, 'SIGKILL');
   process.exit(0);
 }
 
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => {});
-process.stdout.on('error', serverGone);
+// A broken stdout means the server is gone, but what it sent before dying may still wait unread in stdin
+// (a tree to guard among it, when this helper was started just before): stdin's end, right behind, ends
+// everything once all is read. The timer is for a stdin that would not end.
+process.stdout.on('error', () => setTimeout(serverGone, 2000));
 const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
 lines.on('line', (line) => handle(JSON.parse(line) as HelperRequest));
 lines.on('close', serverGone);

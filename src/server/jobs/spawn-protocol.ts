@@ -19,7 +19,23 @@ export interface InputRequest {
   eof: boolean;
 }
 
-export type HelperRequest = SpawnRequest | InputRequest;
+/**
+ * Watch a process tree the server started itself (a persistent shell, an ACP agent, whose pipes it reads
+ * directly): the helper ends it with the jobs if the server dies.
+ */
+export interface GuardRequest {
+  op: 'guard';
+  id: number;
+  pid: number;
+}
+
+/** The guarded tree is gone (or the server ends it itself): stop watching it. */
+export interface ReleaseRequest {
+  op: 'release';
+  id: number;
+}
+
+export type HelperRequest = SpawnRequest | InputRequest | GuardRequest | ReleaseRequest;
 
 export type HelperMessage =
   | { op: 'ready' }

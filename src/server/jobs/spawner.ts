@@ -1,5 +1,6 @@
 // The server's side of the spawn helper (spawn-helper.ts, and why it exists): starts the helper, sends
-// it jobs, routes its answers to each job, and fails the jobs in flight if the helper dies.
+// it jobs, routes its answers to each job, and fails the jobs in flight if the helper dies. It also
+// guards the trees the server starts itself (persistent shells, ACP agents): see `helperGuard`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
 import type { Socket } from 'node:net';
 import { ownGroup, signalTree } from '../platform';
+import { setAgentTreeGuard, type TreeGuard } from '../../acp/agent-process';
 import type { HelperMessage, HelperRequest, SpawnRequest } from './spawn-protocol';
 
 /** How long a new helper has to say it is ready. */
@@ -29,7 +31,10 @@ interface InFlight {
 export class Spawner {
   private helper: ChildProcess | undefined;
   private readonly jobs = new Map<number, InFlight>();
+  /** Guarded trees by request id: sent again to a new helper if this one dies. */
+  private readonly guarded = new Map<number, number>();
   private nextId = 1;
+  private disposing = false;
 
   /** Starts the helper now, so the first job does not wait for a Node process to boot. */
   constructor() {
@@ -46,8 +51,22 @@ export class Spawner {
     return { input: (data, eof) => this.send(helper, { op: 'input', id, data, eof }) };
   }
 
+  /**
+   * Has the helper end the tree led by `pid` if the server dies (the helper sees its pipe close) before
+   * the returned release is called. Does not keep the process alive.
+   */
+  guard(pid: number): () => void {
+    const id = this.nextId++;
+    this.guarded.set(id, pid);
+    this.send(this.helper ?? this.start(), { op: 'guard', id, pid });
+    return () => {
+      if (this.guarded.delete(id) && this.helper) this.send(this.helper, { op: 'release', id });
+    };
+  }
+
   /** Lets the helper go; it ends whatever job is still running (the job manager has ended them by now). */
   async dispose(): Promise<void> {
+    this.disposing = true;
     const helper = this.helper;
     if (!helper) return;
     const exited = new Promise((resolve) => helper.once('close', resolve));
@@ -89,6 +108,7 @@ export class Spawner {
       this.lost(helper, `the spawn helper exited (${signal ?? `code ${code}`})`);
     });
     helper.once('error', (err) => this.lost(helper, `the spawn helper could not run: ${err.message}`));
+    for (const [id, pid] of this.guarded) this.send(helper, { op: 'guard', id, pid }); // what a lost helper watched
     return helper;
   }
 
@@ -121,8 +141,25 @@ export class Spawner {
       if (job.pid !== undefined) signalTree(job.pid, 'SIGKILL');
       job.events.failed(why);
     }
+    // Guarded trees live on, unlike jobs (the server holds their pipes): a new helper watches them now.
+    if (this.guarded.size > 0 && !this.disposing) this.start();
   }
 }
+
+let guardSpawner: Spawner | undefined;
+
+/**
+ * The guard of the trees the server starts itself rather than through a Spawner's jobs (persistent
+ * shells, ACP agents), because it reads their pipes: one helper for the whole process, started on first
+ * use and never disposed, so it watches across servers (the VS Code extension host restarts its server in
+ * place). It ends with the process, ending what it still guards.
+ */
+export const helperGuard: TreeGuard = {
+  watch: (pid) => (guardSpawner ??= new Spawner()).guard(pid),
+};
+
+// src/acp stays a library that needs no server: it takes the guard when the server core is loaded.
+setAgentTreeGuard(helperGuard);
 
 /** The helper beside the bundle (dist/spawn-helper.js); from the sources, as the tests run them, through tsx. */
 function helperArgs(): string[] {

@@ -6,6 +6,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants } from 'node:os';
 import { isWindows, killTree, ownGroup, signalTree } from '../platform';
+import { helperGuard } from '../jobs/spawner';
 import { newTerminator, TerminatorScanner } from './boundary';
 import type { Dialect } from './dialects';
 
@@ -53,6 +54,8 @@ export class ShellProcess {
       stdio: dialect.separateInput ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
     });
     for (const s of this.child.stdio) (s as NodeJS.EventEmitter | null)?.on('error', () => {}); // EPIPE once the shell is gone
+    // A server killed outright cannot end the shell: the spawn helper does, as it does for shell jobs.
+    const release = this.child.pid !== undefined ? helperGuard.watch(this.child.pid) : () => {};
     this.child.stdout!.on('data', (c: Buffer) => {
       opts.onOutput();
       this.route(c, 'out');
@@ -72,6 +75,7 @@ export class ShellProcess {
         this.exited = true;
         // What the session started in the background dies with its shell: nothing outlives the session.
         if (this.child.pid !== undefined && !isWindows) signalTree(this.child.pid, 'SIGKILL');
+        release();
         void this.drained().then(() => {
           this.step?.out.flush();
           this.step?.err.flush();
