@@ -36,6 +36,18 @@ export interface ServerOptions {
   persistentShellIdleTimeoutSeconds: number;
   /** An ACP `ask` permission request nobody answers is rejected after this many seconds. Default 600, 1 s–24 h. */
   acpPermissionDeadlineSeconds: number;
+  /** Folders the files API is confined to (`--files-root`, repeatable); empty: anywhere the server's user may go. */
+  filesRoots: string[];
+  /** Largest upload of `PUT /files/content`, bytes (streamed to disk, not held in memory). Default 16 GiB, 1 KiB–1 TiB. */
+  filesMaxUploadBytes: number;
+  /** Most results of one search or find (`limit`). Default 10000, 1–1000000. */
+  filesMaxResults: number;
+  /** A search or find still running after this long answers what it found, `truncated`, seconds. Default 60, 1–3600. */
+  filesSearchTimeoutSeconds: number;
+  /** Most entries of one page of `GET /files/list` (`limit`). Default 10000, 1–1000000. */
+  filesListMaxEntries: number;
+  /** File watch streams open at once. Default 64, 1–4096. */
+  filesMaxWatches: number;
 }
 
 interface Bound {
@@ -47,7 +59,7 @@ interface Bound {
 }
 
 const DAY = 86400;
-export const NUMERIC_OPTIONS: Record<Exclude<keyof ServerOptions, 'host' | 'stateDir'>, Bound> = {
+export const NUMERIC_OPTIONS: Record<Exclude<keyof ServerOptions, 'host' | 'stateDir' | 'filesRoots'>, Bound> = {
   port: { default: 8585, min: 0, max: 65535 },
   terminalPort: { default: (o) => (o.port ? o.port + 1 : 0), min: -1, max: 65535 },
   maxBodyBytes: { default: 1 << 20, min: 1024, max: 64 << 20 },
@@ -64,6 +76,11 @@ export const NUMERIC_OPTIONS: Record<Exclude<keyof ServerOptions, 'host' | 'stat
   persistentShellMaxSessions: { default: 32, min: 1, max: 1024, env: 'DEVPILOT_PERSISTENT_SHELL_MAX_SESSIONS' },
   persistentShellIdleTimeoutSeconds: { default: 0, min: 0, max: 30 * DAY, env: 'DEVPILOT_PERSISTENT_SHELL_IDLE_TIMEOUT_SECONDS' },
   acpPermissionDeadlineSeconds: { default: 600, min: 1, max: DAY },
+  filesMaxUploadBytes: { default: 16 * 2 ** 30, min: 1024, max: 2 ** 40 },
+  filesMaxResults: { default: 10000, min: 1, max: 1_000_000 },
+  filesSearchTimeoutSeconds: { default: 60, min: 1, max: 3600 },
+  filesListMaxEntries: { default: 10000, min: 1, max: 1_000_000 },
+  filesMaxWatches: { default: 64, min: 1, max: 4096 },
 };
 
 /** Fills defaults and rejects values out of bounds, naming the option. */
@@ -71,6 +88,7 @@ export function resolveOptions(partial: Partial<ServerOptions> = {}, env: NodeJS
   const out: Partial<ServerOptions> = {
     host: partial.host ?? '127.0.0.1',
     stateDir: partial.stateDir ?? defaultStateDir(),
+    filesRoots: [...(partial.filesRoots ?? [])],
   };
   for (const [name, bound] of Object.entries(NUMERIC_OPTIONS) as [keyof typeof NUMERIC_OPTIONS, Bound][]) {
     const given = partial[name] ?? fromEnv(bound, env);

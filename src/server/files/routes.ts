@@ -1,0 +1,157 @@
+// The files API's routes (CONTRACT §9), declared once. Behind the API key like every route but /health.
+import type { IncomingMessage } from 'node:http';
+import { join, relative } from 'node:path';
+import { Router, type Request } from 'express';
+import { BadRequest } from '../errors';
+import { sendJson } from '../http/respond';
+import { sendContent, writeContent } from './content';
+import { boolParam, intParam, list, mkdir, move, remove, stat } from './listing';
+import { fsError, type FileRoots } from './roots';
+import { find, search } from './search';
+import type { Watches } from './watch';
+
+export interface FilesLimits {
+  filesMaxUploadBytes: number;
+  filesMaxResults: number;
+  filesSearchTimeoutSeconds: number;
+  filesListMaxEntries: number;
+  filesMaxWatches: number;
+}
+
+/** Results per search or find when the client names no limit. */
+const DEFAULT_RESULTS = 1000;
+/** Entries per listing page when the client names no limit. */
+const DEFAULT_LIST = 1000;
+
+// `PUT /files/content` streams its body to disk: the app's JSON body parser must not read it first. The
+// request's body framing is set aside here (the http parser has already used it) and read back by the route.
+const FRAMING = Symbol('upload framing');
+type Framed = IncomingMessage & { [FRAMING]?: { length?: number } };
+
+export function isUpload(req: IncomingMessage): boolean {
+  return req.method === 'PUT' && (req.url === '/files/content' || req.url?.startsWith('/files/content?') === true);
+}
+
+/** Hides an upload's body from the JSON parser (see FRAMING); the route reads the stream itself. */
+export function setUploadAside(req: IncomingMessage): void {
+  const length = req.headers['content-length'];
+  (req as Framed)[FRAMING] = { length: length === undefined ? undefined : Number(length) };
+  delete req.headers['content-length'];
+  delete req.headers['transfer-encoding'];
+}
+
+export function filesRoutes(roots: FileRoots, watches: Watches, limits: FilesLimits): Router {
+  const r = Router();
+  const pathOf = (req: Request, name = 'path') => roots.resolve(req.query[name], name);
+  /** A path under the real folder `real`, as the client named that folder. */
+  const shownAs = (real: string, shown: string) => (p: string) => join(shown, relative(real, p));
+  const realDir = (path: string) =>
+    roots.realDir(path).catch((err) => {
+      throw fsError(err, path);
+    });
+  const timeoutMs = limits.filesSearchTimeoutSeconds * 1000;
+
+  r.get('/files/content', async (req, res) => {
+    await sendContent(roots, pathOf(req), req, res);
+  });
+  r.put('/files/content', async (req, res) => {
+    const framing = (req as Framed)[FRAMING];
+    const written = await writeContent(roots, pathOf(req), req, {
+      mkdirs: boolParam(req.query.mkdirs, 'mkdirs'),
+      ifMatch: req.get('if-match'),
+      declaredLength: framing?.length,
+      maxUploadBytes: limits.filesMaxUploadBytes,
+    }).catch((err) => {
+      // An answer before the whole body was read: the rest of it is not worth reading.
+      if (!req.complete) res.setHeader('Connection', 'close');
+      throw err;
+    });
+    const { created, ...view } = written;
+    sendJson(res, created ? 201 : 200, view, { ETag: view.etag });
+  });
+  r.get('/files/stat', async (req, res) => {
+    sendJson(res, 200, await stat(roots, pathOf(req)));
+  });
+  r.get('/files/list', async (req, res) => {
+    sendJson(res, 200, await list(roots, pathOf(req), req.query.limit, req.query.cursor, { defaultLimit: Math.min(DEFAULT_LIST, limits.filesListMaxEntries), maxLimit: limits.filesListMaxEntries }));
+  });
+  r.post('/files/mkdir', async (req, res) => {
+    const body = bodyObject(req);
+    const made = await mkdir(roots, roots.resolve(body.path), boolField(body.parents, 'parents'));
+    sendJson(res, made.created ? 201 : 200, made);
+  });
+  r.post('/files/move', async (req, res) => {
+    const body = bodyObject(req);
+    sendJson(res, 200, await move(roots, roots.resolve(body.from, 'from'), roots.resolve(body.to, 'to'), boolField(body.overwrite, 'overwrite')));
+  });
+  r.delete('/files', async (req, res) => {
+    sendJson(res, 200, await remove(roots, pathOf(req), boolParam(req.query.recursive, 'recursive')));
+  });
+  r.get('/files/search', async (req, res) => {
+    const shown = pathOf(req);
+    const pattern = req.query.pattern;
+    if (typeof pattern !== 'string' || pattern === '') throw new BadRequest('pattern must be a non-empty regular expression');
+    const glob = req.query.glob;
+    if (glob !== undefined && typeof glob !== 'string') throw new BadRequest('glob must be a string');
+    const real = await realDir(shown).catch(async (err) => {
+      // A single file may be searched too.
+      if ((err as { status?: number }).status !== 400) throw err;
+      const h = await roots.openFile(shown).catch((e) => {
+        throw fsError(e, shown);
+      });
+      await h.close();
+      return shown;
+    });
+    const abort = new AbortController();
+    res.once('close', () => abort.abort());
+    const result = await search({
+      dir: real,
+      pattern,
+      glob: glob || undefined,
+      limit: intParam(req.query.limit, 'limit', 1, limits.filesMaxResults) ?? Math.min(DEFAULT_RESULTS, limits.filesMaxResults),
+      ignore: !(req.query.ignore === 'false' || req.query.ignore === '0'),
+      timeoutMs,
+      signal: abort.signal,
+    });
+    const show = shownAs(real, shown);
+    for (const m of result.matches) m.path = show(m.path);
+    sendJson(res, 200, result);
+  });
+  r.get('/files/find', async (req, res) => {
+    const shown = pathOf(req);
+    const name = req.query.name;
+    if (typeof name !== 'string' || name === '') throw new BadRequest('name must be a non-empty glob');
+    const real = await realDir(shown);
+    const abort = new AbortController();
+    res.once('close', () => abort.abort());
+    const result = await find({
+      dir: real,
+      name,
+      limit: intParam(req.query.limit, 'limit', 1, limits.filesMaxResults) ?? Math.min(DEFAULT_RESULTS, limits.filesMaxResults),
+      ignore: !(req.query.ignore === 'false' || req.query.ignore === '0'),
+      timeoutMs,
+      signal: abort.signal,
+    });
+    sendJson(res, 200, { paths: result.paths.map(shownAs(real, shown)), truncated: result.truncated });
+  });
+  r.get('/files/watch', async (req, res) => {
+    const shown = pathOf(req);
+    const real = await realDir(shown);
+    await watches.stream(real, shown, boolParam(req.query.recursive, 'recursive'), res).catch((err) => {
+      throw fsError(err, shown);
+    });
+  });
+  return r;
+}
+
+function bodyObject(req: Request): Record<string, unknown> {
+  const b = req.body as unknown;
+  if (!b || typeof b !== 'object' || Array.isArray(b)) throw new BadRequest('the body must be a JSON object');
+  return b as Record<string, unknown>;
+}
+
+function boolField(v: unknown, name: string): boolean {
+  if (v === undefined || v === null) return false;
+  if (typeof v !== 'boolean') throw new BadRequest(`${name} must be true or false`);
+  return v;
+}
