@@ -135,8 +135,10 @@ export async function writeContent(
       await pipeline(body, limit, out.createWriteStream({ highWaterMark: READ_CHUNK }));
     } catch (err) {
       if (err instanceof HttpError) throw err;
+      // An error of the disk (it has a syscall) says more than the request's end it caused.
+      if ((err as NodeJS.ErrnoException).syscall) throw fsError(err, path);
       if (!body.complete) throw new HttpError(400, 'the upload was cut off; the file is unchanged');
-      throw fsError(err, path);
+      throw err;
     }
     if (!body.complete) throw new HttpError(400, 'the upload was cut off; the file is unchanged');
     if (before) await fsp.chmod(tmp, Number(before.mode) & 0o7777).catch(() => undefined); // the umask took bits away

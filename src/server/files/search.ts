@@ -24,6 +24,8 @@ export interface SearchQuery {
   ignore: boolean;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** Which does the work; default ripgrep when installed. */
+  backend?: SearchBackend;
 }
 
 export interface Match {
@@ -64,7 +66,7 @@ export function rgRuleArgs(honourIgnore: boolean): string[] {
 }
 
 export async function search(q: SearchQuery): Promise<SearchResult> {
-  const rg = ripgrep();
+  const rg = q.backend === 'node' ? undefined : ripgrep();
   const result = rg ? await searchRg(rg, q) : await searchNode(q);
   if (!result.truncated) result.matches.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.line - b.line));
   return result;
@@ -84,7 +86,7 @@ export async function find(q: Omit<SearchQuery, 'pattern' | 'glob'> & { name: st
     paths.push(path);
     return true;
   };
-  const rg = ripgrep();
+  const rg = q.backend === 'node' ? undefined : ripgrep();
   if (rg) await runLines(rg, ['--files', ...rgRuleArgs(q.ignore), '--', q.dir], q, take);
   else await walk(q.dir, q.ignore, q.signal, (file) => take(file));
   if (!truncated) paths.sort();
