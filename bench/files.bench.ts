@@ -1,0 +1,79 @@
+// The files API against doing the same work directly, in the same run:
+//   1. 1 GiB upload and download vs `cp` of the same file on the same disk (target: at least 0.5x cp's
+//      throughput), and the server's RSS growth meanwhile (target: at most 64 MiB)
+//   2. a search over this repository vs `rg` run directly with the same rules (target: at most 1.5x)
+import { execFileSync, spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { rgRuleArgs } from '../src/server/files/search';
+import { spawnCli, tempDir } from '../test/helpers/server';
+import { download, rssSampler, upload } from '../test/files/transfer';
+import { jsonClient, line, median, ms } from './lib';
+
+const GiB = 1 << 30;
+const ROUNDS = 3;
+const SEARCHES = 7;
+const REPO = resolve(__dirname, '..');
+const PATTERN = 'export (async )?function \\w+';
+
+async function main(): Promise<void> {
+  const dir = tempDir('ar-bench-files-');
+  const src = join(dir, 'src.bin');
+  execFileSync('sh', ['-c', `head -c ${GiB} /dev/urandom > '${src}'`]);
+  const cli = await spawnCli(['--files-root', dir, '--files-root', REPO]);
+  try {
+    const cp: number[] = [];
+    const up: number[] = [];
+    const down: number[] = [];
+    const rss = rssSampler(cli.child.pid!);
+    for (let i = 0; i < ROUNDS; i++) {
+      let t = performance.now();
+      execFileSync('cp', [src, join(dir, 'cp.bin')]);
+      cp.push(performance.now() - t);
+      rmSync(join(dir, 'cp.bin'));
+      t = performance.now();
+      const u = await upload(cli.url, cli.key, src, join(dir, 'up.bin'));
+      up.push(performance.now() - t);
+      if (u.status > 201) throw new Error(`upload: ${u.status} ${u.body}`);
+      t = performance.now();
+      await download(cli.url, cli.key, join(dir, 'up.bin'), join(dir, 'down.bin'));
+      down.push(performance.now() - t);
+      rmSync(join(dir, 'down.bin'));
+    }
+    const growth = (rss.stop() - rss.baseline) / 2 ** 20;
+    const rate = (msTaken: number) => `${((GiB / 2 ** 20) / (msTaken / 1000)).toFixed(0)} MiB/s`;
+    console.log(`1 GiB transfers (median of ${ROUNDS}):`);
+    line('cp (baseline)', rate(median(cp)), ms(median(cp)));
+    line('PUT /files/content', rate(median(up)), `${(median(cp) / median(up)).toFixed(2)}x cp's throughput (target >= 0.5x)`);
+    line('GET /files/content', rate(median(down)), `${(median(cp) / median(down)).toFixed(2)}x cp's throughput (target >= 0.5x)`);
+    line('server RSS growth', `${growth.toFixed(1)} MiB`, '(target <= 64 MiB)');
+
+    const client = jsonClient(cli.url, cli.key);
+    const direct: number[] = [];
+    const api: number[] = [];
+    let count = 0;
+    for (let i = 0; i < SEARCHES; i++) {
+      let t = performance.now();
+      const r = spawnSync('rg', ['--json', ...rgRuleArgs(true), '-e', PATTERN, '--', REPO], { maxBuffer: 1 << 30 });
+      direct.push(performance.now() - t);
+      if (r.status !== 0) throw new Error(`rg: ${r.stderr}`);
+      t = performance.now();
+      const a = await client.call('GET', `/files/search?path=${encodeURIComponent(REPO)}&pattern=${encodeURIComponent(PATTERN)}&limit=10000`);
+      api.push(performance.now() - t);
+      count = a.matches.length;
+    }
+    console.log(`search of this repository for /${PATTERN}/ (${count} matches, median of ${SEARCHES}):`);
+    line('rg run directly (baseline)', ms(median(direct)));
+    line('GET /files/search', ms(median(api)), `${(median(api) / median(direct)).toFixed(2)}x rg's time (target <= 1.5x)`);
+    client.close();
+  } finally {
+    await cli.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
