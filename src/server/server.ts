@@ -1,5 +1,5 @@
 // The core, assembled: one function that both hosts (the CLI and the VS Code extension) call.
-import { createServer } from 'node:http';
+import { createServer, type RequestListener } from 'node:http';
 import { listen } from './http/listen';
 import { hostname } from 'node:os';
 import type { Router } from 'express';
@@ -167,10 +167,10 @@ async function startLocked(options: ServerOptions, deps: ServerDeps, unlock: () 
     ],
   });
   // Uploads stream to disk: their bodies are set aside from the app's JSON parser (files/routes.ts).
-  const appWithUploads: typeof app = Object.assign((req: Parameters<typeof app>[0], res: Parameters<typeof app>[1]) => {
+  const appWithUploads: RequestListener = (req, res) => {
     if (isUpload(req)) setUploadAside(req);
-    return app(req, res);
-  }, app);
+    app(req, res);
+  };
 
   const http = createServer(withHotPath(appWithUploads, jobs.hot, { keys, maxBodyBytes: options.maxBodyBytes, logger }));
   http.on('upgrade', (req, socket, head) => {

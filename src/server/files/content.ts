@@ -145,11 +145,12 @@ export async function writeContent(
     if (!body.complete) throw new HttpError(400, 'the upload was cut off; the file is unchanged');
     if (before) await fsp.chmod(tmp, Number(before.mode) & 0o7777).catch(() => undefined); // the umask took bits away
     await current(dir.at(name), path, opts.ifMatch);
+    // Stat before the rename (which keeps inode and mtime): after it, P is anyone's to change or delete.
+    const st = await fsp.stat(tmp, { bigint: true });
     await fsp.rename(tmp, dir.at(name)).catch((err) => {
       throw fsError(err, path);
     });
     tmp = undefined;
-    const st = await fsp.stat(dir.at(name), { bigint: true });
     return { path, size: Number(st.size), mtime: Number(st.mtimeMs) / 1000, etag: etagOf(st), created: !before };
   } finally {
     if (tmp) await fsp.unlink(tmp).catch(() => undefined);

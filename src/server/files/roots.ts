@@ -152,7 +152,8 @@ async function realOf(handle: FileHandle, path: string): Promise<string> {
 export function fsError(err: unknown, path?: string): unknown {
   if (err instanceof HttpError) return err;
   const e = err as NodeJS.ErrnoException;
-  const where = path ?? e.path ?? '';
+  // A descriptor's path (/proc/self/fd/N/…) means nothing to a client.
+  const where = path ?? (e?.path && !e.path.startsWith('/proc/self/fd/') ? e.path : 'the path given');
   switch (e?.code) {
     case 'ENOENT':
       return new HttpError(404, `no such file or folder: ${where}`);

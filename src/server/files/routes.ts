@@ -1,7 +1,7 @@
 // The files API's routes (CONTRACT §9), declared once. Behind the API key like every route but /health.
 import type { IncomingMessage } from 'node:http';
 import { join, relative } from 'node:path';
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { BadRequest } from '../errors';
 import { sendJson } from '../http/respond';
 import { sendContent, writeContent } from './content';
@@ -41,7 +41,20 @@ export function setUploadAside(req: IncomingMessage): void {
 }
 
 export function filesRoutes(roots: FileRoots, watches: Watches, limits: FilesLimits): Router {
-  const r = Router();
+  const router = Router();
+  // Every handler's file-system errors become the client's errors, named by the path the client gave
+  // (a path inside /proc/self/fd means nothing to a client).
+  type Handler = (req: Request, res: Response) => Promise<void>;
+  const named = (h: Handler): Handler => (req, res) =>
+    h(req, res).catch((err) => {
+      throw fsError(err, typeof req.query.path === 'string' ? req.query.path : undefined);
+    });
+  const r = {
+    get: (path: string, h: Handler) => router.get(path, named(h)),
+    put: (path: string, h: Handler) => router.put(path, named(h)),
+    post: (path: string, h: Handler) => router.post(path, named(h)),
+    delete: (path: string, h: Handler) => router.delete(path, named(h)),
+  };
   const pathOf = (req: Request, name = 'path') => roots.resolve(req.query[name], name);
   /** A path under the real folder `real`, as the client named that folder. */
   const shownAs = (real: string, shown: string) => (p: string) => join(shown, relative(real, p));
@@ -141,7 +154,7 @@ export function filesRoutes(roots: FileRoots, watches: Watches, limits: FilesLim
       throw fsError(err, shown);
     });
   });
-  return r;
+  return router;
 }
 
 function bodyObject(req: Request): Record<string, unknown> {
