@@ -26,28 +26,34 @@ async function main(): Promise<void> {
     const cp: number[] = [];
     const up: number[] = [];
     const down: number[] = [];
-    const rss = rssSampler(cli.child.pid!);
+    let upGrowth = 0;
+    let downGrowth = 0;
     for (let i = 0; i < ROUNDS; i++) {
       let t = performance.now();
       execFileSync('cp', [src, join(dir, 'cp.bin')]);
       cp.push(performance.now() - t);
       rmSync(join(dir, 'cp.bin'));
+      let rss = rssSampler(cli.child.pid!);
       t = performance.now();
       const u = await upload(cli.url, cli.key, src, join(dir, 'up.bin'));
       up.push(performance.now() - t);
+      upGrowth = Math.max(upGrowth, rss.stop() - rss.baseline);
       if (u.status > 201) throw new Error(`upload: ${u.status} ${u.body}`);
+      rss = rssSampler(cli.child.pid!);
       t = performance.now();
       await download(cli.url, cli.key, join(dir, 'up.bin'), join(dir, 'down.bin'));
       down.push(performance.now() - t);
+      downGrowth = Math.max(downGrowth, rss.stop() - rss.baseline);
       rmSync(join(dir, 'down.bin'));
     }
-    const growth = (rss.stop() - rss.baseline) / 2 ** 20;
+    const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
     const rate = (msTaken: number) => `${((GiB / 2 ** 20) / (msTaken / 1000)).toFixed(0)} MiB/s`;
     console.log(`1 GiB transfers (median of ${ROUNDS}):`);
     line('cp (baseline)', rate(median(cp)), ms(median(cp)));
     line('PUT /files/content', rate(median(up)), `${(median(cp) / median(up)).toFixed(2)}x cp's throughput (target >= 0.5x)`);
     line('GET /files/content', rate(median(down)), `${(median(cp) / median(down)).toFixed(2)}x cp's throughput (target >= 0.5x)`);
-    line('server RSS growth', `${growth.toFixed(1)} MiB`, '(target <= 64 MiB)');
+    line('server RSS growth, upload', mib(upGrowth), '(target <= 64 MiB)');
+    line('server RSS growth, download', mib(downGrowth), '(target <= 64 MiB)');
 
     const client = jsonClient(cli.url, cli.key);
     const direct: number[] = [];

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { startTestServer, tempDir, type TestServer } from '../helpers/server';
+import { chunked, startTestServer, tempDir, type TestServer } from '../helpers/server';
 import { q, raw } from './helpers';
 
 describe('files: content and folders', () => {
@@ -179,6 +179,34 @@ describe('files: content and folders', () => {
     while (readdirSync(root).some((n) => n.includes('.upload')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(readdirSync(root).filter((n) => n.includes('cut')), ['cut.txt']);
     assert.equal(readFileSync(p, 'utf8'), 'whole');
+  });
+
+  it('HEAD answers the headers alone', async () => {
+    const p = join(root, 'head.txt');
+    writeFileSync(p, 'twelve bytes');
+    const r = await raw(s.url, s.key, 'HEAD', `/files/content?path=${q(p)}`);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['content-length'], '12');
+    assert.equal(r.body.length, 0);
+  });
+
+  it('an upload over filesMaxUploadBytes is 413, declared or not, and leaves nothing behind', async () => {
+    const dir = tempDir('ar-files-small-');
+    const small = await startTestServer({ filesRoots: [dir], filesMaxUploadBytes: 4096 });
+    try {
+      const p = join(dir, 'f');
+      writeFileSync(p, 'old');
+      const declared = await raw(small.url, small.key, 'PUT', `/files/content?path=${q(p)}`, Buffer.alloc(5000));
+      assert.equal(declared.status, 413);
+      assert.match(declared.json().error, /filesMaxUploadBytes/);
+      const streamed = await small.call('PUT', `/files/content?path=${q(p)}`, chunked('x'.repeat(5000)));
+      assert.equal(streamed.status, 413, JSON.stringify(streamed.body));
+      const fits = await raw(small.url, small.key, 'PUT', `/files/content?path=${q(p)}`, Buffer.alloc(4096, 1));
+      assert.equal(fits.status, 200, 'a JSON body limit (maxBodyBytes) does not apply either way');
+      assert.deepEqual(readdirSync(dir), ['f']);
+    } finally {
+      await small.close();
+    }
   });
 
   it('is listed in /health with its capabilities and search backend', async () => {

@@ -6,7 +6,6 @@ import { promises as fsp, type BigIntStats, type Stats } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { basename, dirname } from 'node:path';
 import type { FileHandle } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
 import { BadRequest, HttpError } from '../errors';
 import { fsError, type FileRoots } from './roots';
 
@@ -146,27 +145,7 @@ export async function writeContent(
     const out = await fsp.open(tmp, 'wx', before ? Number(before.mode) & 0o7777 : 0o666).catch((err) => {
       throw fsError(err, path);
     });
-    let received = 0;
-    let tooLarge: HttpError | undefined;
-    // Counted beside the pipeline rather than in a stage of it: a stage costs a hop per chunk.
-    body.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      if (received > opts.maxUploadBytes && !tooLarge) {
-        tooLarge = new HttpError(413, `upload is larger than ${opts.maxUploadBytes} bytes (filesMaxUploadBytes)`);
-        body.destroy(tooLarge);
-      }
-    });
-    try {
-      await pipeline(body, out.createWriteStream({ highWaterMark: 4 * READ_CHUNK }));
-    } catch (err) {
-      if (tooLarge) throw tooLarge;
-      if (err instanceof HttpError) throw err;
-      // An error of the disk (it has a syscall) says more than the request's end it caused.
-      if ((err as NodeJS.ErrnoException).syscall) throw fsError(err, path);
-      if (!body.complete) throw new HttpError(400, 'the upload was cut off; the file is unchanged');
-      throw err;
-    }
-    if (!body.complete) throw new HttpError(400, 'the upload was cut off; the file is unchanged');
+    await receive(body, out, opts.maxUploadBytes, path);
     if (before) await fsp.chmod(tmp, Number(before.mode) & 0o7777).catch(() => undefined); // the umask took bits away
     await current(dir.at(name), path, opts.ifMatch);
     // Stat before the rename (which keeps inode and mtime): after it, P is anyone's to change or delete.
@@ -180,6 +159,45 @@ export async function writeContent(
     if (tmp) await fsp.unlink(tmp).catch(() => undefined);
     await dir.close();
   }
+}
+
+/**
+ * Streams the request body into `out` (closed when done, whatever happens). Over `maxBytes`, the body is
+ * no longer read and the write fails with 413: the request is left unread, not destroyed, so the client
+ * still gets its answer (sent with `Connection: close`).
+ */
+function receive(body: IncomingMessage, out: FileHandle, maxBytes: number, path: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const file = out.createWriteStream({ highWaterMark: 4 * READ_CHUNK });
+    let failed = false;
+    let received = 0;
+    const fail = (err: unknown) => {
+      if (failed) return;
+      failed = true;
+      body.unpipe(file);
+      body.pause();
+      file.destroy();
+      // The handle is closed by the stream (autoClose); wait for that before the caller removes the file.
+      if (file.closed) reject(err);
+      else file.once('close', () => reject(err));
+    };
+    const cutOff = () => {
+      if (!body.complete) fail(new HttpError(400, 'the upload was cut off; the file is unchanged'));
+    };
+    body.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > maxBytes) fail(new HttpError(413, `upload is larger than ${maxBytes} bytes (filesMaxUploadBytes)`));
+    });
+    body.once('error', cutOff);
+    body.once('close', cutOff);
+    file.once('error', (err) => fail(fsError(err, path)));
+    file.once('close', () => {
+      if (failed) return;
+      if (!body.complete) return fail(new HttpError(400, 'the upload was cut off; the file is unchanged'));
+      resolve();
+    });
+    body.pipe(file);
+  });
 }
 
 /** The file now at `at` (undefined when there is none), after checking it is a file and matches `ifMatch`. */
