@@ -83,6 +83,7 @@ describe('files: content and folders', () => {
     assert.deepEqual({ type: st.body.type, size: st.body.size }, { type: 'file', size: 3 });
     assert.equal((await s.call('GET', `/files/stat?path=${q(join(d, 'link'))}`)).body.type, 'symlink');
     assert.equal((await s.call('GET', `/files/stat?path=${q(d)}`)).body.type, 'directory');
+    assert.equal((await s.call('GET', `/files/stat?path=${q(root)}`)).body.type, 'directory', 'a root itself');
 
     const seen: string[] = [];
     let cursor: string | null = '';

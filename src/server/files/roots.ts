@@ -98,7 +98,8 @@ export class FileRoots {
       this.check(real, path);
       if (!(await handle.stat()).isDirectory()) throw Object.assign(new Error(`not a folder: ${path}`), { code: 'ENOTDIR' });
       const base = PROC_FD ? `/proc/self/fd/${handle.fd}` : real;
-      return { real, at: (name) => (name === '.' ? base : `${base}/${name}`), close: () => handle.close() };
+      // (`/proc/self/fd/N/.`, not `/proc/self/fd/N`: lstat of the latter describes the link, not the folder.)
+      return { real, at: (name) => `${base}/${name}`, close: () => handle.close() };
     } catch (err) {
       await handle.close();
       throw err;
@@ -108,7 +109,8 @@ export class FileRoots {
   /** The folder holding `path`, opened, and the last component of `path` (`.` for a filesystem root). */
   async openParent(path: string): Promise<{ dir: OpenDir; name: string }> {
     const parent = dirname(path);
-    if (parent === path) return { dir: await this.openDir(path), name: '.' };
+    // A filesystem root has no parent; a files root's parent lies outside the roots.
+    if (parent === path || this.reals.includes(path)) return { dir: await this.openDir(path), name: '.' };
     return { dir: await this.openDir(parent), name: basename(path) };
   }
 
