@@ -87,8 +87,9 @@ export async function find(q: Omit<SearchQuery, 'pattern' | 'glob'> & { name: st
     return true;
   };
   const rg = q.backend === 'node' ? undefined : ripgrep();
-  if (rg) await runLines(rg, ['--files', ...rgRuleArgs(q.ignore), '--', q.dir], q, take);
-  else await walk(q.dir, q.ignore, q.signal, (file) => take(file));
+  const deadline = Date.now() + q.timeoutMs;
+  if (rg) truncated = (await runLines(rg, ['--files', ...rgRuleArgs(q.ignore), '--', q.dir], q, take)).timedOut || truncated;
+  else await walk(q.dir, q.ignore, q.signal, (file) => (Date.now() > deadline ? !(truncated = true) : take(file)));
   if (!truncated) paths.sort();
   return { paths, truncated };
 }
@@ -100,7 +101,7 @@ async function searchRg(rg: string, q: SearchQuery): Promise<SearchResult> {
   // A whitelist glob first: later globs win, so `!.git` still keeps .git out.
   if (q.glob) args.splice(1, 0, '--glob', q.glob);
   args.push('-e', q.pattern, '--', q.dir);
-  await runLines(rg, args, q, (line) => {
+  const run = await runLines(rg, args, q, (line) => {
     if (!line.startsWith('{"type":"match"')) return true;
     if (matches.length >= q.limit) {
       truncated = true;
@@ -113,12 +114,13 @@ async function searchRg(rg: string, q: SearchQuery): Promise<SearchResult> {
     matches.push({ path, line: d.line_number, column: (sub?.start ?? 0) + 1, text: cut(text.endsWith('\n') ? text.slice(0, -1) : text) });
     return true;
   });
-  return { matches, truncated };
+  return { matches, truncated: truncated || run.timedOut };
 }
 
 /** Runs `rg`, handing each line of its output to `take` until it returns false; rg's errors become 400s. */
-function runLines(rg: string, args: string[], q: Pick<SearchQuery, 'timeoutMs' | 'signal'>, take: (line: string) => boolean): Promise<void> {
+function runLines(rg: string, args: string[], q: Pick<SearchQuery, 'timeoutMs' | 'signal'>, take: (line: string) => boolean): Promise<{ timedOut: boolean }> {
   return new Promise((resolve, reject) => {
+    let timedOut = false;
     const child = spawn(rg, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
     let stopped = false;
     let stderr = '';
@@ -126,7 +128,10 @@ function runLines(rg: string, args: string[], q: Pick<SearchQuery, 'timeoutMs' |
       stopped = true;
       child.kill();
     };
-    const timer = setTimeout(stop, q.timeoutMs);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop();
+    }, q.timeoutMs);
     q.signal?.addEventListener('abort', stop, { once: true });
     child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4096)));
     const lines = createInterface({ input: child.stdout, crlfDelay: Infinity });
@@ -148,7 +153,7 @@ function runLines(rg: string, args: string[], q: Pick<SearchQuery, 'timeoutMs' |
       if (code === 2 && !stopped && /regex parse error|error parsing|unrecognized|invalid/i.test(stderr)) {
         return reject(new BadRequest(`bad pattern or glob: ${stderr.trim().split('\n').slice(-6).join(' ')}`));
       }
-      resolve();
+      resolve({ timedOut });
     });
   });
 }
@@ -177,7 +182,7 @@ async function searchNode(q: SearchQuery): Promise<SearchResult> {
   let truncated = false;
   const deadline = Date.now() + q.timeoutMs;
   await walk(q.dir, q.ignore, q.signal, async (file) => {
-    if (Date.now() > deadline) return false;
+    if (Date.now() > deadline) return !(truncated = true);
     if (globber && !globber.ignores(relative(q.dir, file) || basename(file))) return true;
     const data = await fsp.readFile(file).catch(() => undefined);
     if (!data || data.includes(0)) return true;
