@@ -44,7 +44,7 @@ describe('files: confinement against symlink swaps', () => {
     await s.close();
   });
 
-  it(`reads, writes, lists and deletes nothing outside in ${ROUNDS} rounds`, async () => {
+  it(`reads, writes, lists, searches, finds and deletes nothing outside in ${ROUNDS} rounds`, async () => {
     let escapes = 0;
     let insideReads = 0;
     let refused = 0;
@@ -61,6 +61,13 @@ describe('files: confinement against symlink swaps', () => {
       const list = await s.call('GET', `/files/list?path=${q(join(root, 'sw'))}`);
       if (list.status === 200 && list.body.entries.some((e: { name: string }) => e.name === 'only-outside.txt')) escapes++;
       assert.ok([200, 400, 403, 404, 409].includes(list.status), `list: ${list.status} ${JSON.stringify(list.body)}`);
+
+      const found = await s.call('GET', `/files/search?path=${q(join(root, 'sw'))}&pattern=OUTSIDE`);
+      assert.ok([200, 400, 403, 404, 409].includes(found.status), `search: ${found.status} ${JSON.stringify(found.body)}`);
+      if (found.status === 200 && found.body.matches.length > 0) escapes++;
+      const named = await s.call('GET', `/files/find?path=${q(join(root, 'sw'))}&name=only-outside.txt`);
+      assert.ok([200, 400, 403, 404, 409].includes(named.status), `find: ${named.status} ${JSON.stringify(named.body)}`);
+      if (named.status === 200 && named.body.paths.length > 0) escapes++;
 
       const del = await s.call('DELETE', `/files?path=${q(join(root, 'sw', 'victim.txt'))}`);
       assert.ok([200, 403, 404, 409].includes(del.status), `delete: ${del.status} ${JSON.stringify(del.body)}`);

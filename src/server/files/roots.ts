@@ -11,6 +11,8 @@ import { BadRequest, HttpError } from '../errors';
 import { isWindows } from '../platform';
 
 const PROC_FD = process.platform === 'linux' && existsSync('/proc/self/fd');
+/** Whether an opened folder can be handed to another program (or a watcher) by its descriptor (Linux). */
+export const BY_DESCRIPTOR = PROC_FD;
 // O_DIRECTORY makes opening a directory that was swapped for a file fail instead of opening the file.
 const DIR_FLAGS = constants.O_RDONLY | (constants.O_DIRECTORY ?? 0);
 
@@ -18,6 +20,8 @@ const DIR_FLAGS = constants.O_RDONLY | (constants.O_DIRECTORY ?? 0);
 export interface OpenDir {
   /** Its real path, checked to lie inside the roots. */
   readonly real: string;
+  /** Its descriptor, while open (not on Windows). */
+  readonly fd?: number;
   /** A path for `name` inside this directory (a single component). */
   at(name: string): string;
   close(): Promise<void>;
@@ -99,7 +103,8 @@ export class FileRoots {
       if (!(await handle.stat()).isDirectory()) throw Object.assign(new Error(`not a folder: ${path}`), { code: 'ENOTDIR' });
       const base = PROC_FD ? `/proc/self/fd/${handle.fd}` : real;
       // (`/proc/self/fd/N/.`, not `/proc/self/fd/N`: lstat of the latter describes the link, not the folder.)
-      return { real, at: (name) => `${base}/${name}`, close: () => handle.close() };
+      let closing: Promise<void> | undefined;
+      return { real, fd: handle.fd, at: (name) => `${base}/${name}`, close: () => (closing ??= handle.close()) };
     } catch (err) {
       await handle.close();
       throw err;
@@ -130,13 +135,6 @@ export class FileRoots {
       await parent.close();
     }
     return this.openDir(path);
-  }
-
-  /** `path` when it lies inside the roots (by its real path), else 403; for a folder handed to another program. */
-  async realDir(path: string): Promise<string> {
-    const dir = await this.openDir(path);
-    await dir.close();
-    return dir.real;
   }
 }
 

@@ -6,7 +6,7 @@ import { BadRequest } from '../errors';
 import { sendJson } from '../http/respond';
 import { sendContent, writeContent } from './content';
 import { boolParam, intParam, list, mkdir, move, remove, stat } from './listing';
-import { fsError, type FileRoots } from './roots';
+import { BY_DESCRIPTOR, fsError, type FileRoots } from './roots';
 import { find, search } from './search';
 import type { Watches } from './watch';
 
@@ -58,11 +58,23 @@ export function filesRoutes(roots: FileRoots, watches: Watches, limits: FilesLim
   const pathOf = (req: Request, name = 'path') => roots.resolve(req.query[name], name);
   /** A path under the real folder `real`, as the client named that folder. */
   const shownAs = (real: string, shown: string) => (p: string) => join(shown, relative(real, p));
-  const realDir = (path: string) =>
-    roots.realDir(path).catch((err) => {
-      throw fsError(err, path);
-    });
   const timeoutMs = limits.filesSearchTimeoutSeconds * 1000;
+  /**
+   * The folder (or, with `fileToo`, file) to search, opened and checked; searched through its descriptor
+   * where the platform allows (search.ts), so a swapped symlink cannot redirect the search.
+   */
+  const openTarget = async (shown: string, fileToo: boolean) => {
+    try {
+      const dir = await roots.openDir(shown);
+      return { query: { dir: dir.real, fd: BY_DESCRIPTOR ? dir.fd : undefined }, close: () => dir.close() };
+    } catch (err) {
+      if (!fileToo || (err as NodeJS.ErrnoException).code !== 'ENOTDIR') throw fsError(err, shown);
+    }
+    const handle = await roots.openFile(shown).catch((err) => {
+      throw fsError(err, shown);
+    });
+    return { query: { dir: shown, file: true, fd: BY_DESCRIPTOR ? handle.fd : undefined }, close: () => handle.close() };
+  };
 
   r.get('/files/content', async (req, res) => {
     await sendContent(roots, pathOf(req), req, res);
@@ -106,27 +118,19 @@ export function filesRoutes(roots: FileRoots, watches: Watches, limits: FilesLim
     if (typeof pattern !== 'string' || pattern === '') throw new BadRequest('pattern must be a non-empty regular expression');
     const glob = req.query.glob;
     if (glob !== undefined && typeof glob !== 'string') throw new BadRequest('glob must be a string');
-    const real = await realDir(shown).catch(async (err) => {
-      // A single file may be searched too.
-      if ((err as { status?: number }).status !== 400) throw err;
-      const h = await roots.openFile(shown).catch((e) => {
-        throw fsError(e, shown);
-      });
-      await h.close();
-      return shown;
-    });
+    const target = await openTarget(shown, true);
     const abort = new AbortController();
     res.once('close', () => abort.abort());
     const result = await search({
-      dir: real,
+      ...target.query,
       pattern,
       glob: glob || undefined,
       limit: intParam(req.query.limit, 'limit', 1, limits.filesMaxResults) ?? Math.min(DEFAULT_RESULTS, limits.filesMaxResults),
       ignore: !(req.query.ignore === 'false' || req.query.ignore === '0'),
       timeoutMs,
       signal: abort.signal,
-    });
-    const show = shownAs(real, shown);
+    }).finally(target.close);
+    const show = shownAs(target.query.dir, shown);
     for (const m of result.matches) m.path = show(m.path);
     sendJson(res, 200, result);
   });
@@ -134,23 +138,27 @@ export function filesRoutes(roots: FileRoots, watches: Watches, limits: FilesLim
     const shown = pathOf(req);
     const name = req.query.name;
     if (typeof name !== 'string' || name === '') throw new BadRequest('name must be a non-empty glob');
-    const real = await realDir(shown);
+    const target = await openTarget(shown, false);
     const abort = new AbortController();
     res.once('close', () => abort.abort());
     const result = await find({
-      dir: real,
+      ...target.query,
       name,
       limit: intParam(req.query.limit, 'limit', 1, limits.filesMaxResults) ?? Math.min(DEFAULT_RESULTS, limits.filesMaxResults),
       ignore: !(req.query.ignore === 'false' || req.query.ignore === '0'),
       timeoutMs,
       signal: abort.signal,
-    });
-    sendJson(res, 200, { paths: result.paths.map(shownAs(real, shown)), truncated: result.truncated });
+    }).finally(target.close);
+    sendJson(res, 200, { paths: result.paths.map(shownAs(target.query.dir, shown)), truncated: result.truncated });
   });
   r.get('/files/watch', async (req, res) => {
     const shown = pathOf(req);
-    const real = await realDir(shown);
-    await watches.stream(real, shown, boolParam(req.query.recursive, 'recursive'), res).catch((err) => {
+    const recursive = boolParam(req.query.recursive, 'recursive');
+    const dir = await roots.openDir(shown).catch((err) => {
+      throw fsError(err, shown);
+    });
+    await watches.stream(dir, shown, recursive, res).catch(async (err) => {
+      await dir.close();
       throw fsError(err, shown);
     });
   });

@@ -2,10 +2,11 @@
 // exclude unless `ignore=false`. ripgrep does the work where it is installed (`rg` on PATH); otherwise a
 // walk in Node does, with the same rules: `.gitignore` files of the folder, its subfolders and its
 // parents; hidden files searched; symlinks not followed; files with a NUL byte skipped as binary.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import ignore, { type Ignore } from 'ignore';
 import { BadRequest } from '../errors';
 
@@ -15,8 +16,15 @@ export const MATCH_TEXT_MAX = 2000;
 export type SearchBackend = 'ripgrep' | 'node';
 
 export interface SearchQuery {
-  /** Real path of the folder (or file) to search. */
+  /** Real path of the folder (or file) to search; results are named under it. */
   dir: string;
+  /**
+   * An open descriptor of `dir` (Linux): the search then reads what was opened and checked, whatever
+   * happens to the path meanwhile. ripgrep gets it as its fd 3 and starts in it (`cwd` /proc/self/fd/3).
+   */
+  fd?: number;
+  /** `dir` is a single file. */
+  file?: boolean;
   pattern: string;
   glob?: string;
   limit: number;
@@ -88,8 +96,12 @@ export async function find(q: Omit<SearchQuery, 'pattern' | 'glob'> & { name: st
   };
   const rg = q.backend === 'node' ? undefined : ripgrep();
   const deadline = Date.now() + q.timeoutMs;
-  if (rg) truncated = (await runLines(rg, ['--files', ...rgRuleArgs(q.ignore), '--', q.dir], q, take)).timedOut || truncated;
-  else await walk(q.dir, q.ignore, q.signal, (file) => (Date.now() > deadline ? !(truncated = true) : take(file)));
+  if (rg) {
+    const t = rgTarget(q);
+    truncated = (await runLines(rg, ['--files', ...rgRuleArgs(q.ignore), '--', t.arg], q, (line) => take(t.name(line)), t)).timedOut || truncated;
+  } else {
+    await walk(q, q.ignore, q.signal, (file) => (Date.now() > deadline ? !(truncated = true) : take(file)));
+  }
   if (!truncated) paths.sort();
   return { paths, truncated };
 }
@@ -100,7 +112,8 @@ async function searchRg(rg: string, q: SearchQuery): Promise<SearchResult> {
   const args = ['--json', ...rgRuleArgs(q.ignore)];
   // A whitelist glob first: later globs win, so `!.git` still keeps .git out.
   if (q.glob) args.splice(1, 0, '--glob', q.glob);
-  args.push('-e', q.pattern, '--', q.dir);
+  const t = rgTarget(q);
+  args.push('-e', q.pattern, '--', t.arg);
   const run = await runLines(rg, args, q, (line) => {
     if (!line.startsWith('{"type":"match"')) return true;
     if (matches.length >= q.limit) {
@@ -109,19 +122,28 @@ async function searchRg(rg: string, q: SearchQuery): Promise<SearchResult> {
     }
     const d = JSON.parse(line).data;
     const text = textOf(d.lines);
-    const path = textOf(d.path);
+    const path = t.name(textOf(d.path));
     const sub = d.submatches[0];
     matches.push({ path, line: d.line_number, column: (sub?.start ?? 0) + 1, text: cut(text.endsWith('\n') ? text.slice(0, -1) : text) });
     return true;
-  });
+  }, t);
   return { matches, truncated: truncated || run.timedOut };
 }
 
+/** What rg is told to search, and how its answers' paths map back to `q.dir`. */
+function rgTarget(q: Pick<SearchQuery, 'dir' | 'fd' | 'file'>): { arg: string; cwd?: string; fd?: number; name(p: string): string } {
+  if (q.fd === undefined) return { arg: q.dir, name: (p) => p };
+  if (q.file) return { arg: '/proc/self/fd/3', fd: q.fd, name: () => q.dir };
+  return { arg: '.', cwd: '/proc/self/fd/3', fd: q.fd, name: (p) => join(q.dir, p.replace(/^\.\//, '')) };
+}
+
 /** Runs `rg`, handing each line of its output to `take` until it returns false; rg's errors become 400s. */
-function runLines(rg: string, args: string[], q: Pick<SearchQuery, 'timeoutMs' | 'signal'>, take: (line: string) => boolean): Promise<{ timedOut: boolean }> {
+function runLines(rg: string, args: string[], q: Pick<SearchQuery, 'timeoutMs' | 'signal'>, take: (line: string) => boolean, target: { cwd?: string; fd?: number } = {}): Promise<{ timedOut: boolean }> {
   return new Promise((resolve, reject) => {
     let timedOut = false;
-    const child = spawn(rg, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+    const stdio: ('ignore' | 'pipe' | number)[] = ['ignore', 'pipe', 'pipe'];
+    if (target.fd !== undefined) stdio.push(target.fd);
+    const child = spawn(rg, args, { stdio, cwd: target.cwd, windowsHide: true }) as ChildProcessByStdio<null, Readable, Readable>;
     let stopped = false;
     let stderr = '';
     const stop = () => {
@@ -181,10 +203,10 @@ async function searchNode(q: SearchQuery): Promise<SearchResult> {
   const matches: Match[] = [];
   let truncated = false;
   const deadline = Date.now() + q.timeoutMs;
-  await walk(q.dir, q.ignore, q.signal, async (file) => {
+  await walk(q, q.ignore, q.signal, async (file, read) => {
     if (Date.now() > deadline) return !(truncated = true);
     if (globber && !globber.ignores(relative(q.dir, file) || basename(file))) return true;
-    const data = await fsp.readFile(file).catch(() => undefined);
+    const data = await fsp.readFile(read).catch(() => undefined);
     if (!data || data.includes(0)) return true;
     const lines = data.toString('utf8').split('\n');
     if (lines[lines.length - 1] === '') lines.pop();
@@ -208,39 +230,50 @@ interface Rules {
 }
 
 /**
- * Visits every file under `root` (or `root` itself when it is a file) that the rules keep, in no particular
- * order, until `visit` returns false.
+ * Visits every file under `q.dir` (or `q.dir` itself when it is a file) that the rules keep, in no
+ * particular order, until `visit` returns false. `visit` gets the file's name under `q.dir` and the path
+ * to read it by (through the descriptor, when there is one).
  */
-async function walk(root: string, honourIgnore: boolean, signal: AbortSignal | undefined, visit: (file: string) => boolean | Promise<boolean>): Promise<void> {
-  const top = await fsp.lstat(root);
+async function walk(
+  q: Pick<SearchQuery, 'dir' | 'fd' | 'file'>,
+  honourIgnore: boolean,
+  signal: AbortSignal | undefined,
+  visit: (file: string, read: string) => boolean | Promise<boolean>,
+): Promise<void> {
+  const root = q.fd === undefined ? q.dir : `/proc/self/fd/${q.fd}`;
+  const top = await fsp.stat(root);
   if (!top.isDirectory()) {
-    await visit(root);
+    await visit(q.dir, root);
     return;
   }
-  const inherited: Rules[] = honourIgnore ? await parentRules(root) : [];
-  const stack: { dir: string; rules: Rules[] }[] = [{ dir: root, rules: inherited }];
+  const inherited: Rules[] = honourIgnore ? await parentRules(q.dir) : [];
+  // `rel`: the folder under the root ('' for the root), named the same under q.dir and under `root`.
+  const stack: { rel: string; rules: Rules[] }[] = [{ rel: '', rules: inherited }];
   while (stack.length > 0) {
     if (signal?.aborted) return;
-    const { dir, rules: outer } = stack.pop()!;
+    const { rel, rules: outer } = stack.pop()!;
+    const dir = rel ? join(root, rel) : root;
     const entries = await fsp.readdir(dir, { withFileTypes: true }).catch(() => []);
     let rules = outer;
     if (honourIgnore) {
-      const own = await readRules(dir);
+      const own = await readRules(dir, rel ? join(q.dir, rel) : q.dir);
       if (own) rules = [...outer, own];
     }
     for (const e of entries) {
-      const full = join(dir, e.name);
+      const childRel = rel ? join(rel, e.name) : e.name;
+      const named = join(q.dir, childRel);
       const isDir = e.isDirectory();
-      if (honourIgnore && ((isDir && e.name === '.git') || ignored(rules, full, isDir))) continue;
-      if (isDir) stack.push({ dir: full, rules });
-      else if (e.isFile() && !(await visit(full))) return;
+      if (honourIgnore && ((isDir && e.name === '.git') || ignored(rules, named, isDir))) continue;
+      if (isDir) stack.push({ rel: childRel, rules });
+      else if (e.isFile() && !(await visit(named, join(root, childRel)))) return;
     }
   }
 }
 
-async function readRules(dir: string): Promise<Rules | undefined> {
+/** The `.gitignore` in `dir` (read there), its patterns relative to `named` (the folder's name under q.dir). */
+async function readRules(dir: string, named = dir): Promise<Rules | undefined> {
   const text = await fsp.readFile(join(dir, '.gitignore'), 'utf8').catch(() => undefined);
-  return text === undefined ? undefined : { base: dir, ig: ignore().add(text) };
+  return text === undefined ? undefined : { base: named, ig: ignore().add(text) };
 }
 
 /** The `.gitignore` files of the folders above `dir`, outermost first (ripgrep reads them too). */

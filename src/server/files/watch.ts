@@ -6,6 +6,7 @@ import type { ServerResponse } from 'node:http';
 import { dirname, join, relative } from 'node:path';
 import { HttpError } from '../errors';
 import { typeOf } from './listing';
+import type { OpenDir } from './roots';
 
 /** A comment line this often keeps proxies and tunnels from closing a quiet stream. */
 const HEARTBEAT_MS = 15_000;
@@ -41,12 +42,18 @@ export class Watches {
     return this.active;
   }
 
-  /** Streams the changes under `real` (shown to the client as `shown`) until the client leaves or the folder goes. */
-  async stream(real: string, shown: string, recursive: boolean, res: ServerResponse): Promise<void> {
+  /**
+   * Streams the changes under the opened folder `dir` (shown to the client as `shown`) until the client
+   * leaves or the folder goes; `dir` is closed then. The watcher takes a path (inotify refuses a
+   * descriptor's), so the path is checked to still be the opened folder once the watch is set up, and
+   * every second after: a folder swapped for another ends the stream.
+   */
+  async stream(dir: OpenDir, shown: string, recursive: boolean, res: ServerResponse): Promise<void> {
     const watcher = nativeWatcher();
     if (!watcher) throw new HttpError(501, `file watching is not available on this platform: ${loadError}`);
     if (this.active >= this.maxWatches) throw new HttpError(429, `too many watches at once (filesMaxWatches ${this.maxWatches})`);
-    const root = await fsp.stat(real);
+    const real = dir.real;
+    const root = await fsp.stat(dir.at('.'));
     this.active++;
     let closed = false;
     let subscription: { unsubscribe(): Promise<void> } | undefined;
@@ -56,8 +63,10 @@ export class Watches {
       this.active--;
       clearInterval(heartbeat);
       clearInterval(rootCheck);
-      void subscription?.unsubscribe().catch(() => undefined);
-      if (!res.writableEnded) res.end();
+      void (subscription?.unsubscribe() ?? Promise.resolve())
+        .catch(() => undefined)
+        .then(() => dir.close());
+      if (res.headersSent && !res.writableEnded) res.end();
     };
     const send = (event: string, data: unknown) => {
       if (closed) return;
@@ -69,7 +78,7 @@ export class Watches {
     };
     const gone = () => {
       send('delete', { path: shown, type: 'directory' });
-      send('end', { reason: 'the watched folder was deleted' });
+      send('end', { reason: 'the watched folder was deleted or replaced' });
       close();
     };
     const heartbeat = setInterval(() => !closed && res.write(': keep-alive\n\n'), HEARTBEAT_MS);
@@ -96,11 +105,13 @@ export class Watches {
           else fsp.lstat(e.path).then((st) => send(kind, { path, type: typeOf(st) }), () => send(kind, { path, type: null }));
         }
       });
+      const now = await fsp.stat(real);
+      if (now.ino !== root.ino || now.dev !== root.dev) throw new HttpError(409, `${shown} changed while the watch was set up; try again`);
     } catch (err) {
       close();
       throw err;
     }
-    if (closed) return void subscription.unsubscribe().catch(() => undefined);
+    if (closed) return;
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache, no-transform',
