@@ -11,9 +11,9 @@ const common = {
   format: 'cjs',
   sourcemap: true,
   logLevel: 'warning',
-  // node-pty is native; `vscode` is provided by the extension host; tsx runs the spawn helper only
+  // node-pty and @parcel/watcher are native; `vscode` is provided by the extension host; tsx runs the spawn helper only
   // from the sources (tests), never from a bundle.
-  external: ['@lydell/node-pty', 'node-pty', 'vscode', 'tsx'],
+  external: ['@lydell/node-pty', 'node-pty', '@parcel/watcher', 'vscode', 'tsx'],
 };
 
 // The web terminal page (media/terminal.html) loads these two from dist/media/.

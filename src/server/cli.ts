@@ -57,6 +57,7 @@ Options:
   --update-command CMD            how --wrapper upgrades (default: npm install -g ${PACKAGE_NAME}@latest
                                   into the prefix this copy is installed in; or ${UPDATE_COMMAND_ENV})
   --state-dir DIR                 key file, job records and logs (default ${defaultStateDir()})
+  --files-root DIR                confine the files API to DIR (repeatable; default: no confinement)
   -v, --verbose                   debug logging
   -h, --help                      this help
   --version                       print the version
@@ -101,6 +102,7 @@ export async function main(argv: string[]): Promise<number> {
       ...Object.fromEntries(numericFlags.map(([flag]) => [flag, { type: 'string' as const }])),
       ...Object.fromEntries(terminalFlags.map(([flag]) => [flag, { type: 'string' as const }])),
       'terminal-shell': { type: 'string' },
+      'files-root': { type: 'string', multiple: true },
     },
   });
   if (values.help) return print(USAGE);
@@ -110,7 +112,12 @@ export async function main(argv: string[]): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`unknown command: ${positionals[0]}`);
   if (values.wrapper) return wrap(argv, values['update-command'] as string | undefined, Boolean(values.verbose));
 
-  const partial: Partial<ServerOptions> = { stateDir, host: values.host as string | undefined, allowedHosts: values['allowed-host'] as string[] | undefined };
+  const partial: Partial<ServerOptions> = {
+    stateDir,
+    host: values.host as string | undefined,
+    allowedHosts: values['allowed-host'] as string[] | undefined,
+    filesRoots: values['files-root'] as string[] | undefined,
+  };
   for (const [flag, name] of numericFlags) {
     const v = (values as Record<string, unknown>)[flag] as string | undefined;
     if (v !== undefined) (partial as Record<string, number>)[name] = parseInteger(flag, v);
@@ -155,7 +162,8 @@ async function serve(options: ServerOptions, reachOptions: ReachOptions, verbose
   process.once('SIGINT', () => stop(0));
   process.once('SIGTERM', () => stop(0));
   reach = startReach(server, { ...reachOptions, logger });
-  (await reach).on('challenge', (c: ChallengeEvent) => challengeBanner(c));
+  const reached = await reach;
+  reached.on('challenge', (c: ChallengeEvent) => challengeBanner(c));
   banner(server, reachOptions);
   return new Promise<number>(() => {}); // runs until a signal or an update ends the process
 }

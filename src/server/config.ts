@@ -43,10 +43,22 @@ export interface ServerOptions {
   persistentShellIdleTimeoutSeconds: number;
   /** An ACP `ask` permission request nobody answers is rejected after this many seconds. Default 600, 1 s–24 h. */
   acpPermissionDeadlineSeconds: number;
+  /** Folders the files API is confined to (`--files-root`, repeatable); empty: anywhere the server's user may go. */
+  filesRoots: string[];
+  /** Largest upload of `PUT /files/content`, bytes (streamed to disk, not held in memory). Default 16 GiB, 1 KiB–1 TiB. */
+  filesMaxUploadBytes: number;
+  /** Most results of one search or find (`limit`). Default 10000, 1–1000000. */
+  filesMaxResults: number;
+  /** A search or find still running after this long answers what it found, `truncated`, seconds. Default 60, 1–3600. */
+  filesSearchTimeoutSeconds: number;
+  /** Most entries of one page of `GET /files/list` (`limit`). Default 10000, 1–1000000. */
+  filesListMaxEntries: number;
+  /** File watch streams open at once. Default 64, 1–4096. */
+  filesMaxWatches: number;
 }
 
 const DAY = 86400;
-export const NUMERIC_OPTIONS: Bounds<Exclude<keyof ServerOptions, 'host' | 'stateDir' | 'allowedHosts'>, ServerOptions> = {
+export const NUMERIC_OPTIONS: Bounds<Exclude<keyof ServerOptions, 'host' | 'stateDir' | 'allowedHosts' | 'filesRoots'>, ServerOptions> = {
   port: { default: 8585, min: 0, max: 65535 },
   // From the resolved port, so the defaults give 8586; a free port (0), or the last one, gives a free one too.
   terminalPort: { default: ({ port }) => (port && port < 65535 ? port + 1 : 0), min: -1, max: 65535 },
@@ -64,6 +76,11 @@ export const NUMERIC_OPTIONS: Bounds<Exclude<keyof ServerOptions, 'host' | 'stat
   persistentShellMaxSessions: { default: 32, min: 1, max: 1024, env: 'DEVPILOT_PERSISTENT_SHELL_MAX_SESSIONS' },
   persistentShellIdleTimeoutSeconds: { default: 0, min: 0, max: 30 * DAY, env: 'DEVPILOT_PERSISTENT_SHELL_IDLE_TIMEOUT_SECONDS' },
   acpPermissionDeadlineSeconds: { default: 600, min: 1, max: DAY },
+  filesMaxUploadBytes: { default: 16 * 2 ** 30, min: 1024, max: 2 ** 40 },
+  filesMaxResults: { default: 10000, min: 1, max: 1_000_000 },
+  filesSearchTimeoutSeconds: { default: 60, min: 1, max: 3600 },
+  filesListMaxEntries: { default: 10000, min: 1, max: 1_000_000 },
+  filesMaxWatches: { default: 64, min: 1, max: 4096 },
 };
 
 /** Fills defaults and rejects values out of bounds, naming the option. */
@@ -72,6 +89,7 @@ export function resolveOptions(partial: Partial<ServerOptions> = {}, env: NodeJS
     host: partial.host ?? '127.0.0.1',
     stateDir: partial.stateDir ?? defaultStateDir(),
     allowedHosts: resolveAllowedHosts(partial.allowedHosts),
+    filesRoots: [...(partial.filesRoots ?? [])],
   };
   return { ...out, ...resolveBounded(NUMERIC_OPTIONS, partial, 'option', env) } as ServerOptions;
 }

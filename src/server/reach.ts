@@ -7,6 +7,7 @@ import type { KeyStore } from './auth';
 import { silentLogger, type Logger } from './log';
 import { Registration, type RegistrationLimitName, type RegistrationState } from './register';
 import type { ReachInfo } from './server';
+import type { TunnelSlot } from './reach/ports-routes';
 import { terminalUrlFor } from './tunnel/parse';
 import { startTunnel, TunnelError, type Tunnel, type TunnelOptions } from './tunnel/tunnel';
 
@@ -20,6 +21,8 @@ export interface ReachableServer {
   readonly options: { terminalPort: number };
   readonly keys: KeyStore;
   readonly reach: ReachInfo;
+  /** Where `POST /ports/{port}/expose` finds the running tunnel. */
+  readonly tunnelSlot: TunnelSlot;
 }
 
 export interface ReachOptions {
@@ -63,6 +66,7 @@ export class Reach extends EventEmitter {
   async stop(): Promise<void> {
     this.server.keys.off('rotated', this.onRotated);
     this.registration?.stop();
+    if (this.server.tunnelSlot.tunnel === this.tunnel) this.server.tunnelSlot.tunnel = undefined;
     await this.tunnel?.stop();
   }
 
@@ -84,6 +88,7 @@ export class Reach extends EventEmitter {
       return;
     }
     const t = this.tunnel;
+    this.server.tunnelSlot.tunnel = t;
     this.setUrls(t.url, t.terminalUrl);
     if (t.token) this.env[TUNNEL_TOKEN_ENV] = t.token;
     t.on('url', () => {

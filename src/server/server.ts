@@ -28,6 +28,14 @@ import { terminalPaths } from './terminal/openapi';
 import type { TerminalOptions } from './terminal/options';
 import type { PtyModuleSource } from './terminal/pty';
 import { addPaths } from './http/openapi';
+import { FileRoots } from './files/roots';
+import { filesPaths } from './files/openapi';
+import { filesRoutes, isUpload } from './files/routes';
+import { searchBackend } from './files/search';
+import { nativeWatcher, Watches } from './files/watch';
+import { Metrics } from './metrics';
+import { portsRoutes, type TunnelSlot } from './reach/ports-routes';
+import { systemRoutes } from './system';
 
 export interface ServerDeps {
   logger?: Logger;
@@ -69,6 +77,8 @@ export interface AgentServer {
   readonly terminal: TerminalService;
   readonly url: string;
   readonly reach: ReachInfo;
+  /** The running devtunnel, set by the host once it is up, for `POST /ports/{port}/expose`. */
+  readonly tunnelSlot: TunnelSlot;
   health(authenticated: boolean): Record<string, unknown>;
   /** Every HTTP route served, as `METHOD /path/{param}`. */
   routes(): string[];
@@ -94,6 +104,7 @@ export async function startServer(partial: Partial<ServerOptions> = {}, deps: Se
 async function startLocked(options: ServerOptions, deps: ServerDeps, unlock: () => void): Promise<AgentServer> {
   const logger = deps.logger ?? silentLogger;
   const keys = deps.keys ?? KeyStore.load(options.stateDir);
+  const roots = await FileRoots.open(options.filesRoots);
   const store = new JobStore(options.stateDir, options, logger);
   store.load();
   const manager = new JobManager(store, options, logger);
@@ -125,8 +136,13 @@ async function startLocked(options: ServerOptions, deps: ServerDeps, unlock: () 
     hosts,
   });
   addPaths(terminalPaths);
+  addPaths(filesPaths);
+  const watches = new Watches(options.filesMaxWatches);
+  const metrics = new Metrics({ manager, terminalSessions: () => terminal.sessionCount(), fileWatches: () => watches.count() });
+  const tunnelSlot: TunnelSlot = { tunnel: undefined };
+  const files = { roots: roots.reals, search: searchBackend(), watch: nativeWatcher() !== null };
   const health = (authenticated: boolean) =>
-    authenticated ? fullHealth({ manager, reach, startedAt, terminal }) : { status: 'ok', authenticated: false };
+    authenticated ? fullHealth({ manager, reach, startedAt, terminal, files }) : { status: 'ok', authenticated: false };
 
   const updateHost: UpdateHost = {
     busy: () => busyReason(manager, terminal),
@@ -143,10 +159,18 @@ async function startLocked(options: ServerOptions, deps: ServerDeps, unlock: () 
     maxBodyBytes: options.maxBodyBytes,
     logger,
     health,
-    publicRouters: [terminal.router()],
-    routers: [jobRoutes(manager, options), updateRoutes(updateHost), openapiRoutes(), ...modeRouters],
+    publicRouters: [terminal.router(), metrics.router(keys)],
+    routers: [
+      jobRoutes(manager, options),
+      updateRoutes(updateHost),
+      openapiRoutes(),
+      ...modeRouters,
+      filesRoutes(roots, watches, options),
+      portsRoutes(tunnelSlot),
+      systemRoutes(roots.confined ? roots.reals : [process.cwd()]),
+    ],
+    streamsBody: isUpload,
   });
-
   const http = createServer(app);
   http.on('upgrade', (req, socket, head) => {
     if (requestUrl(req)?.pathname === '/terminal/ws') terminal.handleUpgrade(req, socket, head);
@@ -177,6 +201,7 @@ async function startLocked(options: ServerOptions, deps: ServerDeps, unlock: () 
     (closing ??= (async () => {
       http.close();
       try {
+        metrics.dispose();
         await Promise.all([manager.shutdown(), terminal.dispose(), terminalListener?.close()]);
       } finally {
         unlock(); // every job is final and saved by now (or the shutdown failed: the state dir goes free all the same)
@@ -186,10 +211,19 @@ async function startLocked(options: ServerOptions, deps: ServerDeps, unlock: () 
     })());
 
   const terminalPort = terminalListener?.port ?? null;
-  return { options, keys, manager, acp, port, terminalPort, terminal, url, reach, health, routes: () => listRoutes(app), close };
+  return { options, keys, manager, acp, port, terminalPort, terminal, url, reach, tunnelSlot, health, routes: () => listRoutes(app), close };
 }
 
-function fullHealth(s: { manager: JobManager; reach: ReachInfo; startedAt: number; terminal: TerminalService }): Record<string, unknown> {
+/** Routes beyond the seed's, named in `/health` so a client knows what this server offers. */
+const CAPABILITIES = ['files', 'files_search', 'files_find', 'files_watch', 'ports', 'ports_expose', 'metrics', 'system'];
+
+function fullHealth(s: {
+  manager: JobManager;
+  reach: ReachInfo;
+  startedAt: number;
+  terminal: TerminalService;
+  files: { roots: string[]; search: string; watch: boolean };
+}): Record<string, unknown> {
   const modes = s.manager.modes();
   const modeHealth = Object.assign({}, ...s.manager.runnerList().map((r) => r.health?.() ?? {}));
   return {
@@ -213,6 +247,10 @@ function fullHealth(s: { manager: JobManager; reach: ReachInfo; startedAt: numbe
     tunnel_url: s.reach.tunnel_url,
     terminal_url: s.reach.terminal_url,
     registration: s.reach.registration,
+    capabilities: s.files.watch ? CAPABILITIES : CAPABILITIES.filter((c) => c !== 'files_watch'),
+    files_roots: s.files.roots,
+    files_search: s.files.search,
+    files_watch_supported: s.files.watch,
     pid: process.pid,
     uptime_s: Math.round((Date.now() - s.startedAt) / 1000),
   };

@@ -2,6 +2,7 @@
 // and every failure a JSON error with a 4xx status (5xx only for our own bugs).
 // Order matters: the `Host` is checked first, then the key, and only then is a body read, so a request
 // without the key costs no parsing whatever it sends (CONTRACT §8).
+import type { IncomingMessage } from 'node:http';
 import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
 import { AUTH_ERROR, requestHasKey, type KeyStore } from '../auth';
 import type { Logger } from '../log';
@@ -19,6 +20,8 @@ export interface AppParts {
   publicRouters: Router[];
   /** Routers behind the API key. */
   routers: Router[];
+  /** Requests whose body their route reads as a stream (uploads): the JSON parser leaves them alone. */
+  streamsBody?: (req: IncomingMessage) => boolean;
 }
 
 export function createApp(parts: AppParts): express.Express {
@@ -34,7 +37,8 @@ export function createApp(parts: AppParts): express.Express {
   for (const r of parts.publicRouters) app.use(r);
   app.use(requireKey(parts.keys));
   // Any content type is read as JSON: the seed's clients do not all set one.
-  app.use(express.json({ limit: parts.maxBodyBytes, strict: false, type: () => true }));
+  const streamsBody = parts.streamsBody ?? (() => false);
+  app.use(express.json({ limit: parts.maxBodyBytes, strict: false, type: (req) => !streamsBody(req) }));
   for (const r of parts.routers) app.use(r);
 
   app.use(notFound());

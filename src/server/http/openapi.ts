@@ -83,7 +83,7 @@ export const openapi = {
   openapi: '3.1.0',
   info: { title: 'agent-runtime', version: VERSION, description: 'Async commands, terminals and ACP agents on this machine.' },
   components: {
-    securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' } },
+    securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' }, bearer: { type: 'http', scheme: 'bearer' } },
     schemas: { Error: obj({ error: str }, ['error']), ExecRequest, Job },
   },
   paths: {

@@ -29,6 +29,7 @@ export class JobManager {
   private readonly cancelReasons = new Map<string, CancelReason>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private runningCount = 0;
+  private readonly endListeners = new Set<(job: Job) => void>();
   /** Set while draining for an update: new work is refused. */
   refusing: string | undefined;
 
@@ -48,6 +49,17 @@ export class JobManager {
 
   runnerList(): ModeRunner[] {
     return [...this.runners.values()];
+  }
+
+  /** Jobs running now (not those waiting in the queue). */
+  runningJobs(): number {
+    return this.runningCount;
+  }
+
+  /** Calls `listener` with every job that reaches a final status, once saved (for metrics); returns an unsubscribe. */
+  onJobEnd(listener: (job: Job) => void): () => void {
+    this.endListeners.add(listener);
+    return () => this.endListeners.delete(listener);
   }
 
   /** Pending and running jobs. */
@@ -179,6 +191,7 @@ export class JobManager {
     job.running = undefined;
     job.save(); // before anyone hears of the end, so no client is told of an end a crash could undo
     job.changed();
+    for (const listener of this.endListeners) listener(job);
     // The log watch closes after the waiters' answers (`changed` has just queued them), not before.
     queueMicrotask(() => job.stopWatching());
     this.logger.debug(`jobs: ${job.id} ${r.status} (${r.endReason}) in ${r.durationMs} ms`);

@@ -50,6 +50,15 @@ export function terminalUrlFor(commandUrl: string, commandPort: number, terminal
   return `${commandUrl.replace(/\/+$/, '')}/terminal`;
 }
 
+/**
+ * The public URL of another port of the same tunnel, from the command port's URL (`https://ID-PORT.REGION…`,
+ * the form `devtunnel host` prints), or undefined when the URL has no port in its name to swap.
+ */
+export function portUrlFor(commandUrl: string, commandPort: number, port: number): string | undefined {
+  const marker = `-${commandPort}.`;
+  return commandUrl.includes(marker) ? commandUrl.replace(marker, `-${port}.`) : undefined;
+}
+
 /** The JWT on the `Token:` line of `devtunnel token ID --scopes connect`, if there is one. */
 export function tokenFromOutput(stdout: string): string | undefined {
   for (const line of stdout.split(/\r?\n/)) {

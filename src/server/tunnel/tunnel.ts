@@ -10,7 +10,7 @@ import { resolveBounded, type Bounds } from '../../common/bounds';
 import { silentLogger, type Logger } from '../log';
 import { killTree, sleep } from '../platform';
 import { DevtunnelCli, TunnelError, tail } from './devtunnel';
-import { defaultTunnelId, jwtExpiryMs, terminalUrlFor, tokenFromOutput, tunnelUrlsIn } from './parse';
+import { defaultTunnelId, jwtExpiryMs, portUrlFor, terminalUrlFor, tokenFromOutput, tunnelUrlsIn } from './parse';
 
 export { TunnelError } from './devtunnel';
 
@@ -144,6 +144,33 @@ export class Tunnel extends EventEmitter {
     this.tokenRetry.reset();
     this.scheduleToken(this.nextRefreshDelay());
     return this.token!;
+  }
+
+  /**
+   * Forwards one more local port through this tunnel (`POST /ports/{port}/expose`) and answers its public
+   * URL. The running host serves ports added to its tunnel without a restart.
+   */
+  async addPort(port: number): Promise<string> {
+    const r = await this.cli.run(['port', 'create', this.id, '-p', String(port)]);
+    if (r.code !== 0 && !/already exists|conflict/i.test(`${r.stdout}${r.stderr}`)) {
+      throw new TunnelError(`\`devtunnel port create ${this.id} -p ${port}\` failed: ${tail(r.stderr || r.stdout) || `exit ${r.code}`}`);
+    }
+    this.logger.info(`tunnel ${this.id}: port ${port} exposed`);
+    return this.portUrl(port);
+  }
+
+  /** Stops forwarding a port added with addPort. */
+  async removePort(port: number): Promise<void> {
+    const r = await this.cli.run(['port', 'delete', this.id, '-p', String(port)]);
+    if (r.code !== 0 && !/not found/i.test(`${r.stdout}${r.stderr}`)) {
+      throw new TunnelError(`\`devtunnel port delete ${this.id} -p ${port}\` failed: ${tail(r.stderr || r.stdout) || `exit ${r.code}`}`);
+    }
+    this.logger.info(`tunnel ${this.id}: port ${port} no longer exposed`);
+  }
+
+  /** The public URL of a forwarded port. */
+  portUrl(port: number): string {
+    return portUrlFor(this.url, this.port, port) ?? `${this.url.replace(/\/+$/, '')}:${port}`;
   }
 
   /** The pid of the running `devtunnel host`, if any. */

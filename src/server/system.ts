@@ -1,0 +1,39 @@
+// `GET /system`: the machine at a glance (CONTRACT §9), for an orchestrator choosing where to run work.
+import { promises as fsp } from 'node:fs';
+import { Router } from 'express';
+import { sendJson } from './http/respond';
+import { arch, cpus, freemem, hostname, loadavg, platform, release, totalmem, uptime } from 'node:os';
+
+export interface DiskFigure {
+  path: string;
+  total: number;
+  free: number;
+}
+
+/** `disks`: the folders whose file systems are reported (the files roots, else the server's cwd). */
+export async function systemInfo(disks: readonly string[]) {
+  const disk: DiskFigure[] = [];
+  for (const path of disks) {
+    const s = await fsp.statfs(path).catch(() => undefined);
+    if (s) disk.push({ path, total: s.blocks * s.bsize, free: s.bavail * s.bsize });
+  }
+  return {
+    platform: platform(),
+    arch: arch(),
+    release: release(),
+    hostname: hostname(),
+    cpus: cpus().length,
+    loadavg: loadavg(),
+    memory: { total: totalmem(), free: freemem() },
+    disk,
+    uptime_s: Math.round(uptime()),
+  };
+}
+
+export function systemRoutes(disks: readonly string[]): Router {
+  const r = Router();
+  r.get('/system', async (_req, res) => {
+    sendJson(res, 200, await systemInfo(disks));
+  });
+  return r;
+}
