@@ -9,8 +9,7 @@ import { lockStateDir } from './state-lock';
 import { securePrivateState } from './private-state';
 import { createApp, listRoutes } from './http/app';
 import { HostPolicy } from './http/hosts';
-import { requestUrl } from './http/respond';
-import { refuseUpgrade } from './terminal/access';
+import { CONNECT_REFUSAL, refuseOnSocket, requestUrl } from './http/respond';
 import { jobRoutes } from './http/routes/jobs';
 import { openapiRoutes } from './http/routes/openapi';
 import { updateRoutes, type UpdateHost } from './http/routes/update';
@@ -174,8 +173,9 @@ async function startLocked(options: ServerOptions, deps: ServerDeps, unlock: () 
   const http = createServer(app);
   http.on('upgrade', (req, socket, head) => {
     if (requestUrl(req)?.pathname === '/terminal/ws') terminal.handleUpgrade(req, socket, head);
-    else refuseUpgrade(socket, 404, 'not found');
+    else refuseOnSocket(socket, 404, 'not found');
   });
+  http.on('connect', (_req, socket) => refuseOnSocket(socket, 405, CONNECT_REFUSAL));
   let port: number;
   try {
     port = await listen(http, options.port, options.host);

@@ -1,5 +1,6 @@
 // JSON answers and errors, written the same way by every route (and by the terminal port's own app).
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { BadRequest, HttpError } from '../errors';
 import type { Logger } from '../log';
 
@@ -45,3 +46,21 @@ export function requestUrl(req: IncomingMessage): URL | undefined {
     return undefined;
   }
 }
+
+/**
+ * Answers a request that node hands over as a bare socket (an upgrade, a CONNECT) with a JSON error, and
+ * closes it; no WebSocket or tunnel is opened.
+ */
+export function refuseOnSocket(socket: Duplex, status: number, error: string): void {
+  const body = JSON.stringify({ error });
+  if (socket.writable) {
+    socket.once('finish', () => socket.destroy());
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  } else socket.destroy();
+}
+
+/** No route serves CONNECT: a proxy request gets a clear 405 instead of a connection closed unanswered. */
+export const CONNECT_REFUSAL = 'CONNECT is not supported: this is not a proxy';

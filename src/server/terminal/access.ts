@@ -4,7 +4,6 @@
 // with it), and a browser page must come from this server's own origin (or one allowed by option), so a
 // page elsewhere can never open a shell, even with a stolen ticket.
 import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
 import { AUTH_ERROR } from '../auth';
 import type { HostPolicy } from '../http/hosts';
 import type { TicketStore } from './tickets';
@@ -82,15 +81,3 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Answers an upgrade request with a plain HTTP error and closes the socket; no WebSocket is opened. */
-export function refuseUpgrade(socket: Duplex, status: number, error: string): void {
-  const body = JSON.stringify({ error });
-  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Error';
-  if (socket.writable) {
-    socket.once('finish', () => socket.destroy());
-    socket.end(
-      `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-    );
-  } else socket.destroy();
-}

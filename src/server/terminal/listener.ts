@@ -6,6 +6,7 @@ import express from 'express';
 import { hostGuard, jsonErrors, notFound } from '../http/app';
 import type { HostPolicy } from '../http/hosts';
 import { listen } from '../http/listen';
+import { CONNECT_REFUSAL, refuseOnSocket } from '../http/respond';
 import type { Logger } from '../log';
 import type { TerminalService } from './service';
 
@@ -35,6 +36,7 @@ export async function listenTerminalPort(service: TerminalService, options: Term
   app.use(jsonErrors(options));
   const server = createServer(app);
   server.on('upgrade', (req, socket, head) => service.handleUpgrade(req, socket, head));
+  server.on('connect', (_req, socket) => refuseOnSocket(socket, 405, CONNECT_REFUSAL));
   const actual = await listen(server, options.port, options.host);
   return {
     port: actual,

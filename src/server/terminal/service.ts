@@ -8,7 +8,8 @@ import type express from 'express';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { HostPolicy } from '../http/hosts';
 import type { Logger } from '../log';
-import { decideUpgrade, refuseUpgrade, type AccessPolicy } from './access';
+import { decideUpgrade, type AccessPolicy } from './access';
+import { refuseOnSocket } from '../http/respond';
 import { requestUrl } from '../http/respond';
 import { resolveTerminalOptions, type TerminalOptions } from './options';
 import { CLOSE, controlFrame, sizeFromQuery } from './protocol';
@@ -85,16 +86,16 @@ export class TerminalService {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => {}); // A peer that resets mid-handshake must not crash the server.
     const url = requestUrl(req);
-    if (!url) return refuseUpgrade(socket, 400, 'the request target is not a valid path');
+    if (!url) return refuseOnSocket(socket, 400, 'the request target is not a valid path');
     const query = url.searchParams;
     const decision = decideUpgrade(req, query, this.access);
     if (!decision.ok) {
       this.logger.warn(`terminal: refused upgrade from ${req.socket.remoteAddress}: ${decision.error}`);
-      return refuseUpgrade(socket, decision.status, decision.error);
+      return refuseOnSocket(socket, decision.status, decision.error);
     }
-    if (this.disposed) return refuseUpgrade(socket, 503, 'server shutting down');
-    if (this.refusing && !query.has('session')) return refuseUpgrade(socket, 503, this.refusing);
-    if (!this.pty.ok) return refuseUpgrade(socket, 503, `terminals are not supported here: ${this.pty.reason}`);
+    if (this.disposed) return refuseOnSocket(socket, 503, 'server shutting down');
+    if (this.refusing && !query.has('session')) return refuseOnSocket(socket, 503, this.refusing);
+    if (!this.pty.ok) return refuseOnSocket(socket, 503, `terminals are not supported here: ${this.pty.reason}`);
     this.wss.handleUpgrade(req, socket, head, (ws) => this.connect(ws, query));
   }
 
