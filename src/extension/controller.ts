@@ -178,6 +178,12 @@ export class ServerController extends EventEmitter {
     });
   }
 
+  /** A person's answer to an ACP job's pending permission request (Approve / Reject in the Agents view). */
+  answerPermission(jobId: string, requestId: string, optionId: string): void {
+    if (!this.server) throw new Error('the server is not running');
+    this.server.acp.permissions.answer(jobId, requestId, optionId);
+  }
+
   /** The window closes: its server stops, and a window standing by takes over. */
   async dispose(): Promise<void> {
     this.vaultWatch?.dispose();

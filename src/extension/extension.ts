@@ -7,13 +7,17 @@ import { registerCommands } from './commands';
 import { ServerController, type KeyVault } from './controller';
 import { vscodePtyLoader } from './pty';
 import { readSettings, type ExtensionSettings } from './settings';
-import { askPermission, createStatusBar, renderStatus, showChallenge } from './ui';
+import { ActivityFeed } from './activity';
+import { announcePermission, createStatusBar, renderStatus, showChallenge } from './ui';
+import { registerViews } from './views';
 
 const SECRET_KEY = 'agentRuntime.apiKey';
 
 /** What other extensions (and the tests in a real VS Code) can use. */
 export interface AgentRuntimeApi {
   controller: ServerController;
+  /** What the views show (the tests read it to see what a person sees). */
+  feed: ActivityFeed;
 }
 
 let controller: ServerController | undefined;
@@ -40,21 +44,31 @@ export function activate(context: vscode.ExtensionContext): AgentRuntimeApi {
       vault,
       ptyModule: vscodePtyLoader(vscode.env.appRoot, (m) => log.info(m)),
       onUpdateRequested: () => void vscode.commands.executeCommand('workbench.extensions.action.checkForUpdates'),
-      askPermission,
+      askPermission: announcePermission,
     },
     settings(),
   );
   const c = controller;
+  const feed = new ActivityFeed(c);
   const status = createStatusBar();
-  c.on('change', (info) => renderStatus(status, info));
+  const render = () => renderStatus(status, c.info(), feed.counts());
+  let running: boolean | undefined;
+  c.on('change', (info) => {
+    render();
+    // The views' welcome (Start, Settings) shows while no server runs here.
+    if ((info.state === 'running') !== running) void vscode.commands.executeCommand('setContext', 'agentRuntime.running', (running = info.state === 'running'));
+  });
+  feed.on('jobs', render);
   c.on('challenge', showChallenge);
   c.on('warning', (m: string) => void vscode.window.showWarningMessage(`Agent Runtime: ${m}`));
-  renderStatus(status, c.info());
+  render();
 
   context.subscriptions.push(
     log,
     status,
     ...registerCommands(c, log, () => settings().register.name || hostname()),
+    ...registerViews(c, feed),
+    { dispose: () => feed.dispose() },
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('agentRuntime')) void c.applySettings(settings()).catch((err: Error) => log.error(`settings: ${err.message}`));
     }),
@@ -65,7 +79,7 @@ export function activate(context: vscode.ExtensionContext): AgentRuntimeApi {
       if (controller === c) void startOrExplain(c, settings(), log); // unless deactivated meanwhile
     });
   }
-  return { controller: c };
+  return { controller: c, feed };
 }
 
 export async function deactivate(): Promise<void> {

@@ -29,6 +29,7 @@ export class JobManager {
   private readonly cancelReasons = new Map<string, CancelReason>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private runningCount = 0;
+  private readonly jobListeners = new Set<(job: Job) => void>();
   /** Set while draining for an update: new work is refused. */
   refusing: string | undefined;
 
@@ -48,6 +49,26 @@ export class JobManager {
 
   runnerList(): ModeRunner[] {
     return [...this.runners.values()];
+  }
+
+  /**
+   * Calls `listener` when a job is added, starts, ends, or changes its fields (an ACP job's pending
+   * permissions, stop reason), until the returned function is called: for in-process hosts (the editor's
+   * views) that show every job without listening to each one.
+   */
+  onJobChange(listener: (job: Job) => void): () => void {
+    this.jobListeners.add(listener);
+    return () => this.jobListeners.delete(listener);
+  }
+
+  private jobChanged(job: Job): void {
+    for (const listener of this.jobListeners) {
+      try {
+        listener(job);
+      } catch (err) {
+        this.logger.warn(`jobs: a change listener failed: ${(err as Error).message}`);
+      }
+    }
   }
 
   /** Pending and running jobs. */
@@ -81,6 +102,7 @@ export class JobManager {
       fields: { ...fields, ...(idempotencyKey !== undefined ? { requestHash: hashBody(body) } : {}) },
     });
     this.queue.push({ job, runner, spec, env: jobEnv(common.env) });
+    this.jobChanged(job);
     this.pump();
     // A job that started at once was saved by start(); one that waits in the queue is saved as pending.
     if (job.record.status === 'pending') job.save();
@@ -132,6 +154,7 @@ export class JobManager {
       job.running = runner.start(spec, this.contextFor(job, env));
       job.save(); // once, with the pid the runner has set by now
       job.started();
+      this.jobChanged(job);
     } catch (err) {
       this.runningCount--;
       job.stderr.append(String((err as Error).message ?? err));
@@ -179,6 +202,7 @@ export class JobManager {
     job.running = undefined;
     job.save(); // before anyone hears of the end, so no client is told of an end a crash could undo
     job.changed();
+    this.jobChanged(job);
     // The log watch closes after the waiters' answers (`changed` has just queued them), not before.
     queueMicrotask(() => job.stopWatching());
     this.logger.debug(`jobs: ${job.id} ${r.status} (${r.endReason}) in ${r.durationMs} ms`);
@@ -205,6 +229,7 @@ export class JobManager {
         Object.assign(job.record.fields, fields);
         job.save();
         job.changed();
+        this.jobChanged(job);
       },
       setPid: (pid) => {
         job.record.pid = pid;
