@@ -9,15 +9,16 @@ import { vscodePtyLoader } from './pty';
 import { readSettings, type ExtensionSettings } from './settings';
 import { ActivityFeed } from './activity';
 import { announcePermission, createStatusBar, renderStatus, showChallenge } from './ui';
-import { registerViews } from './views';
+import { registerViews, type ViewTrees } from './views';
 
 const SECRET_KEY = 'agentRuntime.apiKey';
 
 /** What other extensions (and the tests in a real VS Code) can use. */
 export interface AgentRuntimeApi {
   controller: ServerController;
-  /** What the views show (the tests read it to see what a person sees). */
+  /** What the views show (the tests read them to see what a person sees). */
   feed: ActivityFeed;
+  views: ViewTrees;
 }
 
 let controller: ServerController | undefined;
@@ -50,6 +51,7 @@ export function activate(context: vscode.ExtensionContext): AgentRuntimeApi {
   );
   const c = controller;
   const feed = new ActivityFeed(c);
+  const views = registerViews(c, feed);
   const status = createStatusBar();
   const render = () => renderStatus(status, c.info(), feed.counts());
   let running: boolean | undefined;
@@ -67,7 +69,7 @@ export function activate(context: vscode.ExtensionContext): AgentRuntimeApi {
     log,
     status,
     ...registerCommands(c, log, () => settings().register.name || hostname()),
-    ...registerViews(c, feed),
+    ...views.disposables,
     { dispose: () => feed.dispose() },
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('agentRuntime')) void c.applySettings(settings()).catch((err: Error) => log.error(`settings: ${err.message}`));
@@ -79,7 +81,7 @@ export function activate(context: vscode.ExtensionContext): AgentRuntimeApi {
       if (controller === c) void startOrExplain(c, settings(), log); // unless deactivated meanwhile
     });
   }
-  return { controller: c, feed };
+  return { controller: c, feed, views: views.trees };
 }
 
 export async function deactivate(): Promise<void> {

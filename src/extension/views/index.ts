@@ -11,7 +11,15 @@ import { ShellsTree, TerminalsTree } from './sessions';
 
 export const VIEW_IDS = { jobs: 'agentRuntime.jobs', agents: 'agentRuntime.agents', terminals: 'agentRuntime.terminals', shells: 'agentRuntime.shells' } as const;
 
-export function registerViews(controller: ServerController, feed: ActivityFeed): vscode.Disposable[] {
+/** The views' data, for the tests in a real VS Code to read what a person sees. */
+export interface ViewTrees {
+  jobs: JobsTree;
+  agents: JobsTree;
+  terminals: TerminalsTree;
+  shells: ShellsTree;
+}
+
+export function registerViews(controller: ServerController, feed: ActivityFeed): { trees: ViewTrees; disposables: vscode.Disposable[] } {
   const jobs = new JobsTree(feed);
   const agents = new JobsTree(feed, 'acp');
   const terminals = new TerminalsTree(feed);
@@ -56,7 +64,7 @@ export function registerViews(controller: ServerController, feed: ActivityFeed):
       return optionId;
     });
 
-  return [
+  const disposables = [
     jobs,
     agents,
     terminals,
@@ -101,4 +109,5 @@ export function registerViews(controller: ServerController, feed: ActivityFeed):
       return (await runner?.sessions?.delete(key)) ?? false;
     })),
   ];
+  return { trees: { jobs, agents, terminals, shells }, disposables };
 }

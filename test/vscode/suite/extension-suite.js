@@ -142,6 +142,9 @@ exports.run = async function run() {
   assert.equal((await get(`${url}/jobs`, rotated)).status, 200);
   assert.equal(await vscode.commands.executeCommand('agentRuntime.showApiKey'), rotated);
 
+  // The Agent Runtime container: its views, and the actions a person takes on what they show.
+  await require('./views-checks').checkViews(api, url, rotated);
+
   // Every command of the manifest is registered.
   const pkg = require(path.join(ext.extensionPath, 'package.json'));
   const registered = new Set(await vscode.commands.getCommands(true));
