@@ -165,15 +165,16 @@ export interface JobRow {
   contextValue: string;
 }
 
-export function jobRow(record: JobRecord, now = Date.now() / 1000): JobRow {
+export function jobRow(record: JobRecord): JobRow {
   const pending = pendingOf(record);
   const acp = record.mode === 'acp';
   const label = acp ? `${String(record.fields.agent ?? 'agent')}${promptOf(record) ? `: ${oneLine(promptOf(record)!, 60)}` : ''}` : oneLine(record.command, 80);
   const parts: string[] = [];
   if (pending.length) parts.push(`asks: ${oneLine(pending[0]!.title ?? pending[0]!.kind ?? 'a tool call', 40)}`);
   else parts.push(stateOf(record));
-  const took = elapsedMs(record, now);
-  if (took !== undefined) parts.push(duration(took));
+  // A finished job's duration; a running one's start (its row is redrawn on changes, not every second).
+  if (record.durationMs !== undefined) parts.push(duration(record.durationMs));
+  else if (record.startedAt) parts.push(`since ${clock(record.startedAt)}`);
   if (acp && typeof record.fields.stopReason === 'string') parts.push(record.fields.stopReason);
   else if (record.exitCode !== undefined && record.exitCode !== null && record.status !== 'running') parts.push(`exit ${record.exitCode}`);
   const tooltip = [
@@ -222,9 +223,10 @@ function promptOf(r: JobRecord): string | undefined {
   return typeof r.fields.prompt === 'string' ? r.fields.prompt : undefined;
 }
 
-function elapsedMs(r: JobRecord, now: number): number | undefined {
-  if (r.durationMs !== undefined) return r.durationMs;
-  return r.startedAt ? Math.max(0, Math.round((now - r.startedAt) * 1000)) : undefined;
+/** Unix seconds as a local wall-clock time, HH:MM:SS. */
+export function clock(unixSeconds: number): string {
+  const d = new Date(unixSeconds * 1000);
+  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
 }
 
 export function duration(ms: number): string {
@@ -294,7 +296,7 @@ export function transcript(record: JobRecord, events: JobEvent[]): string {
         const id = String(u.toolCallId ?? '');
         const title = String(u.title ?? tools.get(id) ?? id);
         tools.set(id, title);
-        if (kind === 'tool_call' || u.status) lines.push(`- 🔧 **${title}**${u.kind ? ` (${u.kind})` : ''}${u.status ? `: ${u.status}` : ''}`);
+        if (kind === 'tool_call' || u.status) lines.push(`- Tool call **${title}**${u.kind ? ` (${u.kind})` : ''}${u.status ? `: ${u.status}` : ''}`);
         for (const c of Array.isArray(u.content) ? u.content : []) {
           if (c?.type === 'diff') lines.push('', `  \`${c.path}\``, '', '```diff', ...diffLines(c.oldText ?? null, String(c.newText ?? '')), '```', '');
           else if (c?.type === 'content' && c.content?.type === 'text') lines.push(`  ${oneLine(String(c.content.text), 200)}`);
@@ -306,16 +308,16 @@ export function transcript(record: JobRecord, events: JobEvent[]): string {
     }
     flush();
     if (e.type === 'permission_request') {
-      lines.push(`- ❓ asks to run **${String(d.title ?? d.kind ?? 'a tool call')}**${d.paths?.length ? ` on ${d.paths.join(', ')}` : ''}`);
+      lines.push(`- Asks to run **${String(d.title ?? d.kind ?? 'a tool call')}**${d.paths?.length ? ` on ${d.paths.join(', ')}` : ''}`);
     } else if (e.type === 'permission') {
-      const mark = d.decision === 'allow' ? '✅ allowed' : d.decision === 'reject' ? '⛔ rejected' : '⏹ cancelled';
+      const mark = d.decision === 'allow' ? 'Allowed' : d.decision === 'reject' ? 'Rejected' : 'Cancelled';
       lines.push(`- ${mark} **${String(d.title ?? tools.get(String(d.toolCallId)) ?? d.toolCallId)}**${d.optionId ? ` (${d.optionId})` : ''}: ${String(d.reason ?? '')}`);
     } else if (e.type === 'terminal' && d.op === 'create') {
-      lines.push(`- 🖥 runs \`${String(d.command ?? '')}\`${d.cwd ? ` in ${d.cwd}` : ''}`);
+      lines.push(`- Runs \`${String(d.command ?? '')}\`${d.cwd ? ` in ${d.cwd}` : ''}`);
     } else if (e.type === 'fs' && d.op === 'write') {
-      lines.push(`- 📝 ${d.allowed ? 'writes' : 'was refused writing'} ${String(d.path)}`);
+      lines.push(`- ${d.allowed ? 'Writes' : 'Was refused writing'} ${String(d.path)}`);
     } else if (e.type === 'notice') {
-      lines.push(`- ⚠ ${String(d.message)}`);
+      lines.push(`- Notice: ${String(d.message)}`);
     } else if (e.type === 'lifecycle' && d.stage === 'stop') {
       lines.push('', `**Stopped:** ${String(d.stopReason ?? 'unknown')}${d.error ? ` (${d.error})` : ''}`);
     }

@@ -180,10 +180,10 @@ describe('the activity feed', () => {
       assert.equal(job.record.status, 'completed');
       const text = transcript(job.record, job.events.latest());
       assert.match(text, /\*\*Agent:\*\*\n\nEditing a\.txt\. /);
-      assert.match(text, /🔧 \*\*Edit a\.txt\*\* \(edit\): pending/);
+      assert.match(text, /- Tool call \*\*Edit a\.txt\*\* \(edit\): pending/);
       assert.match(text, /```diff\n-two\n\+TWO\n```/);
-      assert.match(text, /❓ asks to run \*\*Edit a\.txt\*\*/);
-      assert.match(text, /✅ allowed \*\*Edit a\.txt\*\* \(once\)/);
+      assert.match(text, /- Asks to run \*\*Edit a\.txt\*\*/);
+      assert.match(text, /- Allowed \*\*Edit a\.txt\*\* \(once\)/);
       assert.match(text, /\*\*Stopped:\*\* end_turn/);
       assert.match(jobRow(job.record).description, /end_turn$/);
     } finally {
@@ -198,6 +198,12 @@ describe('rows', () => {
       ({ id, isFinal: () => ['completed', 'failed', 'timeout'].includes(status), record: { jobId: id, status, submittedAt, finishedAt } }) as never;
     const order = orderJobs([fake('a', 'completed', 1, 2), fake('b', 'running', 3), fake('c', 'failed', 4, 9), fake('d', 'pending', 5)], 1).map((j: { id: string }) => j.id);
     assert.deepEqual(order, ['d', 'b', 'c']);
+  });
+
+  it('shows a running job\'s start, not a duration that would go stale between redraws', () => {
+    const startedAt = new Date(2026, 0, 2, 9, 5, 7).getTime() / 1000;
+    const row = jobRow({ jobId: 'j1', mode: 'shell', status: 'running', command: 'make   build\n', workdir: '/w', timeout: 60, submittedAt: startedAt, startedAt, fields: {} });
+    assert.deepEqual([row.label, row.description, row.contextValue, row.icon.id], ['make build', 'running · since 09:05:07', 'job.running', 'sync~spin']);
   });
 
   it('says how long a job took in a person\'s units', () => {

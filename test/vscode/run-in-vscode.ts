@@ -186,8 +186,11 @@ export async function runInVsCode(opts: VsCodeRun): Promise<VsCodeResult> {
  * The editor as a person sees it (no test driver, which hides notifications and dialogs), the packaged
  * extension installed and the `workspace` open, handed to `use` once the workbench shows: for pictures.
  */
-export async function withEditorPage(opts: { vsix: string; workspace: string; install?: VsCodeInstall; viewport?: { width: number; height: number } }, use: (page: Page) => Promise<void>): Promise<void> {
-  const server = await startCodeServer({ install: opts.install ?? LATEST, vsix: opts.vsix, smokeTest: false });
+export async function withEditorPage(
+  opts: { vsix: string; workspace: string; install?: VsCodeInstall; viewport?: { width: number; height: number }; env?: NodeJS.ProcessEnv },
+  use: (page: Page) => Promise<void>,
+): Promise<void> {
+  const server = await startCodeServer({ install: opts.install ?? LATEST, vsix: opts.vsix, env: opts.env, smokeTest: false });
   try {
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     try {

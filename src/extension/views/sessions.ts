@@ -1,7 +1,7 @@
 // The Terminals and Shells views: the server's terminal sessions and persistent shells, redrawn when the
 // feed hears one start or end.
 import * as vscode from 'vscode';
-import { duration, type ActivityFeed } from '../activity';
+import { clock, type ActivityFeed } from '../activity';
 
 export class TerminalsTree implements vscode.TreeDataProvider<string>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
@@ -21,8 +21,7 @@ export class TerminalsTree implements vscode.TreeDataProvider<string>, vscode.Di
     const item = new vscode.TreeItem(t ? (t.command ?? t.shell) : id);
     item.id = id;
     if (t) {
-      const age = duration(Math.round((Date.now() / 1000 - t.createdAt) * 1000));
-      item.description = `${t.clients} watching · ${age}`;
+      item.description = `${t.clients} watching · since ${clock(t.createdAt)}`;
       item.tooltip = `${id}\npid ${t.pid} · ${t.cols}×${t.rows}\n${t.workdir}`;
     }
     item.iconPath = new vscode.ThemeIcon('terminal');

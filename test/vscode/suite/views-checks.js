@@ -104,7 +104,7 @@ exports.checkViews = async function checkViews(api, url, key) {
   const transcriptUri = await vscode.commands.executeCommand('agentRuntime.openTranscript', acpId);
   const transcript = vscode.workspace.textDocuments.find((d) => d.uri.toString() === transcriptUri);
   assert.equal(transcript.languageId, 'markdown');
-  assert.match(transcript.getText(), /✅ allowed \*\*Edit a\.txt\*\* \(once\)/);
+  assert.match(transcript.getText(), /- Allowed \*\*Edit a\.txt\*\* \(once\)/);
   assert.match(transcript.getText(), /\*\*Stopped:\*\* end_turn/);
   console.log('[suite] views checked');
 };
