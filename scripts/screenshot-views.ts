@@ -28,7 +28,12 @@ async function main() {
   // The scripted test agent (on the official ACP SDK) under a short name, as a real agent's would show.
   const bin = join(root, 'bin');
   mkdirSync(bin);
-  writeFileSync(join(bin, 'demo-agent'), `#!/bin/sh\nexec ${scriptedAgent().map((a) => JSON.stringify(a)).join(' ')} "$@"\n`);
+  writeFileSync(
+    join(bin, 'demo-agent'),
+    `#!/bin/sh\nexec ${scriptedAgent()
+      .map((a) => JSON.stringify(a))
+      .join(' ')} "$@"\n`,
+  );
   chmodSync(join(bin, 'demo-agent'), 0o755);
   const key = generateKey();
   const url = `http://127.0.0.1:${port}`;
@@ -46,13 +51,37 @@ async function main() {
       const agentEnv = { PATH: `${bin}:${process.env.PATH}`, TEST_AGENT_STATE_DIR: join(root, 'agent-state') };
       await exec({ command: 'ls src', workdir: workspace });
       await exec({ command: 'npm run lint', workdir: workspace });
-      await exec({ mode: 'acp', agent: 'demo-agent', workdir: workspace, env: agentEnv, prompt: script({ think: 'Reading the server.' }, { say: 'The port comes from src/server.ts.' }) });
+      await exec({
+        mode: 'acp',
+        agent: 'demo-agent',
+        workdir: workspace,
+        env: agentEnv,
+        prompt: script({ think: 'Reading the server.' }, { say: 'The port comes from src/server.ts.' }),
+      });
       await exec({ mode: 'persistent_shell', shell: 'bash', sessionKey: 'build', workdir: workspace, command: 'export NODE_ENV=test' });
       await new Promise((r) => setTimeout(r, 2500));
       await exec({ command: 'while true; do date; sleep 5; done', workdir: workspace });
       const edit = { toolCallId: 'edit-1', title: 'Edit src/server.ts', kind: 'edit', locations: [{ path: join(workspace, 'src', 'server.ts') }] };
-      const diff = { ...edit, status: 'pending', content: [{ type: 'diff', path: join(workspace, 'src', 'server.ts'), oldText: 'export const port = 8080;', newText: 'export const port = Number(process.env.PORT ?? 8080);' }] };
-      await exec({ mode: 'acp', agent: 'demo-agent', workdir: workspace, env: agentEnv, policy: 'ask', prompt: script({ say: 'I will read the port from the environment.' }, { tool: diff }, { permission: { toolCall: edit } }) });
+      const diff = {
+        ...edit,
+        status: 'pending',
+        content: [
+          {
+            type: 'diff',
+            path: join(workspace, 'src', 'server.ts'),
+            oldText: 'export const port = 8080;',
+            newText: 'export const port = Number(process.env.PORT ?? 8080);',
+          },
+        ],
+      };
+      await exec({
+        mode: 'acp',
+        agent: 'demo-agent',
+        workdir: workspace,
+        env: agentEnv,
+        policy: 'ask',
+        prompt: script({ say: 'I will read the port from the environment.' }, { tool: diff }, { permission: { toolCall: edit } }),
+      });
       terminal = new WebSocket(`${url.replace('http', 'ws')}/terminal/ws?workdir=${encodeURIComponent(workspace)}`, { headers: { 'X-API-Key': key } });
 
       await item.click(); // opens the container

@@ -274,21 +274,32 @@ export function transcript(record: JobRecord, events: JobEvent[]): string {
   const flush = () => {
     if (open && text) {
       const who = open === 'agent_message_chunk' ? 'Agent' : open === 'user_message_chunk' ? 'User' : 'Thinking';
-      lines.push(`**${who}:**`, '', open === 'agent_thought_chunk' ? text.split('\n').map((l) => `> ${l}`).join('\n') : text, '');
+      lines.push(
+        `**${who}:**`,
+        '',
+        open === 'agent_thought_chunk'
+          ? text
+              .split('\n')
+              .map((l) => `> ${l}`)
+              .join('\n')
+          : text,
+        '',
+      );
     }
     open = undefined;
     text = '';
   };
   const tools = new Map<string, string>();
   for (const e of events) {
-    const d = (e.data ?? {}) as Record<string, any>;
+    const d = (e.data ?? {}) as EventData;
     if (e.type === 'update') {
-      const u = (d.update ?? {}) as Record<string, any>;
-      const kind = u.sessionUpdate as string;
+      const u = d.update ?? {};
+      const kind = u.sessionUpdate;
       if (kind === 'agent_message_chunk' || kind === 'agent_thought_chunk' || kind === 'user_message_chunk') {
         if (open !== kind) flush();
         open = kind;
-        text += u.content?.type === 'text' ? String(u.content.text) : `[${String(u.content?.type ?? 'content')}]`;
+        const c = Array.isArray(u.content) ? u.content[0] : u.content;
+        text += c?.type === 'text' ? String(c.text) : `[${String(c?.type ?? 'content')}]`;
         continue;
       }
       flush();
@@ -302,7 +313,7 @@ export function transcript(record: JobRecord, events: JobEvent[]): string {
           else if (c?.type === 'content' && c.content?.type === 'text') lines.push(`  ${oneLine(String(c.content.text), 200)}`);
         }
       } else if (kind === 'plan' && Array.isArray(u.entries)) {
-        lines.push('**Plan:**', ...u.entries.map((p: any) => `- [${p.status === 'completed' ? 'x' : ' '}] ${String(p.content)}`), '');
+        lines.push('**Plan:**', ...u.entries.map((p) => `- [${p.status === 'completed' ? 'x' : ' '}] ${String(p.content)}`), '');
       }
       continue;
     }
@@ -311,7 +322,9 @@ export function transcript(record: JobRecord, events: JobEvent[]): string {
       lines.push(`- Asks to run **${String(d.title ?? d.kind ?? 'a tool call')}**${d.paths?.length ? ` on ${d.paths.join(', ')}` : ''}`);
     } else if (e.type === 'permission') {
       const mark = d.decision === 'allow' ? 'Allowed' : d.decision === 'reject' ? 'Rejected' : 'Cancelled';
-      lines.push(`- ${mark} **${String(d.title ?? tools.get(String(d.toolCallId)) ?? d.toolCallId)}**${d.optionId ? ` (${d.optionId})` : ''}: ${String(d.reason ?? '')}`);
+      lines.push(
+        `- ${mark} **${String(d.title ?? tools.get(String(d.toolCallId)) ?? d.toolCallId)}**${d.optionId ? ` (${d.optionId})` : ''}: ${String(d.reason ?? '')}`,
+      );
     } else if (e.type === 'terminal' && d.op === 'create') {
       lines.push(`- Runs \`${String(d.command ?? '')}\`${d.cwd ? ` in ${d.cwd}` : ''}`);
     } else if (e.type === 'fs' && d.op === 'write') {
@@ -325,6 +338,44 @@ export function transcript(record: JobRecord, events: JobEvent[]): string {
   flush();
   if (FINAL.has(record.status)) lines.push('', `*Job ${stateOf(record)}${record.endReason ? ` (${record.endReason})` : ''}.*`);
   return `${lines.join('\n')}\n`;
+}
+
+/** What the transcript reads of an event's data (the ACP client's events, see src/acp/events.ts). */
+interface EventData {
+  update?: {
+    sessionUpdate?: string;
+    content?: EventContent | EventContent[];
+    toolCallId?: string;
+    title?: string;
+    kind?: string;
+    status?: string;
+    entries?: { status?: string; content?: string }[];
+  };
+  title?: string;
+  kind?: string;
+  paths?: string[];
+  decision?: string;
+  toolCallId?: string;
+  optionId?: string;
+  reason?: string;
+  op?: string;
+  command?: string;
+  cwd?: string;
+  allowed?: boolean;
+  path?: string;
+  message?: string;
+  stage?: string;
+  stopReason?: string;
+  error?: string;
+}
+
+interface EventContent {
+  type?: string;
+  text?: string;
+  path?: string;
+  oldText?: string | null;
+  newText?: string;
+  content?: { type?: string; text?: string };
 }
 
 /** A plain line diff: the old text removed, the new added (enough to read a tool call's edit). */

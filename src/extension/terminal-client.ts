@@ -17,7 +17,13 @@ export interface TerminalClient {
 }
 
 /** Joins the session `id` of the server at `baseUrl` (http://host:port) with the API key. */
-export function joinTerminal(baseUrl: string, key: string, id: string, size: { cols: number; rows: number } | undefined, on: TerminalClientEvents): TerminalClient {
+export function joinTerminal(
+  baseUrl: string,
+  key: string,
+  id: string,
+  size: { cols: number; rows: number } | undefined,
+  on: TerminalClientEvents,
+): TerminalClient {
   const url = new URL('/terminal/ws', baseUrl.replace(/^http/, 'ws'));
   url.searchParams.set('session', id);
   if (size) {
@@ -36,13 +42,16 @@ export function joinTerminal(baseUrl: string, key: string, id: string, size: { c
     if (!text.startsWith('\u0000')) return on.output(text);
     try {
       const msg = JSON.parse(text.slice(1)) as { type: string; message?: string; reason?: string; exitCode?: number | null };
-      if (msg.type === 'exit') end(`the session ended (${msg.reason ?? 'exit'}${msg.exitCode !== undefined && msg.exitCode !== null ? `, exit ${msg.exitCode}` : ''})`);
+      if (msg.type === 'exit')
+        end(`the session ended (${msg.reason ?? 'exit'}${msg.exitCode !== undefined && msg.exitCode !== null ? `, exit ${msg.exitCode}` : ''})`);
       else if (msg.type === 'error') end(String(msg.message));
     } catch {
       // not a control message after all: nothing to show
     }
   });
-  ws.on('close', (code, reason) => end(code === CLOSE.sessionNotFound ? `no such session: ${reason.toString()}` : `disconnected (${code}${reason.length ? `: ${reason.toString()}` : ''})`));
+  ws.on('close', (code, reason) =>
+    end(code === CLOSE.sessionNotFound ? `no such session: ${reason.toString()}` : `disconnected (${code}${reason.length ? `: ${reason.toString()}` : ''})`),
+  );
   ws.on('error', (err) => end(err.message));
   // What the person types before the socket opens is sent once it does.
   const early: string[] = [];

@@ -63,7 +63,15 @@ describe('the activity feed', () => {
       assert.ok(refreshes >= 1 && refreshes <= 25, `${refreshes} refreshes for 50 jobs (each added, started, ended)`);
 
       s.server.manager.cancel(s.server.manager.store.get(long)!);
-      await eventually(() => feed.jobs().find((j) => j.id === long)?.isFinal(), 10_000, 'the cancel');
+      await eventually(
+        () =>
+          feed
+            .jobs()
+            .find((j) => j.id === long)
+            ?.isFinal(),
+        10_000,
+        'the cancel',
+      );
       const row = jobRow(feed.job(long)!.record);
       assert.equal(row.contextValue, 'job.done');
       assert.match(row.description, /^cancelled · /);
@@ -94,7 +102,10 @@ describe('the activity feed', () => {
       feed.job(id)!.running!.write('', true);
       await eventually(() => feed.job(id)!.isFinal(), 10_000, 'the end');
       assert.match(outputText(feed.job(id)!), /^# read line.*\n# \S+ · completed · exit 0\n\ngot hello\n$/s);
-      assert.ok(seen.jobs.some((ids) => ids === undefined), 'an add or an end refreshes the list');
+      assert.ok(
+        seen.jobs.some((ids) => ids === undefined),
+        'an add or an end refreshes the list',
+      );
     } finally {
       feed.dispose();
     }
@@ -148,15 +159,25 @@ describe('the activity feed', () => {
     }
   });
 
-  it('shows a pending permission on its ACP job, picks Approve\'s option, and writes the transcript', async () => {
+  it("shows a pending permission on its ACP job, picks Approve's option, and writes the transcript", async () => {
     const source = new Source();
     source.server = s.server;
     const feed = new ActivityFeed(source, 50);
     try {
-      const agent = scriptedAgent().map((a) => JSON.stringify(a)).join(' ');
+      const agent = scriptedAgent()
+        .map((a) => JSON.stringify(a))
+        .join(' ');
       const prompt = script(
         { say: 'Editing a.txt. ' },
-        { tool: { toolCallId: 'edit-1', title: 'Edit a.txt', kind: 'edit', status: 'pending', content: [{ type: 'diff', path: join(workdir, 'a.txt'), oldText: 'one\ntwo', newText: 'one\nTWO' }] } },
+        {
+          tool: {
+            toolCallId: 'edit-1',
+            title: 'Edit a.txt',
+            kind: 'edit',
+            status: 'pending',
+            content: [{ type: 'diff', path: join(workdir, 'a.txt'), oldText: 'one\ntwo', newText: 'one\nTWO' }],
+          },
+        },
         { permission: { toolCall: { toolCallId: 'edit-1', title: 'Edit a.txt', kind: 'edit', locations: [{ path: join(workdir, 'a.txt') }] } } },
         { say: 'Done.' },
       );
@@ -196,17 +217,32 @@ describe('rows', () => {
   it('orders unfinished jobs first, newest first, and keeps a bounded number of finished ones', () => {
     const fake = (id: string, status: string, submittedAt: number, finishedAt?: number) =>
       ({ id, isFinal: () => ['completed', 'failed', 'timeout'].includes(status), record: { jobId: id, status, submittedAt, finishedAt } }) as never;
-    const order = orderJobs([fake('a', 'completed', 1, 2), fake('b', 'running', 3), fake('c', 'failed', 4, 9), fake('d', 'pending', 5)], 1).map((j: { id: string }) => j.id);
+    const order = orderJobs([fake('a', 'completed', 1, 2), fake('b', 'running', 3), fake('c', 'failed', 4, 9), fake('d', 'pending', 5)], 1).map(
+      (j: { id: string }) => j.id,
+    );
     assert.deepEqual(order, ['d', 'b', 'c']);
   });
 
-  it('shows a running job\'s start, not a duration that would go stale between redraws', () => {
+  it("shows a running job's start, not a duration that would go stale between redraws", () => {
     const startedAt = new Date(2026, 0, 2, 9, 5, 7).getTime() / 1000;
-    const row = jobRow({ jobId: 'j1', mode: 'shell', status: 'running', command: 'make   build\n', workdir: '/w', timeout: 60, submittedAt: startedAt, startedAt, fields: {} });
+    const row = jobRow({
+      jobId: 'j1',
+      mode: 'shell',
+      status: 'running',
+      command: 'make   build\n',
+      workdir: '/w',
+      timeout: 60,
+      submittedAt: startedAt,
+      startedAt,
+      fields: {},
+    });
     assert.deepEqual([row.label, row.description, row.contextValue, row.icon.id], ['make build', 'running · since 09:05:07', 'job.running', 'sync~spin']);
   });
 
-  it('says how long a job took in a person\'s units', () => {
-    assert.deepEqual([duration(250), duration(1500), duration(42_000), duration(125_000), duration(3_720_000)], ['250 ms', '1.5 s', '42 s', '2 m 5 s', '1 h 2 m']);
+  it("says how long a job took in a person's units", () => {
+    assert.deepEqual(
+      [duration(250), duration(1500), duration(42_000), duration(125_000), duration(3_720_000)],
+      ['250 ms', '1.5 s', '42 s', '2 m 5 s', '1 h 2 m'],
+    );
   });
 });

@@ -9,7 +9,12 @@ import { JobDocuments, JOB_SCHEME, jobUri } from './documents';
 import { JobsTree } from './jobs';
 import { ShellsTree, TerminalsTree } from './sessions';
 
-export const VIEW_IDS = { jobs: 'agentRuntime.jobs', agents: 'agentRuntime.agents', terminals: 'agentRuntime.terminals', shells: 'agentRuntime.shells' } as const;
+export const VIEW_IDS = {
+  jobs: 'agentRuntime.jobs',
+  agents: 'agentRuntime.agents',
+  terminals: 'agentRuntime.terminals',
+  shells: 'agentRuntime.shells',
+} as const;
 
 /** The views' data, for the tests in a real VS Code to read what a person sees. */
 export interface ViewTrees {
@@ -26,7 +31,7 @@ export function registerViews(controller: ServerController, feed: ActivityFeed):
   const shells = new ShellsTree(feed);
   const documents = new JobDocuments(feed);
   const agentsView = vscode.window.createTreeView(VIEW_IDS.agents, { treeDataProvider: agents });
-  const reg = (id: string, fn: (...args: any[]) => unknown) => vscode.commands.registerCommand(`agentRuntime.${id}`, fn);
+  const reg = (id: string, fn: (...args: never[]) => unknown) => vscode.commands.registerCommand(`agentRuntime.${id}`, fn);
   const server = () => {
     if (!controller.server) throw new Error('the server is not running');
     return controller.server;
@@ -75,39 +80,68 @@ export function registerViews(controller: ServerController, feed: ActivityFeed):
     vscode.window.registerTreeDataProvider(VIEW_IDS.terminals, terminals),
     vscode.window.registerTreeDataProvider(VIEW_IDS.shells, shells),
     vscode.workspace.registerTextDocumentContentProvider(JOB_SCHEME, documents),
-    reg('openJobOutput', guarded((id: string) => open(id, 'output'))),
-    reg('openTranscript', guarded((id: string) => open(id, 'transcript'))),
-    reg('cancelJob', guarded((id: string) => {
-      server().manager.cancel(jobOf(id));
-      return id;
-    })),
-    reg('copyJobId', guarded(async (id: string) => {
-      await vscode.env.clipboard.writeText(id);
-      return id;
-    })),
-    reg('sendJobInput', guarded(async (id: string, given?: string) => {
-      const job = jobOf(id);
-      const text = given ?? (await vscode.window.showInputBox({ title: `Input for job ${id}`, prompt: 'Sent to the job\'s stdin, with a newline' }));
-      if (text === undefined) return undefined;
-      const sent = job.running?.write(`${text}\n`, false) ?? { ok: false as const, reason: 'the job is not running' };
-      if (!sent.ok) throw new Error(`input not sent: ${sent.reason}`);
-      return text;
-    })),
+    reg(
+      'openJobOutput',
+      guarded((id: string) => open(id, 'output')),
+    ),
+    reg(
+      'openTranscript',
+      guarded((id: string) => open(id, 'transcript')),
+    ),
+    reg(
+      'cancelJob',
+      guarded((id: string) => {
+        server().manager.cancel(jobOf(id));
+        return id;
+      }),
+    ),
+    reg(
+      'copyJobId',
+      guarded(async (id: string) => {
+        await vscode.env.clipboard.writeText(id);
+        return id;
+      }),
+    ),
+    reg(
+      'sendJobInput',
+      guarded(async (id: string, given?: string) => {
+        const job = jobOf(id);
+        const text = given ?? (await vscode.window.showInputBox({ title: `Input for job ${id}`, prompt: "Sent to the job's stdin, with a newline" }));
+        if (text === undefined) return undefined;
+        const sent = job.running?.write(`${text}\n`, false) ?? { ok: false as const, reason: 'the job is not running' };
+        if (!sent.ok) throw new Error(`input not sent: ${sent.reason}`);
+        return text;
+      }),
+    ),
     reg('approvePermission', answer(true)),
     reg('rejectPermission', answer(false)),
-    reg('reviewPermission', guarded(async (id: string) => {
-      await agentsView.reveal(id, { select: true, focus: true });
-      return open(id, 'transcript');
-    })),
-    reg('attachTerminal', guarded(async (id: string) => {
-      const s = server();
-      return attachTerminal(s.url, s.keys.current(), id).name;
-    })),
-    reg('endTerminal', guarded(async (id: string) => server().terminal.endSession(id))),
-    reg('endShell', guarded(async (key: string) => {
-      const runner = server().manager.runnerList().find((r) => r.mode === 'persistent_shell') as { sessions?: { delete(k: string): Promise<boolean> } } | undefined;
-      return (await runner?.sessions?.delete(key)) ?? false;
-    })),
+    reg(
+      'reviewPermission',
+      guarded(async (id: string) => {
+        await agentsView.reveal(id, { select: true, focus: true });
+        return open(id, 'transcript');
+      }),
+    ),
+    reg(
+      'attachTerminal',
+      guarded(async (id: string) => {
+        const s = server();
+        return attachTerminal(s.url, s.keys.current(), id).name;
+      }),
+    ),
+    reg(
+      'endTerminal',
+      guarded(async (id: string) => server().terminal.endSession(id)),
+    ),
+    reg(
+      'endShell',
+      guarded(async (key: string) => {
+        const runner = server()
+          .manager.runnerList()
+          .find((r) => r.mode === 'persistent_shell') as { sessions?: { delete(k: string): Promise<boolean> } } | undefined;
+        return (await runner?.sessions?.delete(key)) ?? false;
+      }),
+    ),
   ];
   return { trees: { jobs, agents, terminals, shells }, disposables };
 }

@@ -5,7 +5,7 @@
 const vscode = require('vscode');
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const WebSocket = require(path.resolve(__dirname, '../../../node_modules/ws'));
+const WS = require(path.resolve(__dirname, '../../../node_modules/ws'));
 
 async function eventually(check, what, timeoutMs = 30000) {
   const deadline = Date.now() + timeoutMs;
@@ -55,8 +55,15 @@ exports.checkViews = async function checkViews(api, url, key) {
   const doc = () => vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri);
   await eventually(() => doc(), 'the output editor');
   const first = doc().getText();
-  assert.ok(vscode.window.visibleTextEditors.some((e) => e.document.uri.toString() === uri), 'the output editor shows');
-  await eventually(() => doc().getText().includes('line 6') && /· completed · exit 0/.test(doc().getText()), `the editor to follow the job to its end (first: ${JSON.stringify(first)}, now: ${JSON.stringify(doc().getText())})`, 20000);
+  assert.ok(
+    vscode.window.visibleTextEditors.some((e) => e.document.uri.toString() === uri),
+    'the output editor shows',
+  );
+  await eventually(
+    () => doc().getText().includes('line 6') && /· completed · exit 0/.test(doc().getText()),
+    `the editor to follow the job to its end (first: ${JSON.stringify(first)}, now: ${JSON.stringify(doc().getText())})`,
+    20000,
+  );
   assert.ok(!first.includes('line 6'), `the editor opened before the end and followed: ${JSON.stringify(first)}`);
   assert.equal(api.views.jobs.getTreeItem(id).contextValue, 'job.done');
   assert.match(String(api.views.jobs.getTreeItem(id).description), /^completed · .* · exit 0$/);
@@ -64,7 +71,7 @@ exports.checkViews = async function checkViews(api, url, key) {
 
   // Attach: a terminal session an agent opened; a VS Code terminal joins it, and what a person types there
   // runs in the session (the agent's client sees the answer).
-  const agentSide = new WebSocket(`${url.replace('http', 'ws')}/terminal/ws`, { headers: { 'X-API-Key': key } });
+  const agentSide = new WS(`${url.replace('http', 'ws')}/terminal/ws`, { headers: { 'X-API-Key': key } });
   let agentSaw = '';
   const sessionId = await new Promise((resolve, reject) => {
     agentSide.on('message', (d) => {
@@ -89,11 +96,19 @@ exports.checkViews = async function checkViews(api, url, key) {
 
   // Approve: an ACP agent (the scripted test agent, on the official SDK) asks; the job shows it; Approve
   // answers with the agent's allow-once option and the agent goes on to the end of its turn.
-  const agent = JSON.parse(process.env.AR_TEST_AGENT).map((a) => JSON.stringify(a)).join(' ');
+  const agent = JSON.parse(process.env.AR_TEST_AGENT)
+    .map((a) => JSON.stringify(a))
+    .join(' ');
   const workdir = vscode.workspace.workspaceFolders[0].uri.fsPath;
-  const prompt = JSON.stringify([{ permission: { toolCall: { toolCallId: 'edit-1', title: 'Edit a.txt', kind: 'edit', locations: [{ path: path.join(workdir, 'a.txt') }] } } }]);
+  const prompt = JSON.stringify([
+    { permission: { toolCall: { toolCallId: 'edit-1', title: 'Edit a.txt', kind: 'edit', locations: [{ path: path.join(workdir, 'a.txt') }] } } },
+  ]);
   const acpId = await exec(url, key, { mode: 'acp', agent, workdir, prompt, policy: 'ask', env: { TEST_AGENT_STATE_DIR: path.join(workdir, '.agent-state') } });
-  await eventually(() => api.views.agents.getChildren().includes(acpId) && api.views.agents.getTreeItem(acpId).contextValue === 'job.asking.acp', 'the request on its job in the Agents view', 30000);
+  await eventually(
+    () => api.views.agents.getChildren().includes(acpId) && api.views.agents.getTreeItem(acpId).contextValue === 'job.asking.acp',
+    'the request on its job in the Agents view',
+    30000,
+  );
   assert.match(String(api.views.agents.getTreeItem(acpId).description), /^asks: Edit a\.txt/);
   assert.deepEqual(api.feed.counts(), { running: 1, approvals: 1 });
   assert.equal(await vscode.commands.executeCommand('agentRuntime.approvePermission', acpId), 'once');
