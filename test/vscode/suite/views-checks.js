@@ -1,7 +1,8 @@
 // The Agent Runtime container, checked inside a real VS Code extension host (called by extension-suite.js
 // while the server runs): the views are registered; a job started over HTTP shows in the Jobs view and its
 // output editor follows it; Attach joins a terminal session and what is typed there reaches the shell; an
-// ACP agent's permission request (policy `ask`) shows on its job and Approve answers it, so the agent goes on.
+// ACP agent's permission request (policy `ask`) shows on its job and Approve answers it, so the agent goes on;
+// a running job takes input, gives its id and is cancelled from its row; a persistent shell shows and ends.
 const vscode = require('vscode');
 const assert = require('node:assert/strict');
 const path = require('node:path');
@@ -68,6 +69,25 @@ exports.checkViews = async function checkViews(api, url, key) {
   assert.equal(api.views.jobs.getTreeItem(id).contextValue, 'job.done');
   assert.match(String(api.views.jobs.getTreeItem(id).description), /^completed · .* · exit 0$/);
   jobsChanged.dispose();
+
+  // Steering a running job from its row: input to its stdin, its id to the clipboard, Cancel.
+  const steered = await exec(url, key, { command: 'read line; echo "got $line"; sleep 600' });
+  await eventually(() => api.feed.job(steered)?.record.status === 'running', 'the steered job to run', 10000);
+  assert.equal(await vscode.commands.executeCommand('agentRuntime.sendJobInput', steered, 'hello'), 'hello');
+  await eventually(() => api.feed.job(steered).stdout.tail(1000, false).text.includes('got hello'), 'the input to reach the job', 10000);
+  assert.equal(await vscode.commands.executeCommand('agentRuntime.copyJobId', steered), steered);
+  assert.equal(await vscode.env.clipboard.readText(), steered);
+  await vscode.commands.executeCommand('agentRuntime.cancelJob', steered);
+  await eventually(() => api.views.jobs.getTreeItem(steered).contextValue === 'job.done', 'the cancelled job to show as done', 10000);
+  assert.match(String(api.views.jobs.getTreeItem(steered).description), /^cancelled · /);
+
+  // Shells: a persistent shell started over HTTP shows with its workdir; End ends it.
+  const shellDir = vscode.workspace.workspaceFolders[0].uri.fsPath;
+  await exec(url, key, { mode: 'persistent_shell', shell: 'bash', sessionKey: 'views-suite', workdir: shellDir, command: 'true' });
+  await eventually(() => api.views.shells.getChildren().includes('views-suite'), 'the shell in the Shells view', 10000);
+  assert.equal(api.views.shells.getTreeItem('views-suite').description, `bash · ${shellDir}`);
+  assert.equal(await vscode.commands.executeCommand('agentRuntime.endShell', 'views-suite'), true);
+  await eventually(() => !api.views.shells.getChildren().includes('views-suite'), 'the shell gone from the view', 10000);
 
   // Attach: a terminal session an agent opened; a VS Code terminal joins it, and what a person types there
   // runs in the session (the agent's client sees the answer).
