@@ -131,6 +131,10 @@ exports.checkViews = async function checkViews(api, url, key) {
   );
   assert.match(String(api.views.agents.getTreeItem(acpId).description), /^asks: Edit a\.txt/);
   assert.deepEqual(api.feed.counts(), { running: 1, approvals: 1 });
+  // Review (the notification's button) shows the job in the Agents view and opens its transcript.
+  const reviewed = await vscode.commands.executeCommand('agentRuntime.reviewPermission', acpId);
+  assert.match(reviewed, /transcript\.md$/);
+  assert.equal(vscode.window.activeTextEditor?.document.uri.toString(), reviewed);
   assert.equal(await vscode.commands.executeCommand('agentRuntime.approvePermission', acpId), 'once');
   await eventually(() => api.feed.job(acpId).isFinal(), 'the agent to go on and finish', 30000);
   const done = await (await fetch(`${url}/jobs/${acpId}`, { headers: { 'X-API-Key': key } })).json();
