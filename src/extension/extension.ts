@@ -60,7 +60,9 @@ export function activate(context: vscode.ExtensionContext): AgentRuntimeApi {
     // The views' welcome (Start, Settings) shows while no server runs here.
     if ((info.state === 'running') !== running) void vscode.commands.executeCommand('setContext', 'agentRuntime.running', (running = info.state === 'running'));
   });
+  // Jobs and terminals come and go without the controller: the feed hears of them from the server.
   feed.on('jobs', render);
+  feed.on('terminals', render);
   c.on('challenge', showChallenge);
   c.on('warning', (m: string) => void vscode.window.showWarningMessage(`Agent Runtime: ${m}`));
   render();
