@@ -120,19 +120,26 @@ describe('the activity feed', () => {
       await new Promise((r) => setTimeout(r, 150));
       const t0 = seen.terminals;
       const ws = new WebSocket(`${s.url.replace('http', 'ws')}/terminal/ws`, { headers: { 'X-API-Key': s.key } });
+      let agentSaw = '';
       const id = await new Promise<string>((resolve, reject) => {
         ws.on('message', (d) => {
           const text = d.toString();
-          if (text.startsWith('\u0000') && JSON.parse(text.slice(1)).type === 'session') resolve(JSON.parse(text.slice(1)).id);
+          if (text.startsWith('\u0000')) {
+            if (JSON.parse(text.slice(1)).type === 'session') resolve(JSON.parse(text.slice(1)).id);
+          } else agentSaw += text;
         });
         ws.on('error', reject);
       });
+      // The agent's own work, before anyone attaches.
+      ws.send(JSON.stringify({ type: 'input', data: 'echo before-$((40+2))\r' }));
+      await eventually(() => agentSaw.includes('before-42'), 10_000, "the agent's command to run");
       await eventually(() => seen.terminals > t0 && feed.terminals().some((t) => t.id === id), 5000, 'the terminal in the feed');
 
       // A second client joins the session (the screen replayed) and its typing reaches the shell.
       let out = '';
       let closedWhy = '';
       const client = joinTerminal(s.url, s.key, id, { cols: 100, rows: 30 }, { output: (d) => (out += d), closed: (why) => (closedWhy = why) });
+      await eventually(() => out.includes('before-42'), 10_000, `the screen replayed on joining; saw ${JSON.stringify(out)}`);
       client.input('echo $((6*7))\r');
       await eventually(() => /[\r\n]42\r?\n/.test(out), 10_000, `the echo; saw ${JSON.stringify(out)}`);
       const t1 = seen.terminals;
