@@ -143,7 +143,11 @@ exports.checkViews = async function checkViews(api, url, key) {
   const transcriptUri = await vscode.commands.executeCommand('agentRuntime.openTranscript', acpId);
   const transcript = vscode.workspace.textDocuments.find((d) => d.uri.toString() === transcriptUri);
   assert.equal(transcript.languageId, 'markdown');
-  assert.match(transcript.getText(), /- Allowed \*\*Edit a\.txt\*\* \(once\)/);
-  assert.match(transcript.getText(), /\*\*Stopped:\*\* end_turn/);
+  // Open since Review, it follows the job: the decision and the end of the turn arrive in it.
+  await eventually(
+    () => /- Allowed \*\*Edit a\.txt\*\* \(once\)/.test(transcript.getText()) && /\*\*Stopped:\*\* end_turn/.test(transcript.getText()),
+    `the transcript to show the decision and the end; it shows ${JSON.stringify(transcript.getText())}`,
+    10000,
+  );
   console.log('[suite] views checked');
 };
