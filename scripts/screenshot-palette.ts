@@ -52,6 +52,13 @@ async function main() {
       await page.screenshot({ path: join(outDir, 'screenshot-status-bar.png'), clip: bar });
       await page.mouse.move(VIEWPORT.width / 2, VIEWPORT.height / 2);
 
+      await page.keyboard.press('F1');
+      await page.waitForSelector('.quick-input-widget', { state: 'visible', timeout: 10_000 });
+      await page.keyboard.type('Agent Runtime');
+      await page.waitForTimeout(1500);
+      await page.screenshot({ path: join(outDir, 'screenshot-palette.png'), clip: await around(page, '.quick-input-widget') });
+      await page.keyboard.press('Escape');
+
       // The status bar item opens the Agent Runtime container; the actions are a command of their own.
       await page.keyboard.press('F1');
       await page.waitForSelector('.quick-input-widget', { state: 'visible', timeout: 10_000 });
@@ -61,13 +68,6 @@ async function main() {
       await page.waitForSelector('.quick-input-widget .quick-input-title', { state: 'visible', timeout: 10_000 });
       await page.waitForTimeout(800);
       await page.screenshot({ path: join(outDir, 'screenshot-actions.png'), clip: await around(page, '.quick-input-widget') });
-      await page.keyboard.press('Escape');
-
-      await page.keyboard.press('F1');
-      await page.waitForSelector('.quick-input-widget', { state: 'visible', timeout: 10_000 });
-      await page.keyboard.type('Agent Runtime');
-      await page.waitForTimeout(1500);
-      await page.screenshot({ path: join(outDir, 'screenshot-palette.png'), clip: await around(page, '.quick-input-widget') });
     });
     console.log(outDir);
   } finally {
