@@ -54,11 +54,14 @@ export function activate(context: vscode.ExtensionContext): AgentRuntimeApi {
   const views = registerViews(c, feed);
   const status = createStatusBar();
   const render = () => renderStatus(status, c.info(), feed.counts());
-  let running: boolean | undefined;
+  let shown: string | undefined;
   c.on('change', (info) => {
     render();
-    // The views' welcome (Start, Settings) shows while no server runs here.
-    if ((info.state === 'running') !== running) void vscode.commands.executeCommand('setContext', 'agentRuntime.running', (running = info.state === 'running'));
+    // The views' welcome: Start and Settings while no server runs here, a word on the serving window in standby.
+    if (info.state === shown) return;
+    shown = info.state;
+    void vscode.commands.executeCommand('setContext', 'agentRuntime.running', info.state === 'running');
+    void vscode.commands.executeCommand('setContext', 'agentRuntime.standby', info.state === 'standby');
   });
   // Jobs and terminals come and go without the controller: the feed hears of them from the server.
   feed.on('jobs', render);
