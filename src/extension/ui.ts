@@ -1,5 +1,6 @@
 // What the person sees: the status bar item, the actions quick pick, and the notifications.
 import * as vscode from 'vscode';
+import { clock } from './activity';
 import type { ServerInfo } from './controller';
 import type { ChallengeEvent } from '../server/register';
 import type { PendingPermission } from '../server/jobs/acp-permissions';
@@ -93,7 +94,7 @@ export async function announcePermission(jobId: string, request: PendingPermissi
   const what = request.title ?? request.kind ?? 'a tool call';
   const where = request.paths.length ? ` on ${request.paths.join(', ')}` : '';
   const choice = await vscode.window.showWarningMessage(
-    `Agent Runtime: an agent (job ${jobId}) asks to run ${what}${where}. Unanswered, it is rejected at ${new Date(request.deadlineAt * 1000).toLocaleTimeString()}.`,
+    `Agent Runtime: an agent (job ${jobId}) asks to run ${what}${where}. Unanswered, it is rejected at ${clock(request.deadlineAt)}.`,
     'Review',
   );
   if (choice) await vscode.commands.executeCommand('agentRuntime.reviewPermission', jobId);
