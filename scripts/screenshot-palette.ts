@@ -2,7 +2,8 @@
 // the packaged extension installed, for a person to check by eye before committing them:
 //   node --import tsx scripts/screenshot-palette.ts [out-dir]     (default: media/)
 // writes screenshot-status-bar.png (the status bar item and its tooltip), screenshot-actions.png (the
-// quick pick behind it) and screenshot-palette.png (the palette filtered on "Agent Runtime").
+// quick pick of Show Actions) and screenshot-palette.png (the palette filtered on "Agent Runtime"). The
+// container's picture is scripts/screenshot-views.ts's.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -51,17 +52,22 @@ async function main() {
       await page.screenshot({ path: join(outDir, 'screenshot-status-bar.png'), clip: bar });
       await page.mouse.move(VIEWPORT.width / 2, VIEWPORT.height / 2);
 
-      await item.click();
-      await page.waitForSelector('.quick-input-widget', { state: 'visible', timeout: 10_000 });
-      await page.waitForTimeout(800);
-      await page.screenshot({ path: join(outDir, 'screenshot-actions.png'), clip: await around(page, '.quick-input-widget') });
-      await page.keyboard.press('Escape');
-
       await page.keyboard.press('F1');
       await page.waitForSelector('.quick-input-widget', { state: 'visible', timeout: 10_000 });
       await page.keyboard.type('Agent Runtime');
       await page.waitForTimeout(1500);
       await page.screenshot({ path: join(outDir, 'screenshot-palette.png'), clip: await around(page, '.quick-input-widget') });
+      await page.keyboard.press('Escape');
+
+      // The status bar item opens the Agent Runtime container; the actions are a command of their own.
+      await page.keyboard.press('F1');
+      await page.waitForSelector('.quick-input-widget', { state: 'visible', timeout: 10_000 });
+      await page.keyboard.type('Agent Runtime: Show Actions');
+      await page.waitForTimeout(800);
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('.quick-input-widget .quick-input-title', { state: 'visible', timeout: 10_000 });
+      await page.waitForTimeout(800);
+      await page.screenshot({ path: join(outDir, 'screenshot-actions.png'), clip: await around(page, '.quick-input-widget') });
     });
     console.log(outDir);
   } finally {

@@ -72,7 +72,6 @@ export class ServerController extends EventEmitter {
   private state: ServerState = 'stopped';
   private error: string | undefined;
   private queue: Promise<unknown> = Promise.resolve();
-  private ticker: NodeJS.Timeout | undefined;
   /** Set while this window waits to take the server over (state `standby`, or `stopped` by a person elsewhere). */
   private watching: { timer: NodeJS.Timeout; servedBy: number | undefined } | undefined;
   private readonly vaultWatch: { dispose(): void } | undefined;
@@ -178,6 +177,12 @@ export class ServerController extends EventEmitter {
     });
   }
 
+  /** A person's answer to an ACP job's pending permission request (Approve / Reject in the Agents view). */
+  answerPermission(jobId: string, requestId: string, optionId: string): void {
+    if (!this.server) throw new Error('the server is not running');
+    this.server.acp.permissions.answer(jobId, requestId, optionId);
+  }
+
   /** The window closes: its server stops, and a window standing by takes over. */
   async dispose(): Promise<void> {
     this.vaultWatch?.dispose();
@@ -219,9 +224,6 @@ export class ServerController extends EventEmitter {
       this.server.acp.permissions.on('request', (jobId: string, request: PendingPermission) => void this.ask(jobId, request));
       this.error = undefined;
       this.setState('running');
-      // Jobs and terminals come and go without telling the controller: the status bar polls.
-      this.ticker = setInterval(() => this.emit('change', this.info()), 2000);
-      this.ticker.unref();
       await this.followVault(); // a key stored by another window while this one started
       await this.openReach({});
     } catch (err) {
@@ -291,7 +293,6 @@ export class ServerController extends EventEmitter {
     if (this.unwatch()) this.setState('stopped');
     if (!this.server) return;
     this.setState('stopping');
-    clearInterval(this.ticker);
     await this.reach?.stop();
     this.reach = undefined;
     await this.server.close();

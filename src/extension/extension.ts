@@ -7,13 +7,18 @@ import { registerCommands } from './commands';
 import { ServerController, type KeyVault } from './controller';
 import { vscodePtyLoader } from './pty';
 import { readSettings, type ExtensionSettings } from './settings';
-import { askPermission, createStatusBar, renderStatus, showChallenge } from './ui';
+import { ActivityFeed } from './activity';
+import { announcePermission, createStatusBar, renderStatus, showChallenge } from './ui';
+import { registerViews, type ViewTrees } from './views';
 
 const SECRET_KEY = 'agentRuntime.apiKey';
 
 /** What other extensions (and the tests in a real VS Code) can use. */
 export interface AgentRuntimeApi {
   controller: ServerController;
+  /** What the views show (the tests read them to see what a person sees). */
+  feed: ActivityFeed;
+  views: ViewTrees;
 }
 
 let controller: ServerController | undefined;
@@ -40,21 +45,37 @@ export function activate(context: vscode.ExtensionContext): AgentRuntimeApi {
       vault,
       ptyModule: vscodePtyLoader(vscode.env.appRoot, (m) => log.info(m)),
       onUpdateRequested: () => void vscode.commands.executeCommand('workbench.extensions.action.checkForUpdates'),
-      askPermission,
+      askPermission: announcePermission,
     },
     settings(),
   );
   const c = controller;
+  const feed = new ActivityFeed(c);
+  const views = registerViews(c, feed);
   const status = createStatusBar();
-  c.on('change', (info) => renderStatus(status, info));
+  const render = () => renderStatus(status, c.info(), feed.counts());
+  let shown: string | undefined;
+  c.on('change', (info) => {
+    render();
+    // The views' welcome: Start and Settings while no server runs here, a word on the serving window in standby.
+    if (info.state === shown) return;
+    shown = info.state;
+    void vscode.commands.executeCommand('setContext', 'agentRuntime.running', info.state === 'running');
+    void vscode.commands.executeCommand('setContext', 'agentRuntime.standby', info.state === 'standby');
+  });
+  // Jobs and terminals come and go without the controller: the feed hears of them from the server.
+  feed.on('jobs', render);
+  feed.on('terminals', render);
   c.on('challenge', showChallenge);
   c.on('warning', (m: string) => void vscode.window.showWarningMessage(`Agent Runtime: ${m}`));
-  renderStatus(status, c.info());
+  render();
 
   context.subscriptions.push(
     log,
     status,
     ...registerCommands(c, log, () => settings().register.name || hostname()),
+    ...views.disposables,
+    { dispose: () => feed.dispose() },
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('agentRuntime')) void c.applySettings(settings()).catch((err: Error) => log.error(`settings: ${err.message}`));
     }),
@@ -65,7 +86,7 @@ export function activate(context: vscode.ExtensionContext): AgentRuntimeApi {
       if (controller === c) void startOrExplain(c, settings(), log); // unless deactivated meanwhile
     });
   }
-  return { controller: c };
+  return { controller: c, feed, views: views.trees };
 }
 
 export async function deactivate(): Promise<void> {

@@ -1,5 +1,6 @@
 // What the person sees: the status bar item, the actions quick pick, and the notifications.
 import * as vscode from 'vscode';
+import { clock } from './activity';
 import type { ServerInfo } from './controller';
 import type { ChallengeEvent } from '../server/register';
 import type { PendingPermission } from '../server/jobs/acp-permissions';
@@ -7,19 +8,29 @@ import type { PendingPermission } from '../server/jobs/acp-permissions';
 export function createStatusBar(): vscode.StatusBarItem {
   const item = vscode.window.createStatusBarItem('agentRuntime.status', vscode.StatusBarAlignment.Left, 10);
   item.name = 'Agent Runtime';
-  item.command = 'agentRuntime.showActions';
+  // The container shows what runs and what waits; its title bar has the actions.
+  item.command = 'workbench.view.extension.agentRuntime';
   item.show();
   return item;
 }
 
-export function renderStatus(item: vscode.StatusBarItem, info: ServerInfo): void {
+/** Running jobs and the permission requests waiting on a person (see ActivityFeed.counts). */
+export interface ActivityCounts {
+  running: number;
+  approvals: number;
+}
+
+export function renderStatus(item: vscode.StatusBarItem, info: ServerInfo, counts: ActivityCounts = { running: 0, approvals: 0 }): void {
   const busy = `${info.activeJobs} job${info.activeJobs === 1 ? '' : 's'}, ${info.terminals} terminal${info.terminals === 1 ? '' : 's'}`;
   switch (info.state) {
-    case 'running':
-      item.text = `$(server) Agent Runtime :${info.port}${info.activeJobs || info.terminals ? ` · ${info.activeJobs}/${info.terminals}` : ''}`;
-      item.tooltip = `Serving on ${info.url} (${busy})${info.tunnelUrl ? `\nTunnel: ${info.tunnelUrl}` : ''}`;
-      item.backgroundColor = undefined;
+    case 'running': {
+      const running = counts.running ? ` $(sync~spin) ${counts.running}` : '';
+      const asking = counts.approvals ? ` $(question) ${counts.approvals}` : '';
+      item.text = `$(server) Agent Runtime :${info.port}${running}${asking}`;
+      item.tooltip = `Serving on ${info.url} (${busy})${counts.approvals ? `\n${counts.approvals} permission request${counts.approvals === 1 ? '' : 's'} waiting for you` : ''}${info.tunnelUrl ? `\nTunnel: ${info.tunnelUrl}` : ''}`;
+      item.backgroundColor = counts.approvals ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
       break;
+    }
     case 'standby':
       item.text = '$(debug-pause) Agent Runtime';
       item.tooltip = standbyMessage(info);
@@ -75,14 +86,17 @@ export function showChallenge(c: ChallengeEvent): void {
   });
 }
 
-/** An ACP agent asks before acting (policy `ask`): the person picks one of its options. */
-export async function askPermission(jobId: string, request: PendingPermission): Promise<string | undefined> {
+/**
+ * An ACP agent asks before acting (policy `ask`): a notification that leads to the job, where Approve and
+ * Reject answer it (no modal: a person may be busy elsewhere, and the request waits until its deadline).
+ */
+export async function announcePermission(jobId: string, request: PendingPermission): Promise<undefined> {
   const what = request.title ?? request.kind ?? 'a tool call';
   const where = request.paths.length ? ` on ${request.paths.join(', ')}` : '';
   const choice = await vscode.window.showWarningMessage(
-    `Agent Runtime: an agent (job ${jobId}) asks to run ${what}${where}.`,
-    { detail: `Unanswered requests are rejected at ${new Date(request.deadlineAt * 1000).toLocaleTimeString()}.` },
-    ...request.options.map((o) => o.name),
+    `Agent Runtime: an agent (job ${jobId}) asks to run ${what}${where}. Unanswered, it is rejected at ${clock(request.deadlineAt)}.`,
+    'Review',
   );
-  return request.options.find((o) => o.name === choice)?.optionId;
+  if (choice) await vscode.commands.executeCommand('agentRuntime.reviewPermission', jobId);
+  return undefined;
 }

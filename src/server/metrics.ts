@@ -36,7 +36,8 @@ export class Metrics {
     new Gauge({ name: 'agent_runtime_jobs_pending', help: 'Jobs waiting for a free slot', registers, collect() { this.set(sources.manager.activeCount() - sources.manager.runningJobs()); } });
     new Gauge({ name: 'agent_runtime_terminal_sessions', help: 'Terminal sessions open now', registers, collect() { this.set(sources.terminalSessions()); } });
     new Gauge({ name: 'agent_runtime_file_watches', help: 'File watch streams open now', registers, collect() { this.set(sources.fileWatches()); } });
-    this.unsubscribe = sources.manager.onJobEnd((job) => {
+    this.unsubscribe = sources.manager.onJobChange((job, change) => {
+      if (change !== 'ended') return;
       const r = job.record;
       jobs.inc({ mode: r.mode, status: r.status });
       durations.observe({ mode: r.mode }, (r.durationMs ?? 0) / 1000);

@@ -153,7 +153,8 @@ export async function runInVsCode(opts: VsCodeRun): Promise<VsCodeResult> {
     // Playwright gives every launch a fresh temporary profile.
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     try {
-      const page = await browser.newPage();
+      // The editor's clipboard is the browser's (a web window): the tests copy and read it back.
+      const page = await browser.newPage({ permissions: ['clipboard-read', 'clipboard-write'] });
       page.on('console', (m) => log.push(m.text()));
       const exit = new Promise<number>((resolveExit) => void page.exposeFunction('codeAutomationExit', (code: number) => resolveExit(code)));
       const remote = (p: string) => `vscode-remote://127.0.0.1:${server.port}${p}`;
@@ -186,8 +187,11 @@ export async function runInVsCode(opts: VsCodeRun): Promise<VsCodeResult> {
  * The editor as a person sees it (no test driver, which hides notifications and dialogs), the packaged
  * extension installed and the `workspace` open, handed to `use` once the workbench shows: for pictures.
  */
-export async function withEditorPage(opts: { vsix: string; workspace: string; install?: VsCodeInstall; viewport?: { width: number; height: number } }, use: (page: Page) => Promise<void>): Promise<void> {
-  const server = await startCodeServer({ install: opts.install ?? LATEST, vsix: opts.vsix, smokeTest: false });
+export async function withEditorPage(
+  opts: { vsix: string; workspace: string; install?: VsCodeInstall; viewport?: { width: number; height: number }; env?: NodeJS.ProcessEnv },
+  use: (page: Page) => Promise<void>,
+): Promise<void> {
+  const server = await startCodeServer({ install: opts.install ?? LATEST, vsix: opts.vsix, env: opts.env, smokeTest: false });
   try {
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     try {

@@ -23,13 +23,17 @@ interface Queued {
   env: NodeJS.ProcessEnv;
 }
 
+/** What happened to a job, for `onJobChange`. */
+export type JobChange = 'added' | 'started' | 'ended' | 'fields';
+export type JobListener = (job: Job, change: JobChange) => void;
+
 export class JobManager {
   private readonly runners = new Map<ExecMode, ModeRunner>();
   private readonly queue: Queued[] = [];
   private readonly cancelReasons = new Map<string, CancelReason>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private runningCount = 0;
-  private readonly endListeners = new Set<(job: Job) => void>();
+  private readonly jobListeners = new Set<JobListener>();
   /** Set while draining for an update: new work is refused. */
   refusing: string | undefined;
 
@@ -56,10 +60,24 @@ export class JobManager {
     return this.runningCount;
   }
 
-  /** Calls `listener` with every job that reaches a final status, once saved (for metrics); returns an unsubscribe. */
-  onJobEnd(listener: (job: Job) => void): () => void {
-    this.endListeners.add(listener);
-    return () => this.endListeners.delete(listener);
+  /**
+   * Calls `listener` when a job is added, starts, ends (once saved), or changes its fields (an ACP job's
+   * pending permissions, stop reason), until the returned function is called: for what follows every job
+   * without listening to each one (metrics, the editor's views).
+   */
+  onJobChange(listener: JobListener): () => void {
+    this.jobListeners.add(listener);
+    return () => this.jobListeners.delete(listener);
+  }
+
+  private jobChanged(job: Job, change: JobChange): void {
+    for (const listener of this.jobListeners) {
+      try {
+        listener(job, change);
+      } catch (err) {
+        this.logger.warn(`jobs: a change listener failed: ${(err as Error).message}`);
+      }
+    }
   }
 
   /** Pending and running jobs. */
@@ -93,6 +111,7 @@ export class JobManager {
       fields: { ...fields, ...(idempotencyKey !== undefined ? { requestHash: hashBody(body) } : {}) },
     });
     this.queue.push({ job, runner, spec, env: jobEnv(common.env) });
+    this.jobChanged(job, 'added');
     this.pump();
     // A job that started at once was saved by start(); one that waits in the queue is saved as pending.
     if (job.record.status === 'pending') job.save();
@@ -144,6 +163,7 @@ export class JobManager {
       job.running = runner.start(spec, this.contextFor(job, env));
       job.save(); // once, with the pid the runner has set by now
       job.started();
+      this.jobChanged(job, 'started');
     } catch (err) {
       this.runningCount--;
       job.stderr.append(String((err as Error).message ?? err));
@@ -191,7 +211,7 @@ export class JobManager {
     job.running = undefined;
     job.save(); // before anyone hears of the end, so no client is told of an end a crash could undo
     job.changed();
-    for (const listener of this.endListeners) listener(job);
+    this.jobChanged(job, 'ended');
     // The log watch closes after the waiters' answers (`changed` has just queued them), not before.
     queueMicrotask(() => job.stopWatching());
     this.logger.debug(`jobs: ${job.id} ${r.status} (${r.endReason}) in ${r.durationMs} ms`);
@@ -218,6 +238,7 @@ export class JobManager {
         Object.assign(job.record.fields, fields);
         job.save();
         job.changed();
+        this.jobChanged(job, 'fields');
       },
       setPid: (pid) => {
         job.record.pid = pid;

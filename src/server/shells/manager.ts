@@ -21,6 +21,7 @@ export interface SessionLimits {
 export class SessionManager {
   private readonly sessions = new Map<string, ShellSession>();
   private readonly sweeper: NodeJS.Timeout | undefined;
+  private readonly listeners = new Set<() => void>();
 
   constructor(
     readonly catalog: ShellCatalog,
@@ -37,6 +38,16 @@ export class SessionManager {
 
   get(key: string): ShellSession | undefined {
     return this.sessions.get(key);
+  }
+
+  /** Calls `listener` when a session is created or ended, until the returned function is called (for in-process hosts). */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(): void {
+    for (const listener of this.listeners) listener();
   }
 
   list(): SessionInfo[] {
@@ -88,6 +99,7 @@ export class SessionManager {
     if (!executable) throw new HttpError(400, `shell is not available on this machine: ${shell}`, { available_shells: this.catalog.available() });
     const session = new ShellSession(key, shell, executable, seed, { killGraceMs: this.limits.killGraceMs, tmpDir: this.limits.tmpDir ?? tmpdir() });
     this.sessions.set(key, session);
+    this.changed();
     this.logger.debug(`shells: created session ${key} (${shell}) in ${seed.workdir}`);
     return session;
   }
@@ -97,6 +109,7 @@ export class SessionManager {
     const session = this.sessions.get(key);
     if (!session) return false;
     this.sessions.delete(key);
+    this.changed();
     await session.close();
     this.logger.debug(`shells: deleted session ${key}`);
     return true;

@@ -43,6 +43,7 @@ export class TerminalService {
   private disposed = false;
   /** Why new sessions are refused (a drain for an update); reconnects to existing ones still work. */
   private refusing: string | undefined;
+  private readonly sessionListeners = new Set<() => void>();
 
   constructor(private readonly init: TerminalServiceInit) {
     this.options = resolveTerminalOptions(init.options);
@@ -122,6 +123,16 @@ export class TerminalService {
     };
   }
 
+  /** Calls `listener` when a session starts or ends, until the returned function is called (for in-process hosts). */
+  onSessionsChange(listener: () => void): () => void {
+    this.sessionListeners.add(listener);
+    return () => this.sessionListeners.delete(listener);
+  }
+
+  private sessionsChanged(): void {
+    for (const listener of this.sessionListeners) listener();
+  }
+
   list(): SessionInfo[] {
     return [...this.sessions.values()].map((s) => s.info());
   }
@@ -163,13 +174,17 @@ export class TerminalService {
     if (!this.pty.ok) return reject(ws, CLOSE.internal, this.pty.reason);
     let session: TerminalSession;
     try {
-      session = new TerminalSession(this.pty.module, spec, this.options, this.logger, (s) => this.sessions.delete(s.id));
+      session = new TerminalSession(this.pty.module, spec, this.options, this.logger, (s) => {
+        this.sessions.delete(s.id);
+        this.sessionsChanged();
+      });
     } catch (err) {
       this.logger.error(`terminal: could not start ${spec.shell}: ${(err as Error).message}`);
       return reject(ws, CLOSE.internal, `could not start the shell ${spec.shell}: ${(err as Error).message}`);
     }
     this.sessions.set(session.id, session);
     session.attach(ws, false);
+    this.sessionsChanged();
   }
 
   private sessionSpec(query: URLSearchParams): SessionSpec {

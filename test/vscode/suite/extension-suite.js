@@ -142,6 +142,9 @@ exports.run = async function run() {
   assert.equal((await get(`${url}/jobs`, rotated)).status, 200);
   assert.equal(await vscode.commands.executeCommand('agentRuntime.showApiKey'), rotated);
 
+  // The Agent Runtime container: its views, and the actions a person takes on what they show.
+  await require('./views-checks').checkViews(api, url, rotated);
+
   // Every command of the manifest is registered.
   const pkg = require(path.join(ext.extensionPath, 'package.json'));
   const registered = new Set(await vscode.commands.getCommands(true));
@@ -152,6 +155,7 @@ exports.run = async function run() {
   assert.equal(c.info().state, 'stopped');
   await eventually(() => !alive(hostPid), `the tunnel host ${hostPid} to end with the server`, 10000);
   await assert.rejects(fetch(`${url}/health`), 'the port is closed after Stop Server');
+  await eventually(() => api.views.jobs.getChildren().length === 0, 'the Jobs view to empty with the server (its welcome shows)', 5000);
   await vscode.commands.executeCommand('agentRuntime.startServer');
   const url2 = c.info().url;
   assert.equal((await get(`${url2}/health`, rotated)).body.authenticated, true);
