@@ -1,7 +1,7 @@
 // The agent as a process: launched in its own process group with the env overlay, stdio piped, stderr
 // kept as a bounded tail, and ended as a whole group.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { killTree, ownGroup, spawnShell, treeAlive, isWindows } from '../server/platform';
+import type { ChildProcess } from 'node:child_process';
+import { killTree, spawnProgram, spawnShell, treeAlive, isWindows } from '../common/platform';
 import type { AgentCommand } from './agents';
 import { ByteTail } from './bounded';
 import { execIfSimple } from './shell';
@@ -51,7 +51,7 @@ export class AgentProcess {
     this.child =
       typeof command === 'string'
         ? spawnShell(execIfSimple(command), { cwd: opts.cwd, env: opts.env, stdio })
-        : spawn(command[0], command.slice(1), { ...ownGroup, cwd: opts.cwd, env: opts.env, stdio });
+        : spawnProgram(command[0], command.slice(1), { cwd: opts.cwd, env: opts.env, stdio });
     this.stderr = new ByteTail(opts.stderrTailBytes);
     this.child.stderr!.on('data', (chunk: Buffer) => {
       this.stderr.append(chunk);

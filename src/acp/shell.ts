@@ -1,7 +1,7 @@
 // Command lines run through the platform shell. On POSIX a simple command line is run with `exec`, so the
 // program itself (not a shell waiting on it) leads the process group: its exit status is its own, and
 // nothing lingers as the shell's orphan once the group is ended.
-import { isWindows } from '../server/platform';
+import { isWindows } from '../common/platform';
 
 /** Shell syntax beyond "program and plain arguments": with any of it the line is left to the shell. */
 const SHELL_SYNTAX = /[;&|<>()$`\\\n*?[\]{}~#!]/;

@@ -4,7 +4,7 @@
 // commands in a named persistent shell instead of a fresh process.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { ResponseError } from 'vscode-jsonrpc/node';
-import { isWindows, killTree, ownGroup, spawnProgram, spawnShell } from '../server/platform';
+import { isWindows, killTree, ownGroup, spawnProgram, spawnShell } from '../common/platform';
 import { ByteTail } from './bounded';
 import { execIfSimple } from './shell';
 import type { TerminalEvent } from './events';

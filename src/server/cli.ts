@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { KeyStore, KEY_FILE_NAME } from './auth';
 import { NUMERIC_OPTIONS, resolveOptions, type ServerOptions } from './config';
 import { consoleLogger, redact, type Logger } from './log';
-import { defaultStateDir } from './platform';
+import { defaultStateDir } from '../common/platform';
 import { startReach, type Reach, type ReachOptions } from './reach';
 import { dashboardBase, type ChallengeEvent } from './register';
 import { startServer, type AgentServer } from './server';

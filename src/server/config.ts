@@ -1,5 +1,5 @@
 // Every option of the core with its default and its bound, in one place (documented in docs/API.md).
-import { defaultStateDir } from './platform';
+import { defaultStateDir } from '../common/platform';
 import { resolveBounded, type Bounds } from '../common/bounds';
 
 export interface ServerOptions {

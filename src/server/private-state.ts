@@ -6,7 +6,7 @@
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { KEY_FILE_NAME } from './auth';
-import { isWindows } from './platform';
+import { isWindows } from '../common/platform';
 
 const DIR_MODE = 0o700;
 const FILE_MODE = 0o600;

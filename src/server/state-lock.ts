@@ -24,7 +24,7 @@ import { linkSync, readdirSync, readFileSync, readlinkSync, realpathSync, rename
 import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isWindows, sleep } from './platform';
+import { isWindows, sleep } from '../common/platform';
 
 /** How often a waiting server tries the lock again. */
 const RETRY_MS = 100;

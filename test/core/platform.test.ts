@@ -17,7 +17,7 @@ import {
   spawnShell,
   usePlatform,
   windowsCommandLine,
-} from '../../src/server/platform';
+} from '../../src/common/platform';
 import { jobEnv } from '../../src/server/jobs/manager';
 import { ShellCatalog } from '../../src/server/shells/catalog';
 import { dialectFor, quoteFor } from '../../src/server/shells/dialects';

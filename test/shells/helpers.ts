@@ -4,7 +4,7 @@ import { tempDir as serverTempDir } from '../helpers/server';
 import { ShellCatalog, type ShellKind } from '../../src/server/shells/catalog';
 import type { SessionManager } from '../../src/server/shells/manager';
 import type { CommandHandle, CommandRequest, CommandResult, SessionSeed } from '../../src/server/shells/session';
-import { sleep } from '../../src/server/platform';
+import { sleep } from '../../src/common/platform';
 
 export const catalog = new ShellCatalog();
 export const POSIX_SHELLS: ShellKind[] = ['bash', 'sh', 'zsh', 'fish'];

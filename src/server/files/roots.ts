@@ -8,7 +8,7 @@ import { constants, existsSync, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { BadRequest, HttpError } from '../errors';
-import { isWindows } from '../platform';
+import { isWindows } from '../../common/platform';
 
 const PROC_FD = process.platform === 'linux' && existsSync('/proc/self/fd');
 /** Whether an opened folder can be handed to another program (or a watcher) by its descriptor (Linux). */

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { API_KEY_ENV_NAMES } from '../auth';
 import { BadRequest, HttpError } from '../errors';
-import { envKey, isWindows } from '../platform';
+import { envKey, isWindows } from '../../common/platform';
 import type { Logger } from '../log';
 import type { Job } from './job';
 import type { JobStore } from './store';

@@ -2,7 +2,7 @@
 // group, writing straight into the job's log files. The spawn helper starts it (spawner.ts says why).
 import { constants } from 'node:os';
 import { BadRequest } from '../errors';
-import { killTree } from '../platform';
+import { killTree } from '../../common/platform';
 import { Spawner } from './spawner';
 import type { CommonSpec, JobContext, JobOutcome, ModeRunner, RunningJob } from './types';
 

@@ -14,7 +14,7 @@
 // ignores them, and ends with the server.
 import { closeSync, openSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { isWindows, signalTree, spawnShell } from '../platform';
+import { isWindows, signalTree, spawnShell } from '../../common/platform';
 import type { HelperMessage, HelperRequest } from './spawn-protocol';
 import type { ChildProcess } from 'node:child_process';
 

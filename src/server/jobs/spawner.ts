@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
 import type { Socket } from 'node:net';
-import { ownGroup, signalTree } from '../platform';
+import { ownGroup, signalTree } from '../../common/platform';
 import { setAgentTreeGuard, type TreeGuard } from '../../acp/agent-process';
 import type { HelperMessage, HelperRequest, SpawnRequest } from './spawn-protocol';
 

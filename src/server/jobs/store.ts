@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log';
-import { processStartTime, signalTree } from '../platform';
+import { processStartTime, signalTree } from '../../common/platform';
 import { Job, LOG_FILES, RECORD_FILE, readRecord } from './job';
 import type { ExecMode, JobRecord } from './types';
 

@@ -244,7 +244,7 @@ export class ShellSession {
     if (p.state === 'done' || !this.proc?.alive()) return { ok: false, reason: 'process not running' };
     if (eof) return { ok: false, reason: "a persistent shell's stdin is shared by its commands and cannot be closed; cancel the command instead" };
     if (!this.dialect.separateInput && !/^[\r\n]*$/.test(data)) {
-      return { ok: false, reason: 'PowerShell sessions read their commands from stdin, so only a nudge (a newline) can be written' };
+      return { ok: false, reason: 'PowerShell and cmd sessions read their commands from stdin, so only a nudge (a newline) can be written' };
     }
     this.proc.input(data);
     this.lastUsedAt = Date.now() / 1000;

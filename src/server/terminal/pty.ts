@@ -5,7 +5,7 @@
 // A host may inject another copy first: inside VS Code the editor's own node-pty matches its Electron ABI.
 import { existsSync } from 'node:fs';
 import type * as NodePty from '@lydell/node-pty';
-import { isWindows } from '../platform';
+import { isWindows } from '../../common/platform';
 import { jobEnv } from '../jobs/manager';
 
 export type PtyProcess = NodePty.IPty;

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../log';
-import { isWindows, signalTree } from '../platform';
+import { isWindows, signalTree } from '../../common/platform';
 import { FlowGate } from './backpressure';
 import { TerminalClient, type ClientEvents } from './client';
 import type { TerminalOptions } from './options';

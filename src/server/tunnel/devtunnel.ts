@@ -1,6 +1,6 @@
 // Running the `devtunnel` CLI: its one-shot commands, and the long-running `devtunnel host`.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { ownGroup } from '../platform';
+import { ownGroup } from '../../common/platform';
 
 /** What the user must do, said once: the caller logs it and goes on serving locally. */
 export class TunnelError extends Error {}

@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { Backoff } from '../backoff';
 import { resolveBounded, type Bounds } from '../../common/bounds';
 import { silentLogger, type Logger } from '../log';
-import { killTree, sleep } from '../platform';
+import { killTree, sleep } from '../../common/platform';
 import { DevtunnelCli, TunnelError, tail } from './devtunnel';
 import { defaultTunnelId, jwtExpiryMs, portUrlFor, terminalUrlFor, tokenFromOutput, tunnelUrlsIn } from './parse';
 

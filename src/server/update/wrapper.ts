@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Backoff } from '../backoff';
 import { resolveBounded, type Bounds } from '../../common/bounds';
 import { consoleLogger, type Logger } from '../log';
-import { isWindows, killTree, platformPath, spawnShell } from '../platform';
+import { isWindows, killTree, platformPath, spawnShell } from '../../common/platform';
 
 /** The exit code that asks the wrapper to update and restart (the seed's). */
 export const RESTART_EXIT_CODE = 42;
