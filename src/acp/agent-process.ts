@@ -3,7 +3,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { killTree, spawnProgram, spawnShell, treeAlive, isWindows } from '../common/platform';
 import type { AgentCommand } from './agents';
-import { ByteTail } from './bounded';
+import { ByteTail } from './byte-tail';
 import { execIfSimple } from './shell';
 
 export interface AgentExit {

@@ -4,7 +4,7 @@
 import { ResponseError } from 'vscode-jsonrpc/node';
 import { AgentProcess, describeExit } from './agent-process';
 import { DEFAULT_AGENT, describeAgent, resolveAgent, type AgentCommand } from './agents';
-import { ByteTail } from './bounded';
+import { ByteTail } from './byte-tail';
 import { findConfigOption, matchValue, optionValues, pick, type Setting } from './config-options';
 import { ChannelFailure, RpcChannel } from './connection';
 import { EventRing, type AcpEvent, type EventListener, type PermissionEvent, type UpdatePhase } from './events';

@@ -1,4 +1,5 @@
 // Every bound of the client, with its default and the range it accepts.
+import { resolveBounded, type Bounds } from '../common/bounds';
 
 export interface AcpLimits {
   /** Longest line (one JSON-RPC message) accepted from the agent, bytes. A longer one ends the session. */
@@ -31,7 +32,7 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
 
-export const LIMITS: { readonly [K in keyof AcpLimits]: { default: number; min: number; max: number } } = {
+export const LIMITS: Bounds<keyof AcpLimits> = {
   maxLineBytes: { default: 32 * MiB, min: KiB, max: GiB },
   highWaterBytes: { default: 8 * MiB, min: 64 * KiB, max: GiB },
   invalidLineTolerance: { default: 0, min: 0, max: 10_000 },
@@ -48,11 +49,5 @@ export const LIMITS: { readonly [K in keyof AcpLimits]: { default: number; min: 
 
 /** Fills defaults; a value out of its range is an error naming the limit. */
 export function resolveLimits(partial: Partial<AcpLimits> = {}): AcpLimits {
-  const out = {} as AcpLimits;
-  for (const [name, b] of Object.entries(LIMITS) as [keyof AcpLimits, (typeof LIMITS)[keyof AcpLimits]][]) {
-    const v = partial[name] ?? b.default;
-    if (!Number.isInteger(v) || v < b.min || v > b.max) throw new RangeError(`limit ${name} must be an integer from ${b.min} to ${b.max} (got ${v})`);
-    out[name] = v;
-  }
-  return out;
+  return resolveBounded(LIMITS, partial, 'limit');
 }

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { ResponseError } from 'vscode-jsonrpc/node';
 import { isWindows, killTree, ownGroup, spawnProgram, spawnShell } from '../common/platform';
-import { ByteTail } from './bounded';
+import { ByteTail } from './byte-tail';
 import { execIfSimple } from './shell';
 import type { TerminalEvent } from './events';
 import type { Workdir } from './paths';

@@ -8,8 +8,8 @@ import type { PendingPermission } from '../server/jobs/acp-permissions';
 import type { JobRecord } from '../server/jobs/types';
 import type { AgentServer } from '../server/server';
 import type { SessionManager } from '../server/shells/manager';
-import type { SessionInfo as ShellInfo } from '../server/shells/session';
-import type { SessionInfo as TerminalInfo } from '../server/terminal/session';
+import type { ShellSessionInfo as ShellInfo } from '../server/shells/session';
+import type { TerminalSessionInfo as TerminalInfo } from '../server/terminal/session';
 
 /** Finished jobs the Jobs view lists besides every unfinished one (the store keeps more; the API serves them). */
 export const RECENT_JOBS_SHOWN = 100;

@@ -3,7 +3,7 @@
 import type { ServerOptions } from '../server/config';
 import type { TerminalOptions } from '../server/terminal/options';
 
-export type PermissionPolicy = 'workdir' | 'deny' | 'ask';
+export type PolicyName = 'workdir' | 'deny' | 'ask';
 
 export interface ExtensionSettings {
   port: number;
@@ -12,7 +12,7 @@ export interface ExtensionSettings {
   terminal: { maxSessions: number; idleTimeoutMinutes: number; maxLifetimeMinutes: number };
   tunnel: { enabled: boolean; id: string };
   register: { url: string; name: string };
-  acp: { defaultAgent: string; permissionPolicy: PermissionPolicy };
+  acp: { defaultAgent: string; permissionPolicy: PolicyName };
 }
 
 /** Reads a setting by its key below `agentRuntime.`, with the default declared in package.json. */

@@ -1,4 +1,5 @@
 // The files API, ports and the machine (CONTRACT §9) in the OpenAPI document; docs/files.md says more.
+import { AUTH_ERROR } from '../auth';
 const str = { type: 'string' };
 const int = { type: 'integer' };
 const num = { type: 'number' };
@@ -11,7 +12,7 @@ const q = (name: string, description: string, schema: Record<string, unknown> = 
 const pathQ = q('path', 'absolute, or relative to the server’s cwd', str, true);
 const faults = {
   '400': error('bad parameter, a folder where a file is wanted, or a name not valid here'),
-  '401': error('invalid or missing API key'),
+  '401': error(AUTH_ERROR),
   '403': error('permission denied, or outside the files roots'),
   '404': error('no such file or folder'),
 };

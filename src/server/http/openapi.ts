@@ -1,5 +1,6 @@
 // The API described for machines (OpenAPI 3.1). A test walks the app's routes and this document both
 // ways, so neither can grow without the other.
+import { AUTH_ERROR } from '../auth';
 import { VERSION } from '../version';
 
 type Schema = Record<string, unknown>;
@@ -15,7 +16,7 @@ const error = (description: string) => json(ref('Error'), description);
 const idParam = { name: 'id', in: 'path', required: true, schema: str };
 const queryInt = (name: string, description: string) => ({ name, in: 'query', schema: { type: 'integer', minimum: 0 }, description });
 const secured = { security: [{ apiKey: [] }] };
-const common = { '401': error('invalid or missing API key') };
+const common = { '401': error(AUTH_ERROR) };
 
 const ExecRequest = obj({
   mode: { type: 'string', enum: ['shell', 'persistent_shell', 'acp'], default: 'shell' },

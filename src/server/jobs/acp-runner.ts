@@ -2,6 +2,7 @@
 // it runs, where it streams them) is the job's stdout, its
 // stderr the job's stderr, every ACP event a job event (`acp` on the stream), and the session id, stop
 // reason and error are the job's ACP fields (CONTRACT §3, §5).
+import { AUTH_ERROR } from '../auth';
 import type { Router } from 'express';
 import {
   AGENT_PRESETS,
@@ -78,7 +79,7 @@ const ROUTE_DOC = {
       responses: {
         '200': { description: 'answered', content: { 'application/json': { schema: { type: 'object' } } } },
         '400': { description: 'not one of the offered options' },
-        '401': { description: 'invalid or missing API key' },
+        '401': { description: AUTH_ERROR },
         '404': { description: 'no such pending request' },
       },
     },

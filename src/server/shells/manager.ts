@@ -5,7 +5,7 @@ import { HttpError } from '../errors';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
 import type { ShellCatalog, ShellKind } from './catalog';
-import { ShellSession, type CommandHandle, type CommandRequest, type SessionInfo, type SessionSeed } from './session';
+import { ShellSession, type CommandHandle, type CommandRequest, type ShellSessionInfo, type SessionSeed } from './session';
 
 export interface SessionLimits {
   /** Sessions that may exist at once. Seed default 32. */
@@ -50,7 +50,7 @@ export class SessionManager {
     for (const listener of this.listeners) listener();
   }
 
-  list(): SessionInfo[] {
+  list(): ShellSessionInfo[] {
     return [...this.sessions.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((s) => s.info());
   }
 

@@ -1,4 +1,5 @@
 // `GET /sessions`, `GET /sessions/{key}`, `DELETE /sessions/{key}`: the named persistent shells.
+import { AUTH_ERROR } from '../auth';
 import { Router } from 'express';
 import { HttpError } from '../errors';
 import { addPaths } from '../http/openapi';
@@ -52,7 +53,7 @@ const jsonOf = (schema: unknown, description = 'OK') => ({ description, content:
 const errorOf = (description: string) => jsonOf({ $ref: '#/components/schemas/Error' }, description);
 const keyParam = { name: 'key', in: 'path', required: true, schema: str };
 const secured = { security: [{ apiKey: [] }] };
-const unauthorized = { '401': errorOf('invalid or missing API key') };
+const unauthorized = { '401': errorOf(AUTH_ERROR) };
 
 addPaths({
   '/sessions': {

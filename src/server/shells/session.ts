@@ -47,7 +47,7 @@ export interface CommandHandle {
   running(): boolean;
 }
 
-export interface SessionInfo {
+export interface ShellSessionInfo {
   sessionKey: string;
   shell: ShellKind;
   status: 'running' | 'idle' | 'stopped';
@@ -127,7 +127,7 @@ export class ShellSession {
     return this.proc?.alive() ?? false;
   }
 
-  info(): SessionInfo {
+  info(): ShellSessionInfo {
     const alive = this.processAlive();
     const activeCommand = this.active !== undefined;
     return {

@@ -1,10 +1,11 @@
 // The terminal's HTTP routes in the OpenAPI document. The WebSocket itself (`GET /terminal/ws` with
 // `Upgrade: websocket`) is described in docs/terminal.md: OpenAPI has no words for its frames.
+import { AUTH_ERROR } from '../auth';
 const str = { type: 'string' };
 const json = (schema: Record<string, unknown>, description = 'OK') => ({ description, content: { 'application/json': { schema } } });
 const error = (description: string) => json({ $ref: '#/components/schemas/Error' }, description);
 const secured = { security: [{ apiKey: [] }] };
-const unauthorized = { '401': error('invalid or missing API key') };
+const unauthorized = { '401': error(AUTH_ERROR) };
 
 const Terminal = {
   type: 'object',

@@ -13,10 +13,10 @@ export type ControlMessage =
   | { type: 'session'; id: string; cols: number; rows: number; resumed: boolean }
   | { type: 'pong' }
   | { type: 'error'; message: string }
-  | { type: 'exit'; exitCode: number | null; signal?: number; reason: EndReason };
+  | { type: 'exit'; exitCode: number | null; signal?: number; reason: TerminalEndReason };
 
 /** Why a session ended: the shell exited, a limit ended it, someone deleted it, or the server stopped. */
-export type EndReason = 'exit' | 'idle' | 'lifetime' | 'grace' | 'closed' | 'deleted' | 'shutdown';
+export type TerminalEndReason = 'exit' | 'idle' | 'lifetime' | 'grace' | 'closed' | 'deleted' | 'shutdown';
 
 /** WebSocket close codes the service uses, beyond the standard 1000/1009/1011. */
 export const CLOSE = {

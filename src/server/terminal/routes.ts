@@ -3,7 +3,7 @@ import express from 'express';
 import { PAGE_HEADERS, findPageAssets } from './page';
 import { sendJson } from '../http/respond';
 import { requireKey as keyGuard } from '../http/app';
-import type { SessionInfo } from './session';
+import type { TerminalSessionInfo } from './session';
 
 /** What the routes need from the service. */
 export interface TerminalRoutesHost {
@@ -12,7 +12,7 @@ export interface TerminalRoutesHost {
   unsupportedReason(): string | undefined;
   issueTicket(): { ticket: string; expiresAt: number } | undefined;
   ticketTtlMs(): number;
-  list(): SessionInfo[];
+  list(): TerminalSessionInfo[];
   maxSessions(): number;
   endSession(id: string): Promise<boolean>;
 }

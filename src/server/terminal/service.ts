@@ -15,7 +15,7 @@ import { resolveTerminalOptions, type TerminalOptions } from './options';
 import { CLOSE, controlFrame, sizeFromQuery } from './protocol';
 import { defaultShell, loadPtyModule, terminalEnv, type PtyLoad, type PtyModuleSource } from './pty';
 import { terminalRouter } from './routes';
-import { TerminalSession, type SessionInfo, type SessionSpec } from './session';
+import { TerminalSession, type TerminalSessionInfo, type SessionSpec } from './session';
 import { TicketStore } from './tickets';
 
 export interface TerminalServiceInit {
@@ -133,7 +133,7 @@ export class TerminalService {
     for (const listener of this.sessionListeners) listener();
   }
 
-  list(): SessionInfo[] {
+  list(): TerminalSessionInfo[] {
     return [...this.sessions.values()].map((s) => s.info());
   }
 

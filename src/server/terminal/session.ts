@@ -8,7 +8,7 @@ import { isWindows, signalTree } from '../../common/platform';
 import { FlowGate } from './backpressure';
 import { TerminalClient, type ClientEvents } from './client';
 import type { TerminalOptions } from './options';
-import { CLOSE, Utf8Framer, controlFrame, type EndReason } from './protocol';
+import { CLOSE, Utf8Framer, controlFrame, type TerminalEndReason } from './protocol';
 import type { PtyModule, PtyProcess } from './pty';
 import { Screen } from './screen';
 
@@ -24,7 +24,7 @@ export interface SessionSpec {
 }
 
 /** What `GET /terminals` shows of a session. */
-export interface SessionInfo {
+export interface TerminalSessionInfo {
   id: string;
   pid: number;
   shell: string;
@@ -71,7 +71,7 @@ export class TerminalSession {
   private readonly timers: { idle?: NodeJS.Timeout; lifetime?: NodeJS.Timeout; grace?: NodeJS.Timeout; command?: NodeJS.Timeout; kill?: NodeJS.Timeout } = {};
   private detachedSince: number | null = null;
   private pendingCommand: string | undefined;
-  private endReason: EndReason | undefined;
+  private endReason: TerminalEndReason | undefined;
   private exited = false;
   private readonly exitWaiters: Array<() => void> = [];
   /** Output read and not yet sent: a PTY read returns at most 4 KiB, so a flood is sent in batches. */
@@ -125,7 +125,7 @@ export class TerminalSession {
     return this.clients.size;
   }
 
-  info(): SessionInfo {
+  info(): TerminalSessionInfo {
     return {
       id: this.id,
       pid: this.pty.pid,
@@ -174,7 +174,7 @@ export class TerminalSession {
   }
 
   /** Ends the session: the shell gets SIGHUP (then its group SIGKILL); resolves once it has exited. */
-  end(reason: EndReason): Promise<void> {
+  end(reason: TerminalEndReason): Promise<void> {
     if (this.exited) return Promise.resolve();
     const done = new Promise<void>((resolve) => this.exitWaiters.push(resolve));
     if (this.endReason) return done;
@@ -329,7 +329,7 @@ export class TerminalSession {
   }
 }
 
-function limitMessage(reason: EndReason, options: TerminalOptions): string | undefined {
+function limitMessage(reason: TerminalEndReason, options: TerminalOptions): string | undefined {
   if (reason === 'idle') return `terminal idle for ${Math.round(options.idleTimeoutMs / 1000)} s; ending it`;
   if (reason === 'lifetime') return `terminal reached its maximum lifetime of ${Math.round(options.maxLifetimeMs / 1000)} s; ending it`;
   if (reason === 'deleted') return 'terminal ended by DELETE /terminals/{id}';
