@@ -22,9 +22,9 @@ export default tseslint.config(
   },
   {
     // Run by VS Code's extension host as CommonJS.
-    files: ['test/vscode/suite/**/*.js'],
+    files: ['test/vscode/suite/**/*.js', 'bench/vscode/**/*.js'],
     languageOptions: { sourceType: 'commonjs', globals: { ...globals.node } },
-    rules: { '@typescript-eslint/no-require-imports': 'off' },
+    rules: { '@typescript-eslint/no-require-imports': 'off', 'no-redeclare': ['error', { builtinGlobals: false }] },
   },
   {
     files: ['src/web/**', 'media/**'],

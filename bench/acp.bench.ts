@@ -3,7 +3,7 @@
 // updates. Each client runs in its own process (so peak memory is its own), alternating, several rounds.
 // Figures: turn wall time (prompt sent → answer, all updates handled) and peak RSS. Target: ≤ 1.2× time.
 import { spawn, spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Readable, Writable } from 'node:stream';
 import { script, scriptedAgent, tempWorkdir } from '../test/acp/helpers';
@@ -22,7 +22,7 @@ interface Measure {
 }
 
 function peakRssMiB(): number {
-  const status = require('node:fs').readFileSync('/proc/self/status', 'utf8') as string;
+  const status = readFileSync('/proc/self/status', 'utf8');
   return Number(/^VmHWM:\s+(\d+)/m.exec(status)?.[1] ?? 0) / 1024;
 }
 

@@ -37,7 +37,14 @@ const total = (t: Times) => t['Load Code'] + t['Call Activate'] + t['Finish Acti
 function emptyExtension(dir: string): string {
   const ext = join(dir, 'empty-extension');
   mkdirSync(ext, { recursive: true });
-  const manifest = { name: 'empty', publisher: 'bench', version: '0.0.1', engines: { vscode: '^1.90.0' }, main: './extension.js', activationEvents: ['onStartupFinished'] };
+  const manifest = {
+    name: 'empty',
+    publisher: 'bench',
+    version: '0.0.1',
+    engines: { vscode: '^1.90.0' },
+    main: './extension.js',
+    activationEvents: ['onStartupFinished'],
+  };
   writeFileSync(join(ext, 'package.json'), JSON.stringify(manifest));
   writeFileSync(join(ext, 'extension.js'), 'exports.activate = () => {};\n');
   return ext;
@@ -48,7 +55,14 @@ async function measure(extension: { vsix: string } | { extensionFolder: string }
   mkdirSync(join(workspace, '.vscode'), { recursive: true });
   writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'agentRuntime.port': await freePort() }));
   try {
-    const { exitCode, log } = await runInVsCode({ ...extension, install: LATEST, extensionTestsPath: SUITE, workspace, env: { AR_BENCH_EXTENSION: id }, timeoutMs: 180_000 });
+    const { exitCode, log } = await runInVsCode({
+      ...extension,
+      install: LATEST,
+      extensionTestsPath: SUITE,
+      workspace,
+      env: { AR_BENCH_EXTENSION: id },
+      timeoutMs: 180_000,
+    });
     const found = log.map((l) => /\[bench\] (\{.*\})/.exec(l)?.[1]).find(Boolean);
     if (exitCode !== 0 || !found) throw new Error(`the activation suite failed (${exitCode}); console:\n${log.join('\n')}`);
     return JSON.parse(found) as Sample;
@@ -71,11 +85,14 @@ async function main() {
       ours.push(await measure({ vsix: vsix.file }, EXTENSION_ID, work));
       const o = ours[round]!.times;
       const b = base[round]!.times;
-      console.log(`  round ${round + 1}: ours ${total(o)} ms (load ${o['Load Code']}, call ${o['Call Activate']}, finish ${o['Finish Activate']}); empty ${total(b)} ms`);
+      console.log(
+        `  round ${round + 1}: ours ${total(o)} ms (load ${o['Load Code']}, call ${o['Call Activate']}, finish ${o['Finish Activate']}); empty ${total(b)} ms`,
+      );
     }
     console.log(`\nactivation in ${LATEST.name}, ${ROUNDS} rounds, medians (VS Code's own timings)`);
     const col = (s: Sample[], k: keyof Times) => median(s.map((x) => x.times[k] as number));
-    for (const k of ['Load Code', 'Call Activate', 'Finish Activate'] as const) line(`${k}, agent-runtime`, ms(col(ours, k)), `empty extension: ${ms(col(base, k))}`);
+    for (const k of ['Load Code', 'Call Activate', 'Finish Activate'] as const)
+      line(`${k}, agent-runtime`, ms(col(ours, k)), `empty extension: ${ms(col(base, k))}`);
     const oursTotal = median(ours.map((s) => total(s.times)));
     const baseTotal = median(base.map((s) => total(s.times)));
     const added = oursTotal - baseTotal;
@@ -85,7 +102,8 @@ async function main() {
     const states = [...new Set(ours.map((s) => s.stateWhenActive))].join(', ');
     line('server state first seen once active', states, '(never running: it starts after activate returns)');
     line('then serving after', ms(median(ours.map((s) => s.serverReadyMs ?? NaN))));
-    if (ours.some((s) => s.stateWhenActive === 'running')) throw new Error('the server was running as soon as the extension was active: activation waited for it');
+    if (ours.some((s) => s.stateWhenActive === 'running'))
+      throw new Error('the server was running as soon as the extension was active: activation waited for it');
     if (added >= TARGET_MS) process.exitCode = 1;
   } finally {
     vsix.cleanup();

@@ -24,7 +24,8 @@ interface Measure {
 }
 
 function scriptFor(a: RealAgent, workdir: string): ModelScript {
-  if (a.name === 'gemini') return { geminiSteps: ['write_file', 'run_shell_command'], file: join(workdir, 'new.txt'), content: 'bench\n', command: 'cat new.txt > copy.txt' };
+  if (a.name === 'gemini')
+    return { geminiSteps: ['write_file', 'run_shell_command'], file: join(workdir, 'new.txt'), content: 'bench\n', command: 'cat new.txt > copy.txt' };
   return { command: 'echo bench > out.txt' };
 }
 
@@ -143,10 +144,18 @@ async function main() {
       const over = (k: keyof Measure) => `${(((med('ours', k) - med('sdk', k)) / med('sdk', k)) * 100).toFixed(1)}%`;
       console.log(`${a.pkg}@${a.version}`);
       line('  whole run, ours / SDK client', `${med('ours', 'totalMs').toFixed(0)} / ${med('sdk', 'totalMs').toFixed(0)} ms`, `overhead ${over('totalMs')}`);
-      line('  turn (prompt to answer), ours / SDK client', `${med('ours', 'turnMs').toFixed(0)} / ${med('sdk', 'turnMs').toFixed(0)} ms`, `overhead ${over('turnMs')} (target ≤ 10%)`);
+      line(
+        '  turn (prompt to answer), ours / SDK client',
+        `${med('ours', 'turnMs').toFixed(0)} / ${med('sdk', 'turnMs').toFixed(0)} ms`,
+        `overhead ${over('turnMs')} (target ≤ 10%)`,
+      );
       // on a busy machine the fastest round is the steadier figure
       const fastest = (w: 'ours' | 'sdk') => Math.min(...m[w].map((x) => x.turnMs));
-      line('  turn, fastest round, ours / SDK client', `${fastest('ours').toFixed(0)} / ${fastest('sdk').toFixed(0)} ms`, `overhead ${(((fastest('ours') - fastest('sdk')) / fastest('sdk')) * 100).toFixed(1)}%`);
+      line(
+        '  turn, fastest round, ours / SDK client',
+        `${fastest('ours').toFixed(0)} / ${fastest('sdk').toFixed(0)} ms`,
+        `overhead ${(((fastest('ours') - fastest('sdk')) / fastest('sdk')) * 100).toFixed(1)}%`,
+      );
     }
   } finally {
     client.close();

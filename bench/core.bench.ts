@@ -87,7 +87,11 @@ async function main() {
     const apiRate = median(apiRates);
     const rounds = apiRates.map((a, i) => `${((a / rawRates[i]) * 100).toFixed(0)}%`).join(', ');
     line('raw spawns', `${rawRate.toFixed(0)} jobs/s`);
-    line('through the API', `${apiRate.toFixed(0)} jobs/s`, `${((apiRate / rawRate) * 100).toFixed(0)}% of raw (target ≥ 70%; rounds ${rounds}), ${errors} errors`);
+    line(
+      'through the API',
+      `${apiRate.toFixed(0)} jobs/s`,
+      `${((apiRate / rawRate) * 100).toFixed(0)}% of raw (target ≥ 70%; rounds ${rounds}), ${errors} errors`,
+    );
 
     console.log(`1 GiB of job output, median of ${BIG_ROUNDS} interleaved rounds`);
     // The floor of any design that keeps the output: the same command writing a file on the same disk.
@@ -116,7 +120,8 @@ async function main() {
     const each = (xs: number[]) => `rounds ${xs.map((x) => x.toFixed(0)).join(', ')} ms`;
     line('command > /dev/null', ms(nul), each(rawBig));
     line('command > a file in the state dir', ms(file), `${(file / nul).toFixed(2)}x: what the disk costs; ${each(rawFile)}`);
-    if (memOut) line('command > a file in memory (tmpfs)', ms(median(rawMem)), `${(median(rawMem) / nul).toFixed(2)}x: what storing it at all costs; ${each(rawMem)}`);
+    if (memOut)
+      line('command > a file in memory (tmpfs)', ms(median(rawMem)), `${(median(rawMem) / nul).toFixed(2)}x: what storing it at all costs; ${each(rawMem)}`);
     line('as a job (output kept on disk)', ms(job), `${(job / nul).toFixed(2)}x (target ≤ 1.5x); ${(job / file).toFixed(2)}x the file floor; ${each(apiBig)}`);
     line('server RSS growth', `${(peak - before.rss).toFixed(1)} MiB`, `from ${before.rss.toFixed(1)} MiB (target ≤ 64 MiB)`);
   } finally {

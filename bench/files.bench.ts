@@ -37,7 +37,18 @@ const hasCurl = spawnSync('curl', ['--version']).status === 0;
 async function put(url: string, key: string, from: string, path: string): Promise<{ status: number; body: string }> {
   if (!hasCurl) return upload(url, key, from, path);
   // `Expect:` (empty) sends the body at once instead of waiting for a 100 Continue.
-  const r = await run('curl', ['-sS', '-T', from, '-H', `X-API-Key: ${key}`, '-H', 'Expect:', '-w', '\n%{http_code}', `${url}/files/content?path=${encodeURIComponent(path)}`]);
+  const r = await run('curl', [
+    '-sS',
+    '-T',
+    from,
+    '-H',
+    `X-API-Key: ${key}`,
+    '-H',
+    'Expect:',
+    '-w',
+    '\n%{http_code}',
+    `${url}/files/content?path=${encodeURIComponent(path)}`,
+  ]);
   const lines = r.stdout.trim().split('\n');
   return { status: Number(lines.pop()), body: lines.join('\n') };
 }
@@ -84,11 +95,15 @@ async function main(): Promise<void> {
       rmSync(join(dir, 'down.bin'));
     }
     const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
-    const rate = (msTaken: number) => `${((GiB / 2 ** 20) / (msTaken / 1000)).toFixed(0)} MiB/s`;
+    const rate = (msTaken: number) => `${(GiB / 2 ** 20 / (msTaken / 1000)).toFixed(0)} MiB/s`;
     console.log(`1 GiB transfers (median of ${ROUNDS}; client: ${hasCurl ? 'curl' : 'node'}):`);
     line('cp (baseline)', rate(median(cp)), ms(median(cp)));
     line('dd bs=1M to a temp file + mv over (floor)', rate(median(dd)), `${(median(cp) / median(dd)).toFixed(2)}x cp's throughput`);
-    line('PUT /files/content', rate(median(up)), `${(median(cp) / median(up)).toFixed(2)}x cp's throughput (target >= 0.5x), ${(median(dd) / median(up)).toFixed(2)}x the floor`);
+    line(
+      'PUT /files/content',
+      rate(median(up)),
+      `${(median(cp) / median(up)).toFixed(2)}x cp's throughput (target >= 0.5x), ${(median(dd) / median(up)).toFixed(2)}x the floor`,
+    );
     line('GET /files/content', rate(median(down)), `${(median(cp) / median(down)).toFixed(2)}x cp's throughput (target >= 0.5x)`);
     line('server RSS growth, upload', mib(upGrowth), '(target <= 64 MiB)');
     line('server RSS growth, download', mib(downGrowth), '(target <= 64 MiB)');

@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     const routes = routesFrom((await jsonCall(target.url, 'GET', '/openapi.json')).body);
     const rss0 = rssMiB(target.child.pid!).rss;
     const report = (what: string, findings: Finding[], ms: number, runs: number) => {
-      line(`${what}: runs`, String(runs), `${((ms / runs) || 0).toFixed(1)} ms each`);
+      line(`${what}: runs`, String(runs), `${(ms / runs || 0).toFixed(1)} ms each`);
       line(`${what}: kinds of failure`, String(findings.length), findings.length ? 'FAIL' : 'ok');
       for (const f of findings) console.log(`    ${f.count}× ${f.kind}\n      e.g. ${f.example.slice(0, 1500)}`);
       failed ||= findings.length > 0;

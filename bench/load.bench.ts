@@ -105,7 +105,8 @@ async function longPoller(call: Call): Promise<void> {
       text += job.stdout;
     } while (!FINAL.includes(job.status));
     const expected = Array.from({ length: 80 }, (_, i) => `line-${i + 1}\n`).join('');
-    if (job.status !== 'completed' || text !== expected) throw new Error(`long-polled job ${jobId}: ${job.status}, ${text.length} of ${expected.length} characters as printed`);
+    if (job.status !== 'completed' || text !== expected)
+      throw new Error(`long-polled job ${jobId}: ${job.status}, ${text.length} of ${expected.length} characters as printed`);
   }
 }
 
@@ -116,7 +117,8 @@ function readStream(base: string, key: string, jobId: string, slow: boolean): Pr
     let tail = '';
     let ended = false;
     let headers = false;
-    const failed = (e: Error) => reject(new Error(`stream of ${jobId}: ${e.message} after ${headers ? `${bytes} characters${ended ? ', its end event included' : ''}` : 'no answer'}`));
+    const failed = (e: Error) =>
+      reject(new Error(`stream of ${jobId}: ${e.message} after ${headers ? `${bytes} characters${ended ? ', its end event included' : ''}` : 'no answer'}`));
     const req = request(`${base}/jobs/${jobId}/stream`, { headers: { 'x-api-key': key }, agent: false, timeout: 30_000 }, (res: IncomingMessage) => {
       if (res.statusCode !== 200) return reject(new Error(`GET /jobs/${jobId}/stream -> ${res.statusCode}`));
       headers = true;
@@ -198,9 +200,16 @@ async function probeHealth(call: Call, until: () => boolean): Promise<number[]> 
 async function main(): Promise<void> {
   console.log(`${CLIENTS} clients for ${SECONDS} s (LOAD_CLIENTS, LOAD_SECONDS)`);
   const cli = await spawnCli([
-    '--state-dir', tempDir('ar-load-'), '--terminal-port', '-1', '--terminal-shell', '/bin/cat',
-    '--terminal-max-sessions', String(Math.max(2, CLIENTS)),
-    '--max-jobs-kept', JOBS_KEPT,
+    '--state-dir',
+    tempDir('ar-load-'),
+    '--terminal-port',
+    '-1',
+    '--terminal-shell',
+    '/bin/cat',
+    '--terminal-max-sessions',
+    String(Math.max(2, CLIENTS)),
+    '--max-jobs-kept',
+    JOBS_KEPT,
   ]);
   const pid = cli.child.pid!;
   const base = cli.url;
@@ -223,10 +232,13 @@ async function main(): Promise<void> {
       const role = ROLES[i % ROLES.length];
       counts[role]++;
       const run =
-        role === 'submit' ? submitter(call, i)
-        : role === 'long-poll' ? longPoller(call)
-        : role === 'sse' || role === 'sse-slow' ? sseReader(base, cli.key, call, role === 'sse-slow')
-        : terminal(base.replace(/^http/, 'ws'), cli.key, i);
+        role === 'submit'
+          ? submitter(call, i)
+          : role === 'long-poll'
+            ? longPoller(call)
+            : role === 'sse' || role === 'sse-slow'
+              ? sseReader(base, cli.key, call, role === 'sse-slow')
+              : terminal(base.replace(/^http/, 'ws'), cli.key, i);
       return run.catch((e: Error) => fail(`${role} client ${i}: ${e.message}`));
     });
     let done = false;
@@ -242,16 +254,31 @@ async function main(): Promise<void> {
     const jobs = (await probe('GET', '/health')).body.jobs;
     agent.destroy();
 
-    console.log(`clients: ${Object.entries(counts).map(([r, n]) => `${n} ${r}`).join(', ')}`);
+    console.log(
+      `clients: ${Object.entries(counts)
+        .map(([r, n]) => `${n} ${r}`)
+        .join(', ')}`,
+    );
     line('errors', String(errors.length), errors.length ? 'FAIL' : 'must be 0');
     line('requests done (HTTP, SSE streams, terminal echoes)', String(requests), `${(requests / elapsed).toFixed(0)}/s over ${elapsed.toFixed(1)} s`);
     line('jobs the server holds at the end', JSON.stringify(jobs));
     line('/health idle          p50 / p99', `${ms(idle.p50)} / ${ms(idle.p99)}`, `${idleSamples.length} probes before the load: the baseline`);
-    line('/health under load    p50 / p99', `${ms(underLoad.p50)} / ${ms(underLoad.p99)}`, `${loadedSamples.length} probes, max ${ms(Math.max(...loadedSamples))}`);
+    line(
+      '/health under load    p50 / p99',
+      `${ms(underLoad.p50)} / ${ms(underLoad.p99)}`,
+      `${loadedSamples.length} probes, max ${ms(Math.max(...loadedSamples))}`,
+    );
     line('/health p99 under load / idle', `${(underLoad.p99 / idle.p99).toFixed(1)}x`);
-    line('server RSS start → warm → end', `${rssStart.toFixed(0)} → ${rssWarm.toFixed(0)} → ${rssEnd.rss.toFixed(0)} MiB`, `peak ${rssEnd.peak.toFixed(0)} MiB; end / warm ${(rssEnd.rss / (rssWarm || rssStart)).toFixed(2)}x`);
+    line(
+      'server RSS start → warm → end',
+      `${rssStart.toFixed(0)} → ${rssWarm.toFixed(0)} → ${rssEnd.rss.toFixed(0)} MiB`,
+      `peak ${rssEnd.peak.toFixed(0)} MiB; end / warm ${(rssEnd.rss / (rssWarm || rssStart)).toFixed(2)}x`,
+    );
     if (errors.length) {
-      const logged = cli.stderr().split('\n').filter((l) => / (error|warn) /.test(l));
+      const logged = cli
+        .stderr()
+        .split('\n')
+        .filter((l) => / (error|warn) /.test(l));
       console.log(`  the server logged ${logged.length} errors and warnings${logged.length ? `; the last:\n    ${logged.slice(-8).join('\n    ')}` : ''}`);
     }
   } finally {

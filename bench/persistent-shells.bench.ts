@@ -61,7 +61,11 @@ async function main() {
     const through = performance.now() - t;
     line('raw, to /dev/null', ms(devnull));
     line('raw, read by Node from a pipe (the floor)', ms(floor), `${(piped / 1048576).toFixed(0)} MiB`);
-    line('through a session (scanned)', ms(through), `${(bytes / 1048576).toFixed(0)} MiB; ${(268435456 / 1048576 / (through / 1000)).toFixed(0)} MiB/s; ratio ${(through / floor).toFixed(2)}x`);
+    line(
+      'through a session (scanned)',
+      ms(through),
+      `${(bytes / 1048576).toFixed(0)} MiB; ${(268435456 / 1048576 / (through / 1000)).toFixed(0)} MiB/s; ratio ${(through / floor).toFixed(2)}x`,
+    );
   } finally {
     await m.closeAll();
   }

@@ -306,7 +306,11 @@ async function main() {
     const list = (await yesServer.call('GET', '/terminals')).body.terminals[0];
     stalled.destroy();
     line('server RSS before', `${before.rss.toFixed(1)} MiB`);
-    line('server RSS peak while stalled', `${peak.toFixed(1)} MiB`, `growth ${(peak - before.rss).toFixed(1)} MiB; PTY paused: ${list.paused}, unread ${(list.unreadBytes / 1024).toFixed(0)} KiB`);
+    line(
+      'server RSS peak while stalled',
+      `${peak.toFixed(1)} MiB`,
+      `growth ${(peak - before.rss).toFixed(1)} MiB; PTY paused: ${list.paused}, unread ${(list.unreadBytes / 1024).toFixed(0)} KiB`,
+    );
   } finally {
     for (const s of servers) await s.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -16,7 +16,10 @@ function collect(dir, out = []) {
 }
 
 const filters = process.argv.slice(2);
-const files = ['test', 'src'].flatMap((d) => collect(d)).filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort();
+const files = ['test', 'src']
+  .flatMap((d) => collect(d))
+  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  .sort();
 if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);

@@ -355,7 +355,7 @@ export class AcpClient {
     return {
       fs: { readTextFile: s.readTextFile ?? true, writeTextFile: s.writeTextFile ?? true },
       terminal: s.terminal ?? true,
-      ...(s.terminalOutput ?? true ? { _meta: { terminal_output: true } } : {}),
+      ...((s.terminalOutput ?? true) ? { _meta: { terminal_output: true } } : {}),
     };
   }
 
@@ -432,7 +432,11 @@ export class AcpClient {
         if (typeof update.currentModeId !== 'string') {
           this.emit({ type: 'notice', level: 'warning', message: 'the agent sent a current_mode_update without a currentModeId; ignored' });
         } else if (this.modes?.availableModes?.length && !this.modes.availableModes.some((m) => m.id === update.currentModeId)) {
-          this.emit({ type: 'notice', level: 'warning', message: `the agent switched to mode "${update.currentModeId}", which it never offered; kept as the current mode` });
+          this.emit({
+            type: 'notice',
+            level: 'warning',
+            message: `the agent switched to mode "${update.currentModeId}", which it never offered; kept as the current mode`,
+          });
           this.modes = { ...this.modes, currentModeId: update.currentModeId };
         } else if (this.modes) this.modes = { ...this.modes, currentModeId: update.currentModeId };
         break;
@@ -530,7 +534,11 @@ export class AcpClient {
     const offered = option ? optionValues(option).map((v) => v.value) : (this.modes?.availableModes ?? []).map((m) => m.id);
     const current = option ? option.currentValue : this.modes?.currentModeId;
     if (!offered.includes(mode) || current === mode) return undefined;
-    this.emit({ type: 'notice', level: 'warning', message: `the agent's mode "${String(current)}" acts without asking; mode "${mode}" is set so that the permission policy decides (name acp_mode to choose)` });
+    this.emit({
+      type: 'notice',
+      level: 'warning',
+      message: `the agent's mode "${String(current)}" acts without asking; mode "${mode}" is set so that the permission policy decides (name acp_mode to choose)`,
+    });
     return mode;
   }
 
@@ -542,7 +550,7 @@ export class AcpClient {
     const hint = loginHintFor(`${info?.name ?? ''} ${info?.title ?? ''}`, command);
     const how = hint
       ? `log it in on this machine, as the user the server runs as: ${hint.run ? `run ${hint.run}, or ` : ''}set ${hint.set} (in the server's environment or the job's env)`
-      : 'log it in on this machine, as the user the server runs as, or set its API key in the job\'s env';
+      : "log it in on this machine, as the user the server runs as, or set its API key in the job's env";
     const offered = methods.map((m) => m.id).join(', ') || 'none';
     return `the agent ${agent} requires authentication and offers no method usable without a person (offered: ${offered}): ${describeAuthMethods(methods)}; ${how}; or name a method with authMethod`;
   }
@@ -621,12 +629,21 @@ export class AcpClient {
     const option = findConfigOption(this.configOptions, setting);
     if (!option) return false;
     const v = matchValue(option, value);
-    if (v === undefined) throw notOffered(setting, value, optionValues(option).map((o) => o.value));
+    if (v === undefined)
+      throw notOffered(
+        setting,
+        value,
+        optionValues(option).map((o) => o.value),
+      );
     const params =
       typeof v === 'boolean'
         ? { sessionId: this.session!.sessionId, configId: option.id, type: 'boolean', value: v }
         : { sessionId: this.session!.sessionId, configId: option.id, value: v };
-    const res = await this.step(channel.request<{ configOptions?: SessionConfigOption[] }>(AgentMethod.sessionSetConfigOption, params), signal, 'session/set_config_option');
+    const res = await this.step(
+      channel.request<{ configOptions?: SessionConfigOption[] }>(AgentMethod.sessionSetConfigOption, params),
+      signal,
+      'session/set_config_option',
+    );
     if (Array.isArray(res?.configOptions)) this.configOptions = res.configOptions;
     this.emit({ type: 'lifecycle', stage: 'config', setting, configId: option.id, value: v });
     return true;
@@ -636,16 +653,36 @@ export class AcpClient {
   private async setLegacy(channel: RpcChannel, setting: Setting, value: string, signal?: AbortSignal): Promise<boolean> {
     const sessionId = this.session!.sessionId;
     if (setting === 'mode' && this.modes?.availableModes?.length) {
-      const mode = pick(this.modes.availableModes, value, (m) => m.id, (m) => m.name);
-      if (!mode) throw notOffered(setting, value, this.modes.availableModes.map((m) => m.id));
+      const mode = pick(
+        this.modes.availableModes,
+        value,
+        (m) => m.id,
+        (m) => m.name,
+      );
+      if (!mode)
+        throw notOffered(
+          setting,
+          value,
+          this.modes.availableModes.map((m) => m.id),
+        );
       await this.step(channel.request(AgentMethod.sessionSetMode, { sessionId, modeId: mode.id }), signal, 'session/set_mode');
       this.modes = { ...this.modes, currentModeId: mode.id };
       this.emit({ type: 'lifecycle', stage: 'config', setting, modeId: mode.id });
       return true;
     }
     if (setting === 'model' && this.legacyModels?.length) {
-      const model = pick(this.legacyModels, value, (m) => m.modelId, (m) => m.name);
-      if (!model) throw notOffered(setting, value, this.legacyModels.map((m) => m.modelId));
+      const model = pick(
+        this.legacyModels,
+        value,
+        (m) => m.modelId,
+        (m) => m.name,
+      );
+      if (!model)
+        throw notOffered(
+          setting,
+          value,
+          this.legacyModels.map((m) => m.modelId),
+        );
       await this.step(channel.request(LEGACY_SET_MODEL, { sessionId, modelId: model.modelId }), signal, LEGACY_SET_MODEL);
       this.emit({ type: 'lifecycle', stage: 'config', setting, modelId: model.modelId });
       return true;
@@ -695,9 +732,7 @@ export function turnText(event: AcpEvent): string {
  */
 export function chooseAuthMethod(methods: AuthMethod[], preferred?: string): string | undefined {
   if (preferred) return preferred;
-  const usable = methods.find(
-    (m) => (m as { type?: string }).type !== 'terminal' && /api[-_ ]?key|token|env/i.test(`${m.id} ${m.name ?? ''}`),
-  );
+  const usable = methods.find((m) => (m as { type?: string }).type !== 'terminal' && /api[-_ ]?key|token|env/i.test(`${m.id} ${m.name ?? ''}`));
   return usable?.id;
 }
 

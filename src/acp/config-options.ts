@@ -19,7 +19,11 @@ export function findConfigOption(options: readonly SessionConfigOption[] | null 
 
 /** The values an option accepts, flattening groups. */
 export function optionValues(option: SessionConfigOption): { value: string; name: string }[] {
-  if (option.type === 'boolean') return [{ value: 'true', name: 'true' }, { value: 'false', name: 'false' }];
+  if (option.type === 'boolean')
+    return [
+      { value: 'true', name: 'true' },
+      { value: 'false', name: 'false' },
+    ];
   const out: { value: string; name: string }[] = [];
   for (const entry of option.options ?? []) {
     if ('group' in entry) for (const o of entry.options) out.push({ value: o.value, name: o.name });
@@ -36,7 +40,12 @@ export function matchValue(option: SessionConfigOption, wanted: string): string 
     if (['false', 'off', 'no', '0'].includes(w)) return false;
     return undefined;
   }
-  return pick(optionValues(option), wanted, (v) => v.value, (v) => v.name)?.value;
+  return pick(
+    optionValues(option),
+    wanted,
+    (v) => v.value,
+    (v) => v.name,
+  )?.value;
 }
 
 /** The item whose id is `wanted`, else whose id or name equals it ignoring case. */

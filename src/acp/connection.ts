@@ -2,13 +2,7 @@
 // untrusted process needs: one fatal failure that rejects everything pending (so nothing waits forever),
 // a bound on garbage lines, and read-ahead accounting so a flooding agent is paused, not buffered.
 import type { Readable, Writable } from 'node:stream';
-import {
-  createMessageConnection,
-  ResponseError,
-  type Logger,
-  type Message,
-  type MessageConnection,
-} from 'vscode-jsonrpc/node';
+import { createMessageConnection, ResponseError, type Logger, type Message, type MessageConnection } from 'vscode-jsonrpc/node';
 import { InvalidLineError, LineTooLongError, NdjsonMessageReader, NdjsonMessageWriter } from './ndjson';
 import { ErrorCode } from './protocol';
 
@@ -34,6 +28,8 @@ export class ChannelFailure extends Error {
   }
 }
 
+// The params are the protocol's: each handler states the shape it expects.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type RequestHandler = (params: any) => unknown;
 
 export class RpcChannel {
@@ -44,7 +40,11 @@ export class RpcChannel {
   private rejectFailed!: (err: Error) => void;
   private invalidLines = 0;
 
-  constructor(input: Readable, output: Writable, private readonly opts: ChannelOptions) {
+  constructor(
+    input: Readable,
+    output: Writable,
+    private readonly opts: ChannelOptions,
+  ) {
     this.failed = new Promise<never>((_, reject) => (this.rejectFailed = reject));
     this.failed.catch(() => {}); // observed through request(), never unhandled
     this.reader = new NdjsonMessageReader(input, { maxLineBytes: opts.maxLineBytes, highWaterBytes: opts.highWaterBytes });
@@ -102,6 +102,7 @@ export class RpcChannel {
     this.connection.onRequest(method, handler);
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as RequestHandler's params
   onNotification(method: string, handler: (params: any) => void): void {
     this.connection.onNotification(method, handler);
   }

@@ -67,17 +67,7 @@ export interface AgentTerminalEvent {
 
 export interface LifecycleEvent {
   type: 'lifecycle';
-  stage:
-    | 'spawn'
-    | 'initialize'
-    | 'authenticate'
-    | 'session'
-    | 'config'
-    | 'prompt'
-    | 'stop'
-    | 'cancel'
-    | 'kill'
-    | 'exit';
+  stage: 'spawn' | 'initialize' | 'authenticate' | 'session' | 'config' | 'prompt' | 'stop' | 'cancel' | 'kill' | 'exit';
   [detail: string]: unknown;
 }
 

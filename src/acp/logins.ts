@@ -54,7 +54,8 @@ export function describeAuthMethods(methods: AuthMethod[]): string {
       if (raw.description) bits.push(raw.description);
       const terminal = raw._meta?.['terminal-auth'] as { command?: unknown; args?: unknown } | undefined;
       const args = Array.isArray(raw.args) ? raw.args : Array.isArray(terminal?.args) ? terminal!.args : undefined;
-      if (typeof terminal?.command === 'string' || args) bits.push(`runs: ${[terminal?.command, ...(args ?? [])].filter((x) => typeof x === 'string').join(' ')}`);
+      if (typeof terminal?.command === 'string' || args)
+        bits.push(`runs: ${[terminal?.command, ...(args ?? [])].filter((x) => typeof x === 'string').join(' ')}`);
       return `"${m.id}" (${m.name ?? m.id}; ${bits.join('; ')})`;
     })
     .join(', ');

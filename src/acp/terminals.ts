@@ -9,12 +9,7 @@ import { ByteTail } from './byte-tail';
 import { execIfSimple } from './shell';
 import type { TerminalEvent } from './events';
 import type { Workdir } from './paths';
-import {
-  ErrorCode,
-  type CreateTerminalRequest,
-  type TerminalExitStatus,
-  type TerminalOutputResponse,
-} from './protocol';
+import { ErrorCode, type CreateTerminalRequest, type TerminalExitStatus, type TerminalOutputResponse } from './protocol';
 
 /** What the agent asked to run, checked and completed by the client. */
 export interface TerminalLaunch {

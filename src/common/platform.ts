@@ -155,10 +155,7 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Spawns `command` through the platform shell in its own group; the caller owns the child. */
-export function spawnShell(
-  command: string,
-  opts: { cwd: string; env: NodeJS.ProcessEnv; stdio: StdioOptions },
-): ChildProcess {
+export function spawnShell(command: string, opts: { cwd: string; env: NodeJS.ProcessEnv; stdio: StdioOptions }): ChildProcess {
   const { file, args } = shellInvocation(command);
   return launch.spawn(file, args, { ...ownGroup, cwd: opts.cwd, env: opts.env, stdio: opts.stdio, windowsVerbatimArguments: isWindows });
 }
@@ -217,11 +214,7 @@ const CMD_META = /[()\][%!^"`<>&|;, *?]/g;
  * .bat files without a shell, yet `npm`, `npx` and most tools' shims are batch files; so anything that
  * does not resolve to an .exe or .com (in `cwd`, then on PATH) runs through cmd.exe, its arguments escaped.
  */
-export function spawnProgram(
-  file: string,
-  args: string[],
-  opts: { cwd: string; env: NodeJS.ProcessEnv; stdio: StdioOptions },
-): ChildProcess {
+export function spawnProgram(file: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; stdio: StdioOptions }): ChildProcess {
   if (isWindows) {
     const resolved = /[\\/]/.test(file) ? file : findExecutable([file], opts.env, [opts.cwd]);
     if (!resolved || !/\.(exe|com)$/i.test(resolved)) return spawnShell(windowsCommandLine(file, args, resolved), opts);

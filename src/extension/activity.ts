@@ -168,7 +168,9 @@ export interface JobRow {
 export function jobRow(record: JobRecord): JobRow {
   const pending = pendingOf(record);
   const acp = record.mode === 'acp';
-  const label = acp ? `${oneLine(String(record.fields.agent ?? 'agent'), 40)}${promptOf(record) ? `: ${oneLine(promptOf(record)!, 60)}` : ''}` : oneLine(record.command, 80);
+  const label = acp
+    ? `${oneLine(String(record.fields.agent ?? 'agent'), 40)}${promptOf(record) ? `: ${oneLine(promptOf(record)!, 60)}` : ''}`
+    : oneLine(record.command, 80);
   const parts: string[] = [];
   if (pending.length) parts.push(`asks: ${oneLine(pending[0]!.title ?? pending[0]!.kind ?? 'a tool call', 40)}`);
   else parts.push(stateOf(record));

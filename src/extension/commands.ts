@@ -5,6 +5,8 @@ import type { ServerController } from './controller';
 import { showActions, standbyMessage } from './ui';
 
 export function registerCommands(controller: ServerController, log: vscode.LogOutputChannel, settingsName: () => string): vscode.Disposable[] {
+  // A command takes whatever its caller passes (a tree item, a URI, nothing).
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const reg = (id: string, fn: (...args: any[]) => unknown) => vscode.commands.registerCommand(`agentRuntime.${id}`, fn);
   const tunnelUrl = () => controller.info().tunnelUrl;
   /** The URL served; in standby, the person is told which window serves instead. */
@@ -50,9 +52,11 @@ export function registerCommands(controller: ServerController, log: vscode.LogOu
     reg('showTunnelUrl', () => {
       const url = tunnelUrl();
       if (url) {
-        vscode.window.showInformationMessage('Agent Runtime tunnel URL', { modal: true, detail: `${url}\nTerminal: ${controller.info().terminalUrl}` }, 'Copy').then((c) => {
-          if (c === 'Copy') void vscode.env.clipboard.writeText(url);
-        }, ignore);
+        vscode.window
+          .showInformationMessage('Agent Runtime tunnel URL', { modal: true, detail: `${url}\nTerminal: ${controller.info().terminalUrl}` }, 'Copy')
+          .then((c) => {
+            if (c === 'Copy') void vscode.env.clipboard.writeText(url);
+          }, ignore);
       } else {
         vscode.window.showInformationMessage('Agent Runtime: no tunnel is running.', 'Start Tunnel').then((c) => {
           if (c) void vscode.commands.executeCommand('agentRuntime.startTunnel');
@@ -79,9 +83,15 @@ export function registerCommands(controller: ServerController, log: vscode.LogOu
       const config = vscode.workspace.getConfiguration('agentRuntime');
       const url =
         opts?.url ??
-        (await vscode.window.showInputBox({ title: 'Dashboard URL', value: config.get<string>('register.url') || 'https://', ignoreFocusOut: true, validateInput: validUrl }));
+        (await vscode.window.showInputBox({
+          title: 'Dashboard URL',
+          value: config.get<string>('register.url') || 'https://',
+          ignoreFocusOut: true,
+          validateInput: validUrl,
+        }));
       if (!url) return;
-      const name = opts?.name ?? (await vscode.window.showInputBox({ title: 'Name of this machine on the dashboard', value: settingsName(), ignoreFocusOut: true }));
+      const name =
+        opts?.name ?? (await vscode.window.showInputBox({ title: 'Name of this machine on the dashboard', value: settingsName(), ignoreFocusOut: true }));
       if (!name) return;
       await controller.register(url, name).catch(fail('could not register'));
     }),

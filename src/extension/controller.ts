@@ -239,7 +239,8 @@ export class ServerController extends EventEmitter {
   private watch(state: 'standby' | 'stopped', servedBy: number | undefined, quiet: boolean): void {
     const timer = setTimeout(() => void this.takeOver(timer), this.deps.standbyRetryMs ?? 2000);
     timer.unref();
-    if (!quiet) this.deps.logger.info(`another window's server${servedBy ? ` (pid ${servedBy})` : ''} serves this machine; this window takes over when that one closes`);
+    if (!quiet)
+      this.deps.logger.info(`another window's server${servedBy ? ` (pid ${servedBy})` : ''} serves this machine; this window takes over when that one closes`);
     this.watching = { timer, servedBy };
     this.error = undefined;
     if (this.state !== state) this.setState(state);

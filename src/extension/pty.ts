@@ -9,6 +9,7 @@ export function vscodePtyLoader(appRoot: string, log: (m: string) => void): PtyM
     const failures: string[] = [];
     for (const path of [join(appRoot, 'node_modules', 'node-pty'), join(appRoot, 'node_modules.asar', 'node-pty')]) {
       try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- VS Code's own copy, found at run time
         const mod = require(path);
         log(`terminal: using VS Code's node-pty from ${path}`);
         return mod;

@@ -77,13 +77,15 @@ export async function showActions(info: ServerInfo): Promise<void> {
 
 /** The registration code, shown until the dashboard confirms it (or the registration ends). */
 export function showChallenge(c: ChallengeEvent): void {
-  void vscode.window.showInformationMessage(
-    `Agent Runtime: confirm this machine on the dashboard with the code ${c.code}`,
-    { detail: `Confirm at ${c.confirm_url}` },
-    'Copy Code',
-  ).then((choice) => {
-    if (choice) void vscode.env.clipboard.writeText(c.code);
-  });
+  void vscode.window
+    .showInformationMessage(
+      `Agent Runtime: confirm this machine on the dashboard with the code ${c.code}`,
+      { detail: `Confirm at ${c.confirm_url}` },
+      'Copy Code',
+    )
+    .then((choice) => {
+      if (choice) void vscode.env.clipboard.writeText(c.code);
+    });
 }
 
 /**

@@ -142,6 +142,8 @@ async function serve(options: ServerOptions, reachOptions: ReachOptions, verbose
   const logger = consoleLogger(verbose);
   let exitCode = 0;
   let stopping = false;
+  // Set once reach starts, after the stop handler that waits for it is in place.
+  // eslint-disable-next-line prefer-const
   let reach: Promise<Reach> | undefined;
   const server = await startServer(options, {
     logger,
@@ -154,7 +156,10 @@ async function serve(options: ServerOptions, reachOptions: ReachOptions, verbose
     exitCode = code;
     void (async () => {
       // A tunnel still coming up is waited for, so its host process is not left behind.
-      await reach?.then((r) => r.stop(), () => undefined);
+      await reach?.then(
+        (r) => r.stop(),
+        () => undefined,
+      );
       await server.close();
       process.exit(exitCode);
     })();
@@ -223,7 +228,9 @@ async function wrap(argv: string[], updateOption: string | undefined, verbose: b
     updateCommand,
     logger,
   });
-  logger.info(`agent-runtime ${VERSION} wrapper: auto-update ${updateCommand ? `with \`${updateCommand}\`` : `off (set --update-command or ${UPDATE_COMMAND_ENV})`}`);
+  logger.info(
+    `agent-runtime ${VERSION} wrapper: auto-update ${updateCommand ? `with \`${updateCommand}\`` : `off (set --update-command or ${UPDATE_COMMAND_ENV})`}`,
+  );
   return wrapper.run();
 }
 

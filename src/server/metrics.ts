@@ -22,7 +22,12 @@ export class Metrics {
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    const jobs = new Counter({ name: 'agent_runtime_jobs_total', help: 'Jobs that reached a final status, by mode and status', labelNames: ['mode', 'status'], registers });
+    const jobs = new Counter({
+      name: 'agent_runtime_jobs_total',
+      help: 'Jobs that reached a final status, by mode and status',
+      labelNames: ['mode', 'status'],
+      registers,
+    });
     const durations = new Histogram({
       name: 'agent_runtime_job_duration_seconds',
       help: 'Run time of finished jobs, by mode',
@@ -30,12 +35,50 @@ export class Metrics {
       buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800, 3600],
       registers,
     });
-    const output = new Counter({ name: 'agent_runtime_job_output_bytes_total', help: 'Bytes of output of finished jobs, by stream', labelNames: ['stream'], registers });
-    const turns = new Counter({ name: 'agent_runtime_acp_turns_total', help: 'ACP prompt turns that ended (one per acp job), by status', labelNames: ['status'], registers });
-    new Gauge({ name: 'agent_runtime_jobs_running', help: 'Jobs running now', registers, collect() { this.set(sources.manager.runningJobs()); } });
-    new Gauge({ name: 'agent_runtime_jobs_pending', help: 'Jobs waiting for a free slot', registers, collect() { this.set(sources.manager.activeCount() - sources.manager.runningJobs()); } });
-    new Gauge({ name: 'agent_runtime_terminal_sessions', help: 'Terminal sessions open now', registers, collect() { this.set(sources.terminalSessions()); } });
-    new Gauge({ name: 'agent_runtime_file_watches', help: 'File watch streams open now', registers, collect() { this.set(sources.fileWatches()); } });
+    const output = new Counter({
+      name: 'agent_runtime_job_output_bytes_total',
+      help: 'Bytes of output of finished jobs, by stream',
+      labelNames: ['stream'],
+      registers,
+    });
+    const turns = new Counter({
+      name: 'agent_runtime_acp_turns_total',
+      help: 'ACP prompt turns that ended (one per acp job), by status',
+      labelNames: ['status'],
+      registers,
+    });
+    new Gauge({
+      name: 'agent_runtime_jobs_running',
+      help: 'Jobs running now',
+      registers,
+      collect() {
+        this.set(sources.manager.runningJobs());
+      },
+    });
+    new Gauge({
+      name: 'agent_runtime_jobs_pending',
+      help: 'Jobs waiting for a free slot',
+      registers,
+      collect() {
+        this.set(sources.manager.activeCount() - sources.manager.runningJobs());
+      },
+    });
+    new Gauge({
+      name: 'agent_runtime_terminal_sessions',
+      help: 'Terminal sessions open now',
+      registers,
+      collect() {
+        this.set(sources.terminalSessions());
+      },
+    });
+    new Gauge({
+      name: 'agent_runtime_file_watches',
+      help: 'File watch streams open now',
+      registers,
+      collect() {
+        this.set(sources.fileWatches());
+      },
+    });
     this.unsubscribe = sources.manager.onJobChange((job, change) => {
       if (change !== 'ended') return;
       const r = job.record;

@@ -188,7 +188,13 @@ async function startLocked(options: ServerOptions, deps: ServerDeps, unlock: () 
   let terminalListener: TerminalListener | undefined;
   if (options.terminalPort !== -1) {
     try {
-      terminalListener = await listenTerminalPort(terminal, { port: options.terminalPort, host: options.host, hosts, logger, maxBodyBytes: options.maxBodyBytes });
+      terminalListener = await listenTerminalPort(terminal, {
+        port: options.terminalPort,
+        host: options.host,
+        hosts,
+        logger,
+        maxBodyBytes: options.maxBodyBytes,
+      });
       logger.info(`terminal WebSocket also on port ${terminalListener.port}`);
     } catch (err) {
       // The command port serves /terminal/ws too, so a taken terminal port costs nothing essential.
@@ -266,4 +272,3 @@ function busyReason(manager: JobManager, terminal: TerminalService): Record<stri
   if (shells > 0) return { error: 'cannot update while persistent shell sessions are active', persistent_sessions: shells };
   return undefined;
 }
-

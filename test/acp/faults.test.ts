@@ -12,7 +12,8 @@ before(() => {
 after(() => removeWorkdir(workdir));
 
 const stages = (events: { type: string }[]) => events.filter((e): e is LifecycleEvent => e.type === 'lifecycle').map((e) => e.stage);
-const agentPid = (events: { type: string }[]) => (events.find((e) => e.type === 'lifecycle' && (e as LifecycleEvent).stage === 'spawn') as LifecycleEvent).pid as number;
+const agentPid = (events: { type: string }[]) =>
+  (events.find((e) => e.type === 'lifecycle' && (e as LifecycleEvent).stage === 'spawn') as LifecycleEvent).pid as number;
 
 describe('cancel', () => {
   it('is honoured: session/cancel, and the agent answers cancelled', async () => {
@@ -30,7 +31,12 @@ describe('cancel', () => {
   });
 
   it('ignored: the agent is killed, its whole group, after the grace', async () => {
-    const client = new AcpClient({ agent: scriptedAgent(), workdir, env: { TEST_AGENT_STATE_DIR: `${workdir}/../state` }, limits: { cancelGraceMs: 500, killGraceMs: 500 } });
+    const client = new AcpClient({
+      agent: scriptedAgent(),
+      workdir,
+      env: { TEST_AGENT_STATE_DIR: `${workdir}/../state` },
+      limits: { cancelGraceMs: 500, killGraceMs: 500 },
+    });
     try {
       await client.start();
       let child = 0;

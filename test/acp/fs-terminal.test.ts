@@ -75,7 +75,10 @@ describe('fs/read_text_file', () => {
     // the choice can be made for any agent
     const chosen = await runScripted(workdir, script({ read: { path: join(workdir, 'none.txt') } }), { missingFile: 'empty' });
     assert.equal(chosen.outputText, 'read:ok:');
-    const strict = await runScripted(workdir, script({ read: { path: join(workdir, 'none.txt') } }), { missingFile: 'error', agentEnv: { TEST_AGENT_NAME: 'gemini-cli' } });
+    const strict = await runScripted(workdir, script({ read: { path: join(workdir, 'none.txt') } }), {
+      missingFile: 'error',
+      agentEnv: { TEST_AGENT_NAME: 'gemini-cli' },
+    });
     assert.match(strict.outputText, /^read:error:-32002:file not found \(Resource not found\)/);
   });
 });
@@ -139,7 +142,10 @@ describe('fs/write_text_file', () => {
     assert.equal(readFileSync(existing, 'utf8'), 'new ✓');
     assert.equal(statSync(existing).mode & 0o777, 0o755);
     assert.equal(readFileSync(fresh, 'utf8'), 'hello');
-    assert.deepEqual(readdirSync(workdir).filter((f) => f.endsWith('.tmp')), []);
+    assert.deepEqual(
+      readdirSync(workdir).filter((f) => f.endsWith('.tmp')),
+      [],
+    );
     assert.deepEqual(
       fsEvents(r.events).map((e) => [e.op, e.allowed, e.bytes]),
       [
@@ -151,7 +157,10 @@ describe('fs/write_text_file', () => {
 
   it('refuses to write outside the workdir and leaves nothing there', async () => {
     const target = join(outside, 'planted.txt');
-    const r = await runScripted(workdir, script({ write: { path: target, content: 'x' } }, { write: { path: join(workdir, 'escape/also.txt'), content: 'x' } }));
+    const r = await runScripted(
+      workdir,
+      script({ write: { path: target, content: 'x' } }, { write: { path: join(workdir, 'escape/also.txt'), content: 'x' } }),
+    );
     assert.match(r.outputText, /^write:error:-32602:access denied.*write:error:-32602:access denied/s);
     assert.ok(!existsSync(target));
     assert.ok(!existsSync(join(outside, 'also.txt')));
@@ -214,10 +223,7 @@ describe('terminal/*', () => {
   it('ends terminals the agent left running when the session ends', async () => {
     mkdirSync(join(workdir, 'left'), { recursive: true });
     const pidFile = join(workdir, 'left/pid');
-    const r = await runScripted(
-      workdir,
-      script({ terminal: { command: `echo $$ > ${pidFile}; exec sleep 300`, leave: true } }, { sleep: 300 }),
-    );
+    const r = await runScripted(workdir, script({ terminal: { command: `echo $$ > ${pidFile}; exec sleep 300`, leave: true } }, { sleep: 300 }));
     assert.equal(r.stopReason, 'end_turn');
     assert.equal(r.outputText, 'terminal:left:term-1');
     assert.ok(!pidAlive(Number(readFileSync(pidFile, 'utf8'))));

@@ -95,7 +95,7 @@ describe('WorkdirApprove', () => {
     assert.match(decisions(r.events)[4].reason, /cannot tell where a "execute" call reaches/);
   });
 
-  it("judges a command without a cwd as running in the workdir, refusing what its text reaches outside", async () => {
+  it('judges a command without a cwd as running in the workdir, refusing what its text reaches outside', async () => {
     const cases: [string, boolean, RegExp?][] = [
       ['echo hello > out.txt && cat out.txt | wc -l', true],
       ['cd src && ls ../ 2>/dev/null >&2', true],
@@ -126,7 +126,14 @@ describe('WorkdirApprove', () => {
 
   it("takes an execute call's title as its command when its input has none, and Gemini's stated directory as its cwd", async () => {
     const gemini = (id: string, title: string, cwd: string) => ({
-      permission: { toolCall: { toolCallId: id, kind: 'execute', title, content: [{ type: 'content', content: { type: 'text', text: `[current working directory ${cwd}] (run it)` } }] } },
+      permission: {
+        toolCall: {
+          toolCallId: id,
+          kind: 'execute',
+          title,
+          content: [{ type: 'content', content: { type: 'text', text: `[current working directory ${cwd}] (run it)` } }],
+        },
+      },
     });
     const r = await runScripted(
       workdir,
@@ -144,7 +151,9 @@ describe('WorkdirApprove', () => {
       workdir,
       script(
         { permission: { toolCall: { toolCallId: 'a1', kind: 'execute', rawInput: { command: ['bash', '-lc', 'cat ../x'], workdir: join(workdir, 'src') } } } },
-        { permission: { toolCall: { toolCallId: 'a2', kind: 'execute', rawInput: { command: ['bash', '-lc', 'cat ../../x'], workdir: join(workdir, 'src') } } } },
+        {
+          permission: { toolCall: { toolCallId: 'a2', kind: 'execute', rawInput: { command: ['bash', '-lc', 'cat ../../x'], workdir: join(workdir, 'src') } } },
+        },
       ),
       workdirPolicy,
     );

@@ -14,7 +14,9 @@ let agent: string;
 before(async () => {
   s = await startTestServer();
   workdir = tempWorkdir();
-  agent = scriptedAgent().map((a) => JSON.stringify(a)).join(' ');
+  agent = scriptedAgent()
+    .map((a) => JSON.stringify(a))
+    .join(' ');
 });
 after(async () => {
   await s.close();
@@ -54,16 +56,23 @@ describe('ACP jobs through POST /exec', () => {
     assert.equal(job.acpError, null);
     assert.equal(job.policy, 'workdir');
     const types = job.events.map((e: { type: string; data: { update?: { sessionUpdate: string } } }) => e.data.update?.sessionUpdate ?? e.type);
-    assert.deepEqual(types.filter((t: string) => t.startsWith('agent_')), ['agent_thought_chunk', 'agent_message_chunk', 'agent_message_chunk']);
+    assert.deepEqual(
+      types.filter((t: string) => t.startsWith('agent_')),
+      ['agent_thought_chunk', 'agent_message_chunk', 'agent_message_chunk'],
+    );
     assert.ok(!pidAlive(agentPid(job)), 'the agent is gone');
   });
 
   it('shows output and events while the turn runs, streams them, and cancels the turn', async () => {
     const id = await submit(acpJob({ prompt: script({ say: 'thinking about it' }, { waitCancel: true }) }));
-    const running = await eventually(async () => {
-      const { body } = await s.call('GET', `/jobs/${id}?wait=5`);
-      return body.stdout === 'thinking about it' ? body : undefined;
-    }, 30_000, 'live output');
+    const running = await eventually(
+      async () => {
+        const { body } = await s.call('GET', `/jobs/${id}?wait=5`);
+        return body.stdout === 'thinking about it' ? body : undefined;
+      },
+      30_000,
+      'live output',
+    );
     assert.equal(running.status, 'running');
     assert.equal(running.processAlive, true);
     assert.match(running.acpSessionId, /^sess-/);
@@ -142,14 +151,23 @@ describe('ACP jobs through POST /exec', () => {
     assert.equal(denied.stdout, 'permission:selected:no|permission:selected:no');
   });
 
-  it('with policy ask, shows pending requests on the job and takes a person\'s answer', async () => {
+  it("with policy ask, shows pending requests on the job and takes a person's answer", async () => {
     const id = await submit(
-      acpJob({ prompt: script({ permission: { toolCall: { toolCallId: 'edit-1', title: 'Edit a.txt', kind: 'edit', locations: [{ path: join(workdir, 'a.txt') }] } } }), policy: 'ask' }),
+      acpJob({
+        prompt: script({
+          permission: { toolCall: { toolCallId: 'edit-1', title: 'Edit a.txt', kind: 'edit', locations: [{ path: join(workdir, 'a.txt') }] } },
+        }),
+        policy: 'ask',
+      }),
     );
-    const pending = await eventually(async () => {
-      const { body } = await s.call('GET', `/jobs/${id}?wait=5`);
-      return body.pendingPermissions?.length ? body.pendingPermissions : undefined;
-    }, 30_000, 'a pending permission');
+    const pending = await eventually(
+      async () => {
+        const { body } = await s.call('GET', `/jobs/${id}?wait=5`);
+        return body.pendingPermissions?.length ? body.pendingPermissions : undefined;
+      },
+      30_000,
+      'a pending permission',
+    );
     assert.equal(pending.length, 1);
     const [p] = pending;
     assert.equal(p.toolCallId, 'edit-1');
@@ -195,7 +213,7 @@ describe('ACP jobs through POST /exec', () => {
     }
   });
 
-  it('runs the agent\'s terminals in the persistent shell named by persistent_session_key', async () => {
+  it("runs the agent's terminals in the persistent shell named by persistent_session_key", async () => {
     const steps = script({ terminal: { command: 'ACP_MARK=kept-between-commands' } }, { say: '|' }, { terminal: { command: 'echo "mark=$ACP_MARK"' } });
     const job = await s.run(acpJob({ prompt: steps, persistent_session_key: 'acp-e2e', persistent_shell: 'bash' }));
     assert.equal(job.status, 'completed', job.acpError);
@@ -211,23 +229,51 @@ describe('ACP jobs through POST /exec', () => {
   it('ends broken agents with a clear acpError, keeps unknown updates, serves fs and auth', async () => {
     const cases: [Record<string, unknown>, Record<string, string>, (job: any) => void][] = [
       [{ prompt: script({ garbage: 'Loading…' }, { sleep: 60_000 }) }, {}, (j) => assert.match(j.acpError, /not a JSON-RPC message \(not JSON\): "Loading…"/)],
-      [{ prompt: script({ bigLine: 50 * 1024 * 1024 }, { sleep: 60_000 }) }, {}, (j) => assert.match(j.acpError, /longer than 33554432 bytes \(maxLineBytes\)/)],
-      [{ prompt: script({ update: { sessionUpdate: 'future_thing', x: 1 } }, { say: 'ok' }) }, {}, (j) => {
-        assert.equal(j.status, 'completed');
-        assert.ok(j.events.some((e: any) => e.type === 'update' && e.data.update.sessionUpdate === 'future_thing'));
-      }],
-      [{ prompt: script({ update: { sessionUpdate: 'current_mode_update', currentModeId: 'warp' } }, { update: { sessionUpdate: 'current_mode_update' } }, { say: 'ok' }) }, { TEST_AGENT_SETTINGS: 'modes' }, (j) => {
-        assert.equal(j.status, 'completed');
-        const notices = j.events.filter((e: any) => e.type === 'notice').map((e: any) => e.data.message).join('\n');
-        assert.match(notices, /mode "warp", which it never offered/);
-        assert.match(notices, /current_mode_update without a currentModeId/);
-      }],
+      [
+        { prompt: script({ bigLine: 50 * 1024 * 1024 }, { sleep: 60_000 }) },
+        {},
+        (j) => assert.match(j.acpError, /longer than 33554432 bytes \(maxLineBytes\)/),
+      ],
+      [
+        { prompt: script({ update: { sessionUpdate: 'future_thing', x: 1 } }, { say: 'ok' }) },
+        {},
+        (j) => {
+          assert.equal(j.status, 'completed');
+          assert.ok(j.events.some((e: any) => e.type === 'update' && e.data.update.sessionUpdate === 'future_thing'));
+        },
+      ],
+      [
+        {
+          prompt: script(
+            { update: { sessionUpdate: 'current_mode_update', currentModeId: 'warp' } },
+            { update: { sessionUpdate: 'current_mode_update' } },
+            { say: 'ok' },
+          ),
+        },
+        { TEST_AGENT_SETTINGS: 'modes' },
+        (j) => {
+          assert.equal(j.status, 'completed');
+          const notices = j.events
+            .filter((e: any) => e.type === 'notice')
+            .map((e: any) => e.data.message)
+            .join('\n');
+          assert.match(notices, /mode "warp", which it never offered/);
+          assert.match(notices, /current_mode_update without a currentModeId/);
+        },
+      ],
       [{ prompt: script({ say: 'authed' }) }, { TEST_AGENT_AUTH: 'oauth-personal,api-key' }, (j) => assert.equal(j.stdout, 'authed')],
       [{ prompt: script({ say: 'never' }) }, { TEST_AGENT_AUTH: 'terminal:login' }, (j) => assert.match(j.acpError, /requires authentication/)],
-      [{ prompt: script({ write: { path: join(workdir, 'api.txt'), content: 'via api' } }, { read: { path: '/etc/hostname' } }) }, {}, (j) => {
-        assert.match(j.stdout, /^write:okread:error:-32602:access denied/);
-        assert.deepEqual(j.events.filter((e: any) => e.type === 'fs').map((e: any) => e.data.allowed), [true, false]);
-      }],
+      [
+        { prompt: script({ write: { path: join(workdir, 'api.txt'), content: 'via api' } }, { read: { path: '/etc/hostname' } }) },
+        {},
+        (j) => {
+          assert.match(j.stdout, /^write:okread:error:-32602:access denied/);
+          assert.deepEqual(
+            j.events.filter((e: any) => e.type === 'fs').map((e: any) => e.data.allowed),
+            [true, false],
+          );
+        },
+      ],
     ];
     for (const [fields, agentEnv, check] of cases) {
       const job = await s.run(acpJob(fields, agentEnv));
@@ -262,10 +308,14 @@ describe('ACP jobs through POST /exec', () => {
         ),
       }),
     );
-    const running = await eventually(async () => {
-      const { body } = await s.call('GET', `/jobs/${id}?wait=5`);
-      return body.stdout.includes('compiling') ? body : undefined;
-    }, 30_000, 'live command output');
+    const running = await eventually(
+      async () => {
+        const { body } = await s.call('GET', `/jobs/${id}?wait=5`);
+        return body.stdout.includes('compiling') ? body : undefined;
+      },
+      30_000,
+      'live command output',
+    );
     assert.equal(running.status, 'running');
     const stream = await fetch(`${s.url}/jobs/${id}/stream`, { headers: { 'X-API-Key': s.key } });
     writeFileSync(gate, '');
@@ -284,7 +334,10 @@ describe('ACP jobs through POST /exec', () => {
       ['output', 'ok\n'],
       ['exit', 0],
     ]);
-    const warnings = job.events.filter((e: any) => e.type === 'notice').map((e: any) => e.data.message).join('\n');
+    const warnings = job.events
+      .filter((e: any) => e.type === 'notice')
+      .map((e: any) => e.data.message)
+      .join('\n');
     assert.match(warnings, /terminal ghost, which it never announced/);
     assert.match(warnings, /needs a terminal_id and a string data/);
     assert.match(warnings, /_meta that is not an object/);
@@ -329,7 +382,13 @@ describe('ACP job options', () => {
   it('kills an agent that ignores the cancel after the grace', async () => {
     const t = await startTestServer({ killGraceMs: 500 }, { runners: [new AcpRunner({ killGraceMs: 500, limits: { cancelGraceMs: 500 } })] });
     try {
-      const r = await t.call('POST', '/exec', { mode: 'acp', agent, workdir, env: { TEST_AGENT_STATE_DIR: join(workdir, '../state') }, prompt: script({ say: 'stubborn' }, { hang: true, ignoreTerm: true }) });
+      const r = await t.call('POST', '/exec', {
+        mode: 'acp',
+        agent,
+        workdir,
+        env: { TEST_AGENT_STATE_DIR: join(workdir, '../state') },
+        prompt: script({ say: 'stubborn' }, { hang: true, ignoreTerm: true }),
+      });
       await eventually(async () => (await t.call('GET', `/jobs/${r.body.jobId}?wait=5`)).body.stdout === 'stubborn', 30_000, 'the turn to start');
       await t.call('POST', `/jobs/${r.body.jobId}/cancel`);
       const job = await t.waitJob(r.body.jobId);

@@ -30,7 +30,11 @@ describe('session continuity', () => {
         ['agent_message_chunk', 'first answer'],
       ],
     );
-    assert.ok(updates(second.events).filter((e) => e.phase === 'turn').every((e) => !JSON.stringify(e.update).includes('first answer')));
+    assert.ok(
+      updates(second.events)
+        .filter((e) => e.phase === 'turn')
+        .every((e) => !JSON.stringify(e.update).includes('first answer')),
+    );
   });
 
   it('resumes where the agent offers only session/resume', async () => {

@@ -29,7 +29,13 @@ export const REAL_AGENTS: Readonly<Record<AgentName, RealAgent>> = {
     bin: 'copilot',
     args: ['--acp', '--stdio'],
     api: 'anthropic',
-    env: (m) => ({ COPILOT_PROVIDER_BASE_URL: m.url, COPILOT_PROVIDER_TYPE: 'anthropic', COPILOT_PROVIDER_API_KEY: 'scripted-key', COPILOT_MODEL: 'claude-sonnet-4.5', COPILOT_AUTO_UPDATE: 'false' }),
+    env: (m) => ({
+      COPILOT_PROVIDER_BASE_URL: m.url,
+      COPILOT_PROVIDER_TYPE: 'anthropic',
+      COPILOT_PROVIDER_API_KEY: 'scripted-key',
+      COPILOT_MODEL: 'claude-sonnet-4.5',
+      COPILOT_AUTO_UPDATE: 'false',
+    }),
   },
   claude: {
     name: 'claude',
@@ -61,7 +67,16 @@ export const REAL_AGENTS: Readonly<Record<AgentName, RealAgent>> = {
       mkdirSync(codexHome, { recursive: true });
       writeFileSync(
         join(codexHome, 'config.toml'),
-        ['model = "scripted"', 'model_provider = "scripted"', '[model_providers.scripted]', 'name = "scripted"', `base_url = "${m.url}/v1"`, 'env_key = "SCRIPTED_API_KEY"', 'wire_api = "responses"', ''].join('\n'),
+        [
+          'model = "scripted"',
+          'model_provider = "scripted"',
+          '[model_providers.scripted]',
+          'name = "scripted"',
+          `base_url = "${m.url}/v1"`,
+          'env_key = "SCRIPTED_API_KEY"',
+          'wire_api = "responses"',
+          '',
+        ].join('\n'),
       );
       return { CODEX_HOME: codexHome, SCRIPTED_API_KEY: 'scripted-key' };
     },
@@ -106,7 +121,11 @@ export function installAgent(a: RealAgent): string {
   mkdirSync(dir, { recursive: true });
   const spec = `${a.pkg}@${a.version}`;
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const r = spawnSync(npm, ['install', '--prefix', dir, '--no-audit', '--no-fund', '--no-save', spec], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], shell: process.platform === 'win32' });
+  const r = spawnSync(npm, ['install', '--prefix', dir, '--no-audit', '--no-fund', '--no-save', spec], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    shell: process.platform === 'win32',
+  });
   if (r.status !== 0) throw new Error(`npm install ${spec} into ${dir} failed (${r.status ?? r.signal}): ${(r.stderr || r.stdout).slice(-2000)}`);
   writeFileSync(join(dir, '.installed'), spec);
   const bin = installedBin(a);

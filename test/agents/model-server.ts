@@ -82,7 +82,8 @@ function event(res: ServerResponse, type: string, data: Record<string, unknown>)
 function anthropic(req: IncomingMessage, res: ServerResponse, j: any, script: ModelScript, n: number): void {
   const url = req.url ?? '';
   if (url.startsWith('/v1/messages/count_tokens')) return sendJson(res, 200, { input_tokens: 10 });
-  if (req.method !== 'POST' || !url.startsWith('/v1/messages') || !j) return sendJson(res, 404, { type: 'error', error: { type: 'not_found_error', message: url } });
+  if (req.method !== 'POST' || !url.startsWith('/v1/messages') || !j)
+    return sendJson(res, 404, { type: 'error', error: { type: 'not_found_error', message: url } });
   const usage = { input_tokens: 10, output_tokens: 5, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
   // Claude Code's tool is `Bash`, Copilot's `bash`
   const tool = ((j.tools ?? []) as { name: string }[]).find((t) => /^bash$/i.test(t.name))?.name;
@@ -90,13 +91,27 @@ function anthropic(req: IncomingMessage, res: ServerResponse, j: any, script: Mo
   const callTool = tool !== undefined && !answered && script.command !== undefined;
   const id = `msg_${n}`;
   if (!j.stream) {
-    return sendJson(res, 200, { id, type: 'message', role: 'assistant', model: j.model, content: [{ type: 'text', text: 'Title' }], stop_reason: 'end_turn', stop_sequence: null, usage });
+    return sendJson(res, 200, {
+      id,
+      type: 'message',
+      role: 'assistant',
+      model: j.model,
+      content: [{ type: 'text', text: 'Title' }],
+      stop_reason: 'end_turn',
+      stop_sequence: null,
+      usage,
+    });
   }
   res.writeHead(200, { 'content-type': 'text/event-stream' });
-  event(res, 'message_start', { message: { id, type: 'message', role: 'assistant', model: j.model, content: [], stop_reason: null, stop_sequence: null, usage } });
+  event(res, 'message_start', {
+    message: { id, type: 'message', role: 'assistant', model: j.model, content: [], stop_reason: null, stop_sequence: null, usage },
+  });
   if (callTool) {
     event(res, 'content_block_start', { index: 0, content_block: { type: 'tool_use', id: `toolu_${n}`, name: tool, input: {} } });
-    event(res, 'content_block_delta', { index: 0, delta: { type: 'input_json_delta', partial_json: JSON.stringify({ command: script.command, description: 'run the task' }) } });
+    event(res, 'content_block_delta', {
+      index: 0,
+      delta: { type: 'input_json_delta', partial_json: JSON.stringify({ command: script.command, description: 'run the task' }) },
+    });
   } else {
     event(res, 'content_block_start', { index: 0, content_block: { type: 'text', text: '' } });
     event(res, 'content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'done' } });
@@ -128,7 +143,13 @@ function openai(req: IncomingMessage, res: ServerResponse, j: any, script: Model
     event(res, 'response.output_text.delta', { output_index: 0, content_index: 0, item_id: item.id, delta: 'done' });
     event(res, 'response.output_item.done', { output_index: 0, item });
   }
-  const usage = { input_tokens: 10, output_tokens: 5, total_tokens: 15, input_tokens_details: { cached_tokens: 0 }, output_tokens_details: { reasoning_tokens: 0 } };
+  const usage = {
+    input_tokens: 10,
+    output_tokens: 5,
+    total_tokens: 15,
+    input_tokens_details: { cached_tokens: 0 },
+    output_tokens_details: { reasoning_tokens: 0 },
+  };
   event(res, 'response.completed', { response: { id, usage } });
   res.end();
 }

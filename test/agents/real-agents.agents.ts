@@ -52,7 +52,8 @@ async function run(name: AgentName, script: ModelScript, opts: { provider?: bool
 }
 
 const events = (job: any, type: string) => job.events.filter((e: any) => e.type === type).map((e: any) => e.data);
-const why = (r: Run) => JSON.stringify({ status: r.job.status, error: r.job.error, stdout: r.job.stdout, stderr: r.job.stderr?.slice(-2000), requests: r.requests });
+const why = (r: Run) =>
+  JSON.stringify({ status: r.job.status, error: r.job.error, stdout: r.job.stdout, stderr: r.job.stderr?.slice(-2000), requests: r.requests });
 
 /** The command ran after the policy approved it. */
 function approvedAndRan(r: Run, file: string, content: RegExp): void {
@@ -88,7 +89,9 @@ function liveOutput(r: Run, line: string): void {
   const out = all.findIndex((e) => e.type === 'agent_terminal' && e.data.op === 'output' && e.data.data.includes(line));
   const toolCallId = all[out]?.data.toolCallId;
   const done = all.findIndex((e) => e.type === 'update' && e.data.update.toolCallId === toolCallId && ['completed', 'failed'].includes(e.data.update.status));
-  const shown = JSON.stringify(all.filter((e) => e.type === 'agent_terminal' || e.data.update?.status).map((e) => [e.seq, e.type, e.data.op ?? e.data.update.status]));
+  const shown = JSON.stringify(
+    all.filter((e) => e.type === 'agent_terminal' || e.data.update?.status).map((e) => [e.seq, e.type, e.data.op ?? e.data.update.status]),
+  );
   assert.ok(start >= 0 && out > start && (done < 0 || done > out), shown);
   assert.ok(r.job.stdout.includes(line), r.job.stdout);
 }
@@ -143,12 +146,23 @@ describe('Codex (codex-acp)', () => {
 
 describe('Gemini CLI', () => {
   it('creates a new file through our fs, then runs a command inside', async () => {
-    const r = await run('gemini', { geminiSteps: ['write_file', 'run_shell_command'], file: 'WORKDIR/new.txt', content: 'made by gemini\n', command: 'cat new.txt > copy.txt' });
+    const r = await run('gemini', {
+      geminiSteps: ['write_file', 'run_shell_command'],
+      file: 'WORKDIR/new.txt',
+      content: 'made by gemini\n',
+      command: 'cat new.txt > copy.txt',
+    });
     approvedAndRan(r, 'new.txt', /^made by gemini\n$/);
     assert.equal(readFileSync(join(r.workdir, 'copy.txt'), 'utf8'), 'made by gemini\n');
     const fs = events(r.job, 'fs');
-    assert.ok(fs.some((e: any) => e.op === 'read' && e.missing === true), JSON.stringify(fs));
-    assert.ok(fs.some((e: any) => e.op === 'write' && e.allowed === true && e.path === join(r.workdir, 'new.txt')), JSON.stringify(fs));
+    assert.ok(
+      fs.some((e: any) => e.op === 'read' && e.missing === true),
+      JSON.stringify(fs),
+    );
+    assert.ok(
+      fs.some((e: any) => e.op === 'write' && e.allowed === true && e.path === join(r.workdir, 'new.txt')),
+      JSON.stringify(fs),
+    );
   });
 
   it('is refused a command that writes outside, by the policy, naming the path', async () => {

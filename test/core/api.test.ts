@@ -20,18 +20,44 @@ describe('command API', () => {
     const { status, body } = await s.call('GET', '/health');
     assert.equal(status, 200);
     for (const k of [
-      'status', 'version', 'hostname', 'jobs', 'cwd', 'authenticated', 'terminal_supported', 'terminal_sessions', 'acp_supported',
-      'execution_modes', 'persistent_shell_supported', 'persistent_shell_shells', 'persistent_shell_default_shell',
-      'persistent_shell_sessions', 'persistent_shell_max_sessions', 'persistent_shell_idle_timeout_seconds',
-      'tunnel_url', 'terminal_url', 'registration', 'pid', 'uptime_s',
-    ]) assert.ok(k in body, `health lacks ${k}`);
+      'status',
+      'version',
+      'hostname',
+      'jobs',
+      'cwd',
+      'authenticated',
+      'terminal_supported',
+      'terminal_sessions',
+      'acp_supported',
+      'execution_modes',
+      'persistent_shell_supported',
+      'persistent_shell_shells',
+      'persistent_shell_default_shell',
+      'persistent_shell_sessions',
+      'persistent_shell_max_sessions',
+      'persistent_shell_idle_timeout_seconds',
+      'tunnel_url',
+      'terminal_url',
+      'registration',
+      'pid',
+      'uptime_s',
+    ])
+      assert.ok(k in body, `health lacks ${k}`);
     assert.equal(body.authenticated, true);
     assert.equal(body.pid, process.pid);
     assert.ok(body.execution_modes.includes('shell'));
   });
 
   it('refuses every other route without the right key', async () => {
-    for (const [method, path] of [['POST', '/exec'], ['GET', '/jobs'], ['GET', '/jobs/x'], ['POST', '/jobs/x/nudge'], ['POST', '/update'], ['GET', '/openapi.json'], ['GET', '/nope']]) {
+    for (const [method, path] of [
+      ['POST', '/exec'],
+      ['GET', '/jobs'],
+      ['GET', '/jobs/x'],
+      ['POST', '/jobs/x/nudge'],
+      ['POST', '/update'],
+      ['GET', '/openapi.json'],
+      ['GET', '/nope'],
+    ]) {
       for (const headers of [{}, { 'X-API-Key': 'wrong' }, { 'X-API-Key': `${s.key}x` }] as Record<string, string>[]) {
         const r = await fetch(s.url + path, { method, headers });
         assert.equal(r.status, 401, `${method} ${path}`);
@@ -89,7 +115,10 @@ describe('command API', () => {
     assert.equal(status, 200);
     assert.ok(Array.isArray(body));
     assert.equal(body.length, 20);
-    assert.deepEqual(body.map((j: any) => j.jobId), ids.slice(-20).reverse());
+    assert.deepEqual(
+      body.map((j: any) => j.jobId),
+      ids.slice(-20).reverse(),
+    );
     assert.equal(body[0].stdout, '21\n');
   });
 
@@ -101,7 +130,12 @@ describe('command API', () => {
   });
 
   it('answers 404 for unknown jobs and routes', async () => {
-    for (const [m, p] of [['GET', '/jobs/000000000000'], ['POST', '/jobs/000000000000/nudge'], ['POST', '/jobs/000000000000/cancel'], ['GET', '/jobs/000000000000/stream']]) {
+    for (const [m, p] of [
+      ['GET', '/jobs/000000000000'],
+      ['POST', '/jobs/000000000000/nudge'],
+      ['POST', '/jobs/000000000000/cancel'],
+      ['GET', '/jobs/000000000000/stream'],
+    ]) {
       const r = await s.call(m, p);
       assert.equal(r.status, 404, p);
       assert.deepEqual(r.body, { error: 'job not found' });
@@ -183,7 +217,12 @@ describe('command API', () => {
       return out;
     });
     const results = await Promise.all(clients);
-    results.forEach((out, c) => assert.deepEqual(out, Array.from({ length: 10 }, (_, i) => `${c}-${i}\n`)));
+    results.forEach((out, c) =>
+      assert.deepEqual(
+        out,
+        Array.from({ length: 10 }, (_, i) => `${c}-${i}\n`),
+      ),
+    );
   });
 });
 

@@ -9,7 +9,10 @@ import pkg from '../../package.json';
 import { CLI, eventually, processesWith, spawnCli, tempDir } from '../helpers/server';
 
 const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-  spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, AGENT_RUNTIME_API_KEY: '', DEVPILOT_AGENT_API_KEY: '', agent_runtime_API_KEY: '', ...env } });
+  spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, AGENT_RUNTIME_API_KEY: '', DEVPILOT_AGENT_API_KEY: '', agent_runtime_API_KEY: '', ...env },
+  });
 
 describe('agent-server CLI', () => {
   it('--help and --version', () => {
@@ -61,7 +64,11 @@ describe('agent-server CLI', () => {
   it('takes the key from each accepted environment name', async () => {
     for (const name of ['AGENT_RUNTIME_API_KEY', 'DEVPILOT_AGENT_API_KEY', 'agent_runtime_API_KEY']) {
       const key = `k-${name}-${randomBytes(8).toString('hex')}`;
-      const cli = await spawnCli(['--state-dir', tempDir()], { AGENT_RUNTIME_API_KEY: '', DEVPILOT_AGENT_API_KEY: '', agent_runtime_API_KEY: '', [name]: key }, key);
+      const cli = await spawnCli(
+        ['--state-dir', tempDir()],
+        { AGENT_RUNTIME_API_KEY: '', DEVPILOT_AGENT_API_KEY: '', agent_runtime_API_KEY: '', [name]: key },
+        key,
+      );
       try {
         assert.equal((await cli.call('GET', '/health')).body.authenticated, true, name);
         assert.ok(!cli.stderr().includes(key), 'the key is never logged');

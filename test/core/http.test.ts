@@ -15,7 +15,13 @@ import { sendJson } from '../../src/server/http/respond';
 import { chunked, startTestServer, TEST_KEY, type TestServer } from '../helpers/server';
 
 /** A raw request, headers exactly as given (fetch would add or fix some). */
-function raw(url: string, method: string, path: string, headers: Record<string, string | number>, body?: Buffer): Promise<{ status: number; body: any; headers: Record<string, unknown> }> {
+function raw(
+  url: string,
+  method: string,
+  path: string,
+  headers: Record<string, string | number>,
+  body?: Buffer,
+): Promise<{ status: number; body: any; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = request(url + path, { method, headers }, (res) => {
       const chunks: Buffer[] = [];
@@ -95,7 +101,14 @@ describe('the command server reads every shape of request', () => {
 
   it('find a job by its plain path, with a trailing slash, an encoded id or a fragment', async () => {
     const encoded = `%${jobId.charCodeAt(0).toString(16)}${jobId.slice(1)}`;
-    for (const path of [`/jobs/${jobId}`, `/jobs/${jobId}/`, `/jobs/${encoded}`, `/jobs/${jobId}?tailLines=1`, `/jobs/${jobId}#end`, `/jobs/${jobId}?wait=1#end`]) {
+    for (const path of [
+      `/jobs/${jobId}`,
+      `/jobs/${jobId}/`,
+      `/jobs/${encoded}`,
+      `/jobs/${jobId}?tailLines=1`,
+      `/jobs/${jobId}#end`,
+      `/jobs/${jobId}?wait=1#end`,
+    ]) {
       const r = await raw(s.url, 'GET', path, { 'x-api-key': TEST_KEY });
       assert.equal(r.status, 200, path);
       assert.equal(r.body.jobId, jobId, path);
@@ -158,7 +171,15 @@ describe('a handler that fails after it began its answer', () => {
     });
     const logger = { debug() {}, info() {}, warn() {}, error: (m: string) => logged.push(m) };
     const hosts = new HostPolicy({ bindHost: '127.0.0.1', allowedHosts: [], tunnelUrls: () => [] });
-    const app = createApp({ keys: new KeyStore(TEST_KEY, 'option'), hosts, maxBodyBytes: 1024, logger, health: () => ({}), publicRouters: [], routers: [routes] });
+    const app = createApp({
+      keys: new KeyStore(TEST_KEY, 'option'),
+      hosts,
+      maxBodyBytes: 1024,
+      logger,
+      health: () => ({}),
+      publicRouters: [],
+      routers: [routes],
+    });
     server = createServer(app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -18,7 +18,7 @@ describe('jobEnv', () => {
     });
   });
 
-  it('on Windows: names match in any case, so no spelling of the key reaches a job and the request\'s `path` replaces `Path`', () => {
+  it("on Windows: names match in any case, so no spelling of the key reaches a job and the request's `path` replaces `Path`", () => {
     assert.deepEqual(jobEnv(undefined, server, true), { Path: 'C:\\Windows', HOME: '/home/me' });
     assert.deepEqual(jobEnv({ path: 'D:\\tools' }, server, true), { HOME: '/home/me', path: 'D:\\tools' });
     // A key the request sets itself is the request's: passed on in its spelling, alone.
@@ -32,7 +32,10 @@ describe('jobEnv', () => {
     assert.equal(Object.getPrototypeOf(env), Object.prototype);
     const live = JSON.parse('{"__proto__": "y", "B": "2"}') as NodeJS.ProcessEnv;
     const inherited = jobEnv(undefined, live, false);
-    assert.deepEqual(Object.entries(inherited), [['__proto__', 'y'], ['B', '2']]);
+    assert.deepEqual(Object.entries(inherited), [
+      ['__proto__', 'y'],
+      ['B', '2'],
+    ]);
     assert.equal(Object.getPrototypeOf(inherited), Object.prototype);
   });
 });

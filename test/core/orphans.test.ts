@@ -74,7 +74,9 @@ describe('orphans after a SIGKILL of the server', { skip: process.platform !== '
       await eventually(async () => (await cli.call('GET', `/jobs/${running.body.jobId}`)).body.stdout === 'started\n', 15_000, 'the shell command to run');
 
       // An ACP agent mid-turn, with a child of its own.
-      const agent = scriptedAgent().map((a) => JSON.stringify(a)).join(' ');
+      const agent = scriptedAgent()
+        .map((a) => JSON.stringify(a))
+        .join(' ');
       const acp = await cli.call('POST', '/exec', {
         mode: 'acp',
         agent,
@@ -83,15 +85,25 @@ describe('orphans after a SIGKILL of the server', { skip: process.platform !== '
         prompt: script({ spawnChild: true }, { hang: true, ignoreTerm: true }),
       });
       assert.equal(acp.status, 202, JSON.stringify(acp.body));
-      const said = await eventually(async () => /child:(\d+)/.exec((await cli.call('GET', `/jobs/${acp.body.jobId}`)).body.stdout ?? ''), 20_000, 'the agent to start its child');
+      const said = await eventually(
+        async () => /child:(\d+)/.exec((await cli.call('GET', `/jobs/${acp.body.jobId}`)).body.stdout ?? ''),
+        20_000,
+        'the agent to start its child',
+      );
       const agentChild = Number(said![1]);
 
       tree = descendants(cli.child.pid!);
       const pids = tree.map((p) => p.pid);
       assert.ok(pids.includes(bgPid), `the shell's background child is in the tree: ${JSON.stringify(tree)}`);
       assert.ok(pids.includes(agentChild), `the agent's child is in the tree: ${JSON.stringify(tree)}`);
-      assert.ok(tree.some((p) => p.cmd.includes('sleep 301')), 'the running shell command is in the tree');
-      assert.ok(tree.some((p) => p.cmd.includes(scriptedAgent()[1])), 'the agent is in the tree');
+      assert.ok(
+        tree.some((p) => p.cmd.includes('sleep 301')),
+        'the running shell command is in the tree',
+      );
+      assert.ok(
+        tree.some((p) => p.cmd.includes(scriptedAgent()[1])),
+        'the agent is in the tree',
+      );
     } finally {
       await cli.stop('SIGKILL');
     }
@@ -131,7 +143,10 @@ describe('orphans after a SIGKILL of the server', { skip: process.platform !== '
       process.kill(guard, 'SIGKILL');
       await eventually(() => helpers().length === 2 && !helpers().includes(guard), 10_000, 'a new guard helper');
       tree = descendants(server).filter((p) => !helpers().includes(p.pid));
-      assert.ok(tree.some((p) => p.pid === bgPid), 'the shell\'s background child is in the tree');
+      assert.ok(
+        tree.some((p) => p.pid === bgPid),
+        "the shell's background child is in the tree",
+      );
     } finally {
       await cli.stop('SIGKILL');
     }

@@ -54,7 +54,7 @@ describe('output', () => {
     await s.call('POST', `/jobs/${r.body.jobId}/cancel`);
   });
 
-  it('never splits a UTF-8 character, even across the child\'s writes', async () => {
+  it("never splits a UTF-8 character, even across the child's writes", async () => {
     // "€" is e2 82 ac: the first byte arrives, then the rest after a pause.
     const r = await s.call('POST', '/exec', { command: "printf 'a\\342'; read x; printf '\\202\\254b'" });
     const id = r.body.jobId;
@@ -93,25 +93,37 @@ describe('output', () => {
     const r = await s.call('POST', '/exec', { command: 'echo one; echo two >&2; read x; echo three; exit 3' });
     const id = r.body.jobId;
     const first = await readSse(`${s.url}/jobs/${id}/stream`, s.key, (evs) => evs.some((e) => e.event === 'stderr'));
-    const stdout1 = first.filter((e) => e.event === 'stdout').map((e) => JSON.parse(e.data).text).join('');
+    const stdout1 = first
+      .filter((e) => e.event === 'stdout')
+      .map((e) => JSON.parse(e.data).text)
+      .join('');
     assert.equal(stdout1, 'one\n');
     assert.equal(JSON.parse(first[0].data).status, 'running');
     const lastId = first.at(-1)!.id;
     await s.call('POST', `/jobs/${id}/nudge`);
     const rest = await readSse(`${s.url}/jobs/${id}/stream`, s.key, (evs) => evs.some((e) => e.event === 'end'), lastId);
-    const stdout2 = rest.filter((e) => e.event === 'stdout').map((e) => JSON.parse(e.data).text).join('');
+    const stdout2 = rest
+      .filter((e) => e.event === 'stdout')
+      .map((e) => JSON.parse(e.data).text)
+      .join('');
     assert.equal(stdout2, 'three\n', 'resumed after what was already received');
     assert.ok(!rest.some((e) => e.event === 'stderr'), 'stderr was not sent twice');
     const end = JSON.parse(rest.find((e) => e.event === 'end')!.data);
     assert.equal(end.status, 'failed');
     assert.equal(end.exitCode, 3);
     const whole = await readSse(`${s.url}/jobs/${id}/stream`, s.key, (evs) => evs.some((e) => e.event === 'end'));
-    assert.equal(whole.filter((e) => e.event === 'stdout').map((e) => JSON.parse(e.data).text).join(''), 'one\nthree\n');
+    assert.equal(
+      whole
+        .filter((e) => e.event === 'stdout')
+        .map((e) => JSON.parse(e.data).text)
+        .join(''),
+      'one\nthree\n',
+    );
   });
 });
 
 describe('1 GiB of output', () => {
-  it('keeps the server\'s memory bounded and the output whole on disk', async () => {
+  it("keeps the server's memory bounded and the output whole on disk", async () => {
     const stateDir = tempDir();
     const cli = await spawnCli(['--state-dir', stateDir]);
     try {

@@ -49,7 +49,7 @@ describe('persistence', () => {
     const keyFile = join(stateDir, 'api_key');
     assert.ok(existsSync(keyFile));
     assert.equal(statSync(keyFile).mode & 0o777, 0o600);
-    assert.ok(!cli.stderr().includes(require('node:fs').readFileSync(keyFile, 'utf8').trim()), 'the key is never logged');
+    assert.ok(!cli.stderr().includes(readFileSync(keyFile, 'utf8').trim()), 'the key is never logged');
   });
 
   it('forgets the oldest finished jobs past maxJobsKept, files included', async () => {
@@ -67,7 +67,7 @@ describe('persistence', () => {
     }
   });
 
-  it('at its limit, deletes the forgotten jobs\' folders: nothing of an old job reaches a new one', async () => {
+  it("at its limit, deletes the forgotten jobs' folders: nothing of an old job reaches a new one", async () => {
     const s = await startTestServer({ maxJobsKept: 20 });
     const held: number[] = [];
     try {
@@ -124,7 +124,14 @@ describe('persistence', () => {
 
 describe('job records on disk', () => {
   const record = (command: string): JobRecord => ({
-    jobId: 'abcdef012345', mode: 'shell', status: 'running', command, workdir: '/', timeout: 60, submittedAt: 1, fields: {},
+    jobId: 'abcdef012345',
+    mode: 'shell',
+    status: 'running',
+    command,
+    workdir: '/',
+    timeout: 60,
+    submittedAt: 1,
+    fields: {},
   });
 
   it('are rewritten in place, shorter ones trimmed, and read whole after a crash between write and trim', () => {

@@ -46,7 +46,11 @@ describe('the state dir is private', { skip: process.platform === 'win32' ? 'ACL
     const stateDir = tempDir();
     chmodSync(stateDir, 0o755);
     chownSync(stateDir, 65534, 65534);
-    const r = spawnSync(CLI, ['--port', '0', '--state-dir', stateDir], { encoding: 'utf8', env: { ...process.env, AGENT_RUNTIME_API_KEY: TEST_KEY }, timeout: 20_000 });
+    const r = spawnSync(CLI, ['--port', '0', '--state-dir', stateDir], {
+      encoding: 'utf8',
+      env: { ...process.env, AGENT_RUNTIME_API_KEY: TEST_KEY },
+      timeout: 20_000,
+    });
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, /the state dir .* belongs to uid 65534, not to this user \(uid 0\), so it cannot be made private/);
     assert.equal(mode(stateDir), 0o755, 'left as it was');

@@ -16,7 +16,7 @@ describe('process trees', () => {
   });
   after(() => s.close());
 
-  it('a timeout kills the whole tree and reports the seed\'s timeout fields', async () => {
+  it("a timeout kills the whole tree and reports the seed's timeout fields", async () => {
     const marker = `ar-timeout-${randomBytes(4).toString('hex')}`;
     const r = await s.call('POST', '/exec', { command: stubbornTree(marker), timeout: 1 });
     await eventually(() => processesWith(marker).length >= 2, 10_000, 'the tree to start');

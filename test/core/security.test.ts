@@ -58,7 +58,9 @@ function raw(port: number, head: string, body = '', timeoutMs = 10_000): Promise
 }
 
 function request(method: string, path: string, headers: Record<string, string | number>): string {
-  return `${method} ${path} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
+  return `${method} ${path} HTTP/1.1\r\n${Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('')}\r\n`;
 }
 
 /** A JSON error: the right status class, a JSON body with `error`, and nothing of a stack or an HTML page. */
@@ -144,7 +146,11 @@ describe('security', () => {
 
     it('are a JSON 4xx with no stack trace, on the command port (with and without the key) and the terminal port', async () => {
       for (const path of paths) {
-        for (const [p, key] of [[port, TEST_KEY], [port, undefined], [termPort, undefined]] as const) {
+        for (const [p, key] of [
+          [port, TEST_KEY],
+          [port, undefined],
+          [termPort, undefined],
+        ] as const) {
           const headers: Record<string, string> = { Host: `127.0.0.1:${p}`, Connection: 'close' };
           if (key) headers['X-API-Key'] = key;
           assertJsonError(await raw(p, request('GET', path, headers)), /^4\d\d$/, `GET ${path} on port ${p}${key ? ' with the key' : ''}`);
@@ -156,7 +162,14 @@ describe('security', () => {
 
     it('an upgrade to a target that is no URL is refused, and the server lives on', async () => {
       for (const p of [port, termPort]) {
-        const head = request('GET', '//[', { Host: `127.0.0.1:${p}`, Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': 13, 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', 'X-API-Key': TEST_KEY });
+        const head = request('GET', '//[', {
+          Host: `127.0.0.1:${p}`,
+          Connection: 'Upgrade',
+          Upgrade: 'websocket',
+          'Sec-WebSocket-Version': 13,
+          'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+          'X-API-Key': TEST_KEY,
+        });
         assertJsonError(await raw(p, head), /^4\d\d$/, `port ${p}`);
       }
       assert.equal((await fetch(`${s.url}/health`)).status, 200);
@@ -188,12 +201,15 @@ describe('security', () => {
     it('a DNS-rebinding page cannot open a terminal on either port, even with a ticket', async () => {
       for (const p of [port, termPort]) {
         const { ticket } = (await s.call('POST', '/terminal/tickets')).body;
-        const status = await upgradeStatus(`ws://127.0.0.1:${p}/terminal/ws?ticket=${ticket}`, { Host: `${rebinding}:${p}`, Origin: `http://${rebinding}:${p}` });
+        const status = await upgradeStatus(`ws://127.0.0.1:${p}/terminal/ws?ticket=${ticket}`, {
+          Host: `${rebinding}:${p}`,
+          Origin: `http://${rebinding}:${p}`,
+        });
         assert.equal(status, 403, `port ${p}`);
       }
     });
 
-    it('accepts loopback names, IP addresses, this machine\'s name, allowedHosts and the tunnel\'s hosts', async () => {
+    it("accepts loopback names, IP addresses, this machine's name, allowedHosts and the tunnel's hosts", async () => {
       const names = ['localhost', '127.0.0.1', '[::1]', 'app.localhost', '10.1.2.3', hostname(), 'DASH.example', 'build.corp.example', 'corp.example'];
       for (const name of names) {
         for (const p of [port, termPort]) {
@@ -219,7 +235,10 @@ describe('security', () => {
     it('X-Forwarded-Host counts only when it names the tunnel (which connects from loopback)', async () => {
       const { ticket: first } = (await s.call('POST', '/terminal/tickets')).body;
       // Without a tunnel, a forwarded host is anyone's word: a page on evil.example is not made same-origin by it.
-      const forged = await upgradeStatus(`ws://127.0.0.1:${port}/terminal/ws?ticket=${first}`, { 'X-Forwarded-Host': 'evil.example', Origin: 'https://evil.example' });
+      const forged = await upgradeStatus(`ws://127.0.0.1:${port}/terminal/ws?ticket=${first}`, {
+        'X-Forwarded-Host': 'evil.example',
+        Origin: 'https://evil.example',
+      });
       assert.equal(forged, 403);
       const tunnel = 'abc1234-8585.usw2.devtunnels.ms';
       s.server.reach.tunnel_url = `https://${tunnel}`;
@@ -233,7 +252,10 @@ describe('security', () => {
         });
         assert.equal(viaTunnel, 101);
         const { ticket: other } = (await s.call('POST', '/terminal/tickets')).body;
-        const stillForged = await upgradeStatus(`ws://127.0.0.1:${port}/terminal/ws?ticket=${other}`, { 'X-Forwarded-Host': 'evil.example', Origin: 'https://evil.example' });
+        const stillForged = await upgradeStatus(`ws://127.0.0.1:${port}/terminal/ws?ticket=${other}`, {
+          'X-Forwarded-Host': 'evil.example',
+          Origin: 'https://evil.example',
+        });
         assert.equal(stillForged, 403);
       } finally {
         s.server.reach.tunnel_url = null;
@@ -244,10 +266,12 @@ describe('security', () => {
 });
 
 describe('Host, on a wildcard bind', () => {
-  it('accepts the machine\'s addresses and name, refuses other names unless allowed', () => {
+  it("accepts the machine's addresses and name, refuses other names unless allowed", () => {
     const policy = new HostPolicy({ bindHost: '0.0.0.0', allowedHosts: [], tunnelUrls: () => [] });
     const req = (host: string) => ({ headers: { host }, socket: {} }) as never;
-    const addresses = Object.values(networkInterfaces()).flatMap((list) => list ?? []).map((a) => (a.family === 'IPv6' ? `[${a.address.split('%')[0]}]` : a.address));
+    const addresses = Object.values(networkInterfaces())
+      .flatMap((list) => list ?? [])
+      .map((a) => (a.family === 'IPv6' ? `[${a.address.split('%')[0]}]` : a.address));
     for (const address of [...addresses, hostname(), `${hostname()}:8585`]) assert.equal(policy.refusal(req(address)), undefined, address);
     assert.match(policy.refusal(req('rebind.attacker.example:8585'))!, /allowedHosts/);
     const any = new HostPolicy({ bindHost: '0.0.0.0', allowedHosts: ['*'], tunnelUrls: () => [] });

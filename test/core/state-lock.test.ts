@@ -89,8 +89,7 @@ describe('the state dir lock', () => {
       silent.close();
     }
 
-    const answering = (answer: (nonce: string) => string) =>
-      createServer((socket) => socket.once('data', (d) => socket.end(answer(d.toString().trim()))));
+    const answering = (answer: (nonce: string) => string) => createServer((socket) => socket.once('data', (d) => socket.end(answer(d.toString().trim()))));
     const genuine = answering((nonce) => `4242 ${createHmac('sha256', secret).update(nonce).digest('hex')}`);
     const live = join(dir, 'live.sock');
     await new Promise<void>((r) => genuine.listen(live, r));
@@ -108,36 +107,40 @@ describe('the state dir lock', () => {
   // The attack: another local user reads the lock's name from /proc/net/unix (every user sees every abstract
   // name) while the server runs, and binds it once the server is gone, answering as a server would, or not at all.
   for (const squatter of ['answers with a pid', 'accepts and stays silent'] as const) {
-    it(`another user squatting the lock's name (${squatter}) cannot keep the server from starting`, { skip: process.platform !== 'linux' || process.getuid?.() !== 0 ? 'Linux, as root (to run a process as another user)' : false }, async () => {
-      const stateDir = tempDir();
-      const first = await startTestServer({ stateDir });
-      const seen = abstractNamesOf(process.pid).filter((n) => n.startsWith('@agent-runtime-'));
-      await first.close();
-      assert.ok(seen.length > 0, 'the lock is an abstract socket, its name visible in /proc/net/unix');
-      const script = `
+    it(
+      `another user squatting the lock's name (${squatter}) cannot keep the server from starting`,
+      { skip: process.platform !== 'linux' || process.getuid?.() !== 0 ? 'Linux, as root (to run a process as another user)' : false },
+      async () => {
+        const stateDir = tempDir();
+        const first = await startTestServer({ stateDir });
+        const seen = abstractNamesOf(process.pid).filter((n) => n.startsWith('@agent-runtime-'));
+        await first.close();
+        assert.ok(seen.length > 0, 'the lock is an abstract socket, its name visible in /proc/net/unix');
+        const script = `
         const net = require('net');
         let up = 0;
         for (const name of ${JSON.stringify(seen.map((n) => `\0${n.slice(1)}`))}) {
           net.createServer((s) => { ${squatter === 'answers with a pid' ? "s.end('1')" : 's.on("error", () => {})'} })
             .listen(name, () => { if (++up === ${seen.length}) console.log('up'); });
         }`;
-      const other = spawn(process.execPath, ['-e', script], { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'inherit'] });
-      try {
-        await new Promise((r, j) => {
-          other.stdout.once('data', r);
-          other.once('exit', (code) => j(new Error(`the squatter exited ${code}`)));
-        });
-        const second = await startTestServer({ stateDir }, { stateLockWaitMs: 3000 });
+        const other = spawn(process.execPath, ['-e', script], { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'inherit'] });
         try {
-          assert.equal((await second.run({ command: 'echo started' })).stdout, 'started\n');
-          assert.equal(await probeStateDir(stateDir), process.pid, 'the lock answers from its new name');
+          await new Promise((r, j) => {
+            other.stdout.once('data', r);
+            other.once('exit', (code) => j(new Error(`the squatter exited ${code}`)));
+          });
+          const second = await startTestServer({ stateDir }, { stateLockWaitMs: 3000 });
+          try {
+            assert.equal((await second.run({ command: 'echo started' })).stdout, 'started\n');
+            assert.equal(await probeStateDir(stateDir), process.pid, 'the lock answers from its new name');
+          } finally {
+            await second.close();
+          }
         } finally {
-          await second.close();
+          other.kill('SIGKILL');
         }
-      } finally {
-        other.kill('SIGKILL');
-      }
-    });
+      },
+    );
   }
 
   it('refuses a second server in the same process, saying so', async () => {

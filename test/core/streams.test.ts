@@ -22,7 +22,7 @@ async function started(api: Api, command: string, timeout = 120): Promise<string
 }
 
 describe('job SSE stream: a client that never reads', () => {
-  it('holds a bounded buffer: ten never-readers on `yes` leave the server\'s RSS within bounds, during and after', async (t: TestContext) => {
+  it("holds a bounded buffer: ten never-readers on `yes` leave the server's RSS within bounds, during and after", async (t: TestContext) => {
     const cli = await spawnCli(['--state-dir', tempDir()]);
     try {
       const id = await started(cli, 'yes');
@@ -80,7 +80,7 @@ describe('long-poll: clients that never read', () => {
 });
 
 describe('job SSE stream: a client that reads as fast as it can', () => {
-  it('gets all of a fast job\'s output while /health and the job answer within a second', async (t: TestContext) => {
+  it("gets all of a fast job's output while /health and the job answer within a second", async (t: TestContext) => {
     const cli = await spawnCli(['--state-dir', tempDir()]);
     try {
       const total = 1024 * 1024 * 1024;
@@ -142,7 +142,10 @@ describe('job SSE stream: a client that joins late to a long history', () => {
       // Resuming deep in the history (Last-Event-ID) sends exactly what follows it.
       const res = await fetch(`${cli.url}/jobs/${id}/stream`, { headers: { 'X-API-Key': cli.key, 'Last-Event-ID': `${got.stdoutBytes}.0.99990` } });
       const resumed = await res.text();
-      assert.deepEqual([...resumed.matchAll(/^data: \{"seq":(\d+),/gm)].map((m) => Number(m[1])), range(99990, events));
+      assert.deepEqual(
+        [...resumed.matchAll(/^data: \{"seq":(\d+),/gm)].map((m) => Number(m[1])),
+        range(99990, events),
+      );
       assert.match(resumed, /^event: end$/m);
       assert.doesNotMatch(resumed, /^event: stdout$/m);
     } finally {

@@ -4,6 +4,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ServerController, type KeyVault } from '../../src/extension/controller';
 import { readSettings, needsRestart, reachChanged, serverOptions, terminalOptions, type ExtensionSettings } from '../../src/extension/settings';
 import { silentLogger } from '../../src/server/log';
@@ -44,7 +46,7 @@ async function portOpen(port: number): Promise<boolean> {
 
 describe('extension settings', () => {
   it('default to the package.json defaults and map to server and terminal options', () => {
-    const pkg = require('../../package.json');
+    const pkg = JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8'));
     const props = pkg.contributes.configuration.properties as Record<string, { default: unknown }>;
     const s = settingsWith({});
     const fromManifest = readSettings((key, fallback) => (props[`agentRuntime.${key}`]?.default ?? fallback) as typeof fallback);
@@ -108,9 +110,12 @@ describe('ServerController', () => {
     assert.ok(states.includes('starting') && states.includes('running') && states.includes('stopping'));
   });
 
-  it('uses the key kept in the vault, and the environment\'s over it', async () => {
+  it("uses the key kept in the vault, and the environment's over it", async () => {
     const stored = `stored-${randomBytes(8).toString('hex')}`;
-    const c = new ServerController({ stateDir: tempDir(), logger: silentLogger, vault: memoryVault(stored), env: {} }, settingsWith({ port: await freePort() }));
+    const c = new ServerController(
+      { stateDir: tempDir(), logger: silentLogger, vault: memoryVault(stored), env: {} },
+      settingsWith({ port: await freePort() }),
+    );
     await c.start();
     assert.equal(await c.key(), stored);
     await c.dispose();
@@ -170,12 +175,14 @@ describe('ServerController', () => {
     try {
       const api = apiFor(c.info().url!, 'k-ask-test-key-0123456789');
       const workdir = tempDir();
-      const prompt = script({ permission: { toolCall: { toolCallId: 'edit-1', title: 'Edit a.txt', kind: 'edit', locations: [{ path: `${workdir}/a.txt` }] } } });
+      const prompt = script({
+        permission: { toolCall: { toolCallId: 'edit-1', title: 'Edit a.txt', kind: 'edit', locations: [{ path: `${workdir}/a.txt` }] } },
+      });
       // No `policy` in the job: the editor's setting (ask) applies.
       const job = await api.run({ mode: 'acp', agent: scriptedAgent().join(' '), prompt, workdir, timeout: 60 });
       assert.deepEqual(seen, ['edit-1'], 'the person was asked once');
       assert.equal(job.status, 'completed', JSON.stringify(job));
-      assert.equal(job.stdout, 'permission:selected:once', 'the person\'s choice was the answer');
+      assert.equal(job.stdout, 'permission:selected:once', "the person's choice was the answer");
     } finally {
       await c.dispose();
     }
@@ -215,13 +222,14 @@ describe('ServerController, one per window', () => {
     } finally {
       // Every window closes, whatever happened; a test's own failure is the one reported.
       const closed = await Promise.allSettled(windows.map((w) => w.dispose()));
+      // eslint-disable-next-line no-unsafe-finally -- only when the test itself passed
       for (const c of closed) if (passed && c.status === 'rejected') throw c.reason;
     }
   }
   const takesOver = (w: ServerController) => eventually(() => w.info().state === 'running', 20_000, 'a window standing by to take over');
   const status = async (url: string, key: string) => (await apiFor(url, key).call('GET', '/jobs')).status;
 
-  it('a second window stands by, leaves the first one\'s job alone, and takes over when the first closes', () =>
+  it("a second window stands by, leaves the first one's job alone, and takes over when the first closes", () =>
     inEditor(async ({ vault, open, port }) => {
       const first = await open();
       const api = apiFor(first.info().url!, vault.value);
@@ -249,7 +257,7 @@ describe('ServerController, one per window', () => {
       await takesOver(second);
       assert.equal(second.info().port, port);
       const after = await apiFor(second.info().url!, vault.value).call('GET', `/jobs/${body.jobId}`);
-      assert.equal(after.body.status, 'completed', 'the first window\'s job, as it ended');
+      assert.equal(after.body.status, 'completed', "the first window's job, as it ended");
       assert.equal(after.body.interrupted, undefined);
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(third.info().state, 'stopped', 'the stopped window stayed stopped');
@@ -278,7 +286,7 @@ describe('ServerController, one per window', () => {
       assert.equal(await status(second.info().url!, fromStandby), 401);
     }));
 
-  it('Stop Server in the serving window stops the machine\'s server: no window takes over until a Start', () =>
+  it("Stop Server in the serving window stops the machine's server: no window takes over until a Start", () =>
     inEditor(async ({ vault, open, port }) => {
       const first = await open();
       const second = await open();
@@ -286,7 +294,11 @@ describe('ServerController, one per window', () => {
       second.on('change', (i) => states.push(i.state));
       await second.restart(); // from standby: one more try, still standing by
       assert.equal(second.info().state, 'standby');
-      assert.deepEqual(states.filter((s) => s !== 'standby'), [], 'no passing through stopped or starting');
+      assert.deepEqual(
+        states.filter((s) => s !== 'standby'),
+        [],
+        'no passing through stopped or starting',
+      );
 
       await first.stop();
       await eventually(() => second.info().state === 'stopped', 20_000, 'the second window to give up its standby');

@@ -42,14 +42,27 @@ describe('the .vsix', () => {
     assert.ok(size < MAX_VSIX_BYTES, `the .vsix is ${size} bytes`);
     const files = names.filter((n) => n.startsWith('extension/')).map((n) => n.slice('extension/'.length));
     const needed = [
-      'package.json', 'readme.md', 'changelog.md', 'LICENSE.txt', 'media/icon.png',
-      'dist/extension.js', 'dist/spawn-helper.js', 'media/terminal.html', 'dist/media/terminal.js', 'dist/media/xterm.css',
+      'package.json',
+      'readme.md',
+      'changelog.md',
+      'LICENSE.txt',
+      'media/icon.png',
+      'dist/extension.js',
+      'dist/spawn-helper.js',
+      'media/terminal.html',
+      'dist/media/terminal.js',
+      'dist/media/xterm.css',
       'node_modules/@lydell/node-pty/package.json',
       'node_modules/@parcel/watcher/index.js',
     ];
     for (const n of needed) assert.ok(files.includes(n), `${n} is packaged (files: ${files.join(', ')})`);
-    const allowed = /^(package\.json|readme\.md|changelog\.md|LICENSE\.txt|dist\/(extension|spawn-helper)\.js|dist\/media\/[\w.-]+\.(js|css)|media\/(terminal\.[\w.-]+|icon\.png)|node_modules\/@lydell\/[\w.-]+\/.+\.(js|node|json)|node_modules\/@lydell\/[\w.-]+\/LICENSE|node_modules\/(@parcel\/watcher[\w-]*|@parcel\/watcher\/node_modules\/picomatch|detect-libc|is-glob|is-extglob)\/(.+\.(js|node)|package\.json|LICENSE))$/;
-    assert.deepEqual(files.filter((n) => !allowed.test(n)), [], 'nothing but run-time files');
+    const allowed =
+      /^(package\.json|readme\.md|changelog\.md|LICENSE\.txt|dist\/(extension|spawn-helper)\.js|dist\/media\/[\w.-]+\.(js|css)|media\/(terminal\.[\w.-]+|icon\.png)|node_modules\/@lydell\/[\w.-]+\/.+\.(js|node|json)|node_modules\/@lydell\/[\w.-]+\/LICENSE|node_modules\/(@parcel\/watcher[\w-]*|@parcel\/watcher\/node_modules\/picomatch|detect-libc|is-glob|is-extglob)\/(.+\.(js|node)|package\.json|LICENSE))$/;
+    assert.deepEqual(
+      files.filter((n) => !allowed.test(n)),
+      [],
+      'nothing but run-time files',
+    );
     assert.ok(!files.some((n) => /(^|\/)(src|test|docs|bench|scripts|\.cache)\//.test(n) || n.endsWith('.map') || n.endsWith('.ts')));
   });
 
@@ -84,8 +97,15 @@ describe('the .vsix', () => {
       const { width, height } = pngSize(readFileSync(join(ROOT, src)));
       assert.ok(width > 0 && height > 0, src);
     }
-    const packaged = [...vsixEntry(vsix.file, 'extension/readme.md').toString().matchAll(/!\[[^\]]*\]\(([^)]+)\)/g)].map((m) => m[1]!);
-    assert.deepEqual(packaged, local.map((src) => `${pkg.repository.url.replace(/\.git$/, '')}/raw/HEAD/${src}`));
+    const packaged = [
+      ...vsixEntry(vsix.file, 'extension/readme.md')
+        .toString()
+        .matchAll(/!\[[^\]]*\]\(([^)]+)\)/g),
+    ].map((m) => m[1]!);
+    assert.deepEqual(
+      packaged,
+      local.map((src) => `${pkg.repository.url.replace(/\.git$/, '')}/raw/HEAD/${src}`),
+    );
   });
 
   it('claims the VS Code that its API types describe (a newer API would not type-check)', () => {
@@ -100,12 +120,26 @@ describe('the .vsix', () => {
 
 describe('the npm package', () => {
   it('carries the CLI, the changelog and the same version, and none of the extension-only files', () => {
-    const [packed] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+    const [packed] = JSON.parse(
+      execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
+    );
     assert.equal(packed.version, pkg.version);
     const files: string[] = packed.files.map((f: { path: string }) => f.path);
-    for (const n of ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'dist/cli.js', 'dist/spawn-helper.js', 'media/terminal.html', 'dist/media/terminal.js']) {
+    for (const n of [
+      'package.json',
+      'README.md',
+      'CHANGELOG.md',
+      'LICENSE',
+      'dist/cli.js',
+      'dist/spawn-helper.js',
+      'media/terminal.html',
+      'dist/media/terminal.js',
+    ]) {
       assert.ok(files.includes(n), `${n} is in the npm package (files: ${files.join(', ')})`);
     }
-    assert.deepEqual(files.filter((n) => n === 'dist/extension.js' || n.endsWith('.map') || n.startsWith('media/icon') || n.startsWith('media/screenshots')), []);
+    assert.deepEqual(
+      files.filter((n) => n === 'dist/extension.js' || n.endsWith('.map') || n.startsWith('media/icon') || n.startsWith('media/screenshots')),
+      [],
+    );
   });
 });

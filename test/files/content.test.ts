@@ -144,7 +144,10 @@ describe('files: content and folders', () => {
     } finally {
       execFileSync('chattr', ['-i', p]);
     }
-    assert.deepEqual(readdirSync(root).filter((n) => n.includes('.upload')), []);
+    assert.deepEqual(
+      readdirSync(root).filter((n) => n.includes('.upload')),
+      [],
+    );
   });
 
   it('a full disk is 507, the old file whole and no temporary file left', async () => {
@@ -178,7 +181,10 @@ describe('files: content and folders', () => {
     // The server notices the cut and removes its temporary file.
     const deadline = Date.now() + 10_000;
     while (readdirSync(root).some((n) => n.includes('.upload')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    assert.deepEqual(readdirSync(root).filter((n) => n.includes('cut')), ['cut.txt']);
+    assert.deepEqual(
+      readdirSync(root).filter((n) => n.includes('cut')),
+      ['cut.txt'],
+    );
     assert.equal(readFileSync(p, 'utf8'), 'whole');
   });
 

@@ -9,7 +9,14 @@ export interface RawAnswer {
 }
 
 /** One request with any body (a Buffer or string), the key sent unless `key` is null. */
-export function raw(url: string, key: string | null, method: string, path: string, body?: Buffer | string, headers: Record<string, string> = {}): Promise<RawAnswer> {
+export function raw(
+  url: string,
+  key: string | null,
+  method: string,
+  path: string,
+  body?: Buffer | string,
+  headers: Record<string, string> = {},
+): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
     const req = request(url + path, { method, headers: { ...(key ? { 'X-API-Key': key } : {}), ...headers } }, (res) => {
       const chunks: Buffer[] = [];

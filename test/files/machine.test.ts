@@ -23,7 +23,10 @@ describe('ports, metrics and the machine', () => {
       const mine = r.body.ports.find((p: { port: number }) => p.port === port);
       assert.deepEqual(mine, { port, address: '127.0.0.1', pid: process.pid, process: mine?.process });
       assert.ok(mine.process, 'the process name is known');
-      assert.ok(r.body.ports.some((p: { port: number }) => p.port === s.server.port), 'the server itself');
+      assert.ok(
+        r.body.ports.some((p: { port: number }) => p.port === s.server.port),
+        'the server itself',
+      );
     } finally {
       listener.close();
       await s.close();
@@ -38,7 +41,13 @@ describe('ports, metrics and the machine', () => {
       assert.equal((await s.call('DELETE', '/ports/3000/expose')).status, 409);
       assert.equal((await s.call('POST', '/ports/70000/expose')).status, 400);
       // Through startReach, as both hosts start the tunnel: it hands the tunnel to the ports routes.
-      const reach = await startReach(s.server, { tunnel: true, tunnelId: 'files-test', name: 'h', env: {}, tunnelOptions: { program: 'devtunnel', env: dt.env, hostName: 'h' } });
+      const reach = await startReach(s.server, {
+        tunnel: true,
+        tunnelId: 'files-test',
+        name: 'h',
+        env: {},
+        tunnelOptions: { program: 'devtunnel', env: dt.env, hostName: 'h' },
+      });
       const tunnel = reach.tunnel!;
       try {
         const r = await s.call('POST', '/ports/3000/expose');

@@ -34,16 +34,19 @@ function tree(): string {
 
 /** ripgrep run directly: `path:line:column:text` lines, sorted. */
 function rgDirect(dir: string, pattern: string, extra: string[] = []): string[] {
-  let out = '';
+  let out: string;
   try {
-    out = execFileSync('rg', ['--no-heading', '--line-number', '--column', '--with-filename', ...extra, ...rgRuleArgs(true), '-e', pattern, '--', dir], { encoding: 'utf8' });
+    out = execFileSync('rg', ['--no-heading', '--line-number', '--column', '--with-filename', ...extra, ...rgRuleArgs(true), '-e', pattern, '--', dir], {
+      encoding: 'utf8',
+    });
   } catch (err) {
     out = (err as { stdout?: string }).stdout ?? '';
   }
   return out.split('\n').filter(Boolean).sort();
 }
 
-const asLines = (matches: { path: string; line: number; column: number; text: string }[]) => matches.map((m) => `${m.path}:${m.line}:${m.column}:${m.text}`).sort();
+const asLines = (matches: { path: string; line: number; column: number; text: string }[]) =>
+  matches.map((m) => `${m.path}:${m.line}:${m.column}:${m.text}`).sort();
 
 describe('files: search and find', () => {
   it('GET /files/search answers what ripgrep run directly finds', async () => {
@@ -56,7 +59,9 @@ describe('files: search and find', () => {
         assert.equal(r.body.truncated, false);
         assert.deepEqual(asLines(r.body.matches), rgDirect(dir, pattern), pattern);
       }
-      const found = asLines((await s.call('GET', `/files/search?path=${q(dir)}&pattern=needle`)).body.matches).map((l) => l.slice(dir.length + 1).split(':')[0]);
+      const found = asLines((await s.call('GET', `/files/search?path=${q(dir)}&pattern=needle`)).body.matches).map(
+        (l) => l.slice(dir.length + 1).split(':')[0],
+      );
       assert.deepEqual([...new Set(found)].sort(), ['.hidden/h.ts', 'keep.log', 'src/a.ts', 'src/deep/c.ts']);
       const globbed = await s.call('GET', `/files/search?path=${q(dir)}&pattern=needle&glob=${q('*.ts')}`);
       assert.deepEqual(asLines(globbed.body.matches), rgDirect(dir, 'needle', ['--glob', '*.ts']));

@@ -1,6 +1,6 @@
 // Moving a big file through the files API with flat memory on both sides: shared by the 1 GiB test and
 // the benchmark. Streams from and to disk, never holding the file.
-import { createReadStream, createWriteStream, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, readFileSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 
@@ -35,7 +35,6 @@ export function download(url: string, key: string, path: string, to: string): Pr
 
 /** Samples a process's resident memory (Linux /proc) until stopped; answers the highest seen, bytes. */
 export function rssSampler(pid: number, everyMs = 50): { stop(): number; baseline: number } {
-  const { readFileSync } = require('node:fs') as typeof import('node:fs');
   const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
   const baseline = rss();
   let peak = baseline;

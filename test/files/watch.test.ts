@@ -88,7 +88,10 @@ describe('files: watch', () => {
       await until(() => w.events.some((e) => e.event === 'ready'), 'ready');
       rmSync(dir, { recursive: true });
       await Promise.race([w.ended, new Promise((_, reject) => setTimeout(() => reject(new Error('the stream did not end')), 10_000))]);
-      assert.ok(w.events.some((e) => e.event === 'delete' && e.data.path === dir), JSON.stringify(w.events));
+      assert.ok(
+        w.events.some((e) => e.event === 'delete' && e.data.path === dir),
+        JSON.stringify(w.events),
+      );
       assert.equal(w.events[w.events.length - 1].event, 'end');
       const h = await s.call('GET', '/metrics');
       assert.match(h.body, /agent_runtime_file_watches 0/);

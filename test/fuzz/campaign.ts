@@ -12,7 +12,14 @@ export interface Finding {
 }
 
 /** Sends `runs` generated requests to the command port, or with `terminalPort` to the terminal port. */
-export async function httpCampaign(target: FuzzTarget, routes: Route[], maxBodyBytes: number, seed: number, runs: number, terminalPort = false): Promise<Finding[]> {
+export async function httpCampaign(
+  target: FuzzTarget,
+  routes: Route[],
+  maxBodyBytes: number,
+  seed: number,
+  runs: number,
+  terminalPort = false,
+): Promise<Finding[]> {
   const found = new Map<string, Finding>();
   const port = terminalPort ? target.terminalPort : target.port;
   const cases = fc.sample(httpCase(routes, { id: [target.stored.id] }, maxBodyBytes), { seed, numRuns: runs });

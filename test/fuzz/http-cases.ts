@@ -64,27 +64,120 @@ export function routesFrom(doc: any): Route[] {
 
 function resolve(doc: any, schema: any): any {
   if (!schema?.$ref) return schema;
-  return String(schema.$ref).replace(/^#\//, '').split('/').reduce((o: any, k: string) => o?.[k], doc);
+  return String(schema.$ref)
+    .replace(/^#\//, '')
+    .split('/')
+    .reduce((o: any, k: string) => o?.[k], doc);
 }
 
 // Names JavaScript objects carry, and encodings that decode to something else than they look.
 const ODD_SEGMENTS = [
-  '__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__',
-  '.', '..', '%2e%2e', '%2E', '%2F', '%2f..%2f', '%00', '%', '%ZZ', '%C0%AF', '%E2%80%AE', '%F0%9F%98%80', '😀', 'ä',
-  '%20', '+', ';', ',', '*', '~', '$', 'NaN', '-1', '0', '1e309', 'null', 'undefined', '[]', '{}', 'con', 'aux',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'hasOwnProperty',
+  'valueOf',
+  '__defineGetter__',
+  '.',
+  '..',
+  '%2e%2e',
+  '%2E',
+  '%2F',
+  '%2f..%2f',
+  '%00',
+  '%',
+  '%ZZ',
+  '%C0%AF',
+  '%E2%80%AE',
+  '%F0%9F%98%80',
+  '😀',
+  'ä',
+  '%20',
+  '+',
+  ';',
+  ',',
+  '*',
+  '~',
+  '$',
+  'NaN',
+  '-1',
+  '0',
+  '1e309',
+  'null',
+  'undefined',
+  '[]',
+  '{}',
+  'con',
+  'aux',
 ];
-const ODD_PATHS = ['/', '//', '/__proto__', '/constructor', '/jobs/', '/jobs//stream', '/terminal/', '/terminal/assets/', '/%2e%2e/%2e%2e/etc/passwd', '/health/..', '/HEALTH', '/exec/', '/.well-known/x', '*'];
+const ODD_PATHS = [
+  '/',
+  '//',
+  '/__proto__',
+  '/constructor',
+  '/jobs/',
+  '/jobs//stream',
+  '/terminal/',
+  '/terminal/assets/',
+  '/%2e%2e/%2e%2e/etc/passwd',
+  '/health/..',
+  '/HEALTH',
+  '/exec/',
+  '/.well-known/x',
+  '*',
+];
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD', 'TRACE', 'PROPFIND', 'CONNECT', 'FOO', 'get'];
 const ODD_VALUES = [
-  '', '0', '-1', '1', '2', '1.5', '1e3', '1e309', '-0', 'NaN', 'Infinity', '9007199254740993', '999999999999999', '1000000000000000',
-  'true', 'null', '[]', '{}', '0x10', ' 1', '1 ', 'abc', '%00', '%', '%ZZ', '__proto__', 'constructor', 'a'.repeat(5000),
+  '',
+  '0',
+  '-1',
+  '1',
+  '2',
+  '1.5',
+  '1e3',
+  '1e309',
+  '-0',
+  'NaN',
+  'Infinity',
+  '9007199254740993',
+  '999999999999999',
+  '1000000000000000',
+  'true',
+  'null',
+  '[]',
+  '{}',
+  '0x10',
+  ' 1',
+  '1 ',
+  'abc',
+  '%00',
+  '%',
+  '%ZZ',
+  '__proto__',
+  'constructor',
+  'a'.repeat(5000),
 ];
 const QUERY_KEYS = ['__proto__', 'constructor', 'toString', 'wait', 'tailLines', 'stdoutFrom', 'stderrFrom', 'path', 'session', 'a[b]', 'a[]', '%00', ''];
-const CONTENT_TYPES = ['application/json', 'application/json; charset=utf-16', 'application/json; charset=latin1', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json;;', '*/*', 'application/json; charset="'];
+const CONTENT_TYPES = [
+  'application/json',
+  'application/json; charset=utf-16',
+  'application/json; charset=latin1',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  'application/json;;',
+  '*/*',
+  'application/json; charset="',
+];
 
 /** A percent-encoded string of any characters (what a client may put in a path segment or query). */
 const encoded = fc.string({ unit: 'binary', maxLength: 40 }).map((s) => encodeURIComponent(s));
-const segment = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...ODD_SEGMENTS) }, { weight: 2, arbitrary: encoded }, { weight: 1, arbitrary: fc.constant('x'.repeat(3000)) });
+const segment = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(...ODD_SEGMENTS) },
+  { weight: 2, arbitrary: encoded },
+  { weight: 1, arbitrary: fc.constant('x'.repeat(3000)) },
+);
 const queryValue = fc.oneof(fc.constantFrom(...ODD_VALUES), encoded);
 
 function pathFor(route: Route, knownIds: Record<string, string[]>): fc.Arbitrary<string> {
@@ -98,9 +191,9 @@ function pathFor(route: Route, knownIds: Record<string, string[]>): fc.Arbitrary
 }
 
 const query = (route: Route) =>
-  fc.array(fc.tuple(fc.constantFrom(...route.query, ...QUERY_KEYS), queryValue), { maxLength: 4 }).map((pairs) =>
-    pairs.length ? `?${pairs.map(([k, v]) => `${encodeURIComponent(k)}=${v}`).join('&')}` : '',
-  );
+  fc
+    .array(fc.tuple(fc.constantFrom(...route.query, ...QUERY_KEYS), queryValue), { maxLength: 4 })
+    .map((pairs) => (pairs.length ? `?${pairs.map(([k, v]) => `${encodeURIComponent(k)}=${v}`).join('&')}` : ''));
 
 /** A JSON value of every type, for fields that expect one type. */
 const anyJson = fc.oneof(
@@ -115,12 +208,33 @@ const anyJson = fc.oneof(
 function bodyFor(route: Route, maxBodyBytes: number): fc.Arbitrary<Buffer | undefined> {
   const fields = route.bodyFields.length ? route.bodyFields : ['command', 'data', 'drain', 'answer'];
   const object = fc
-    .dictionary(fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...fields) }, fc.constantFrom('__proto__', 'constructor', 'prototype'), fc.string({ maxLength: 8 })), anyJson, { maxKeys: 6 })
+    .dictionary(
+      fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...fields) }, fc.constantFrom('__proto__', 'constructor', 'prototype'), fc.string({ maxLength: 8 })),
+      anyJson,
+      { maxKeys: 6 },
+    )
     .map((o) => JSON.stringify(o));
-  const malformed = fc.constantFrom('{', '{"command":', '{"command": "true",}', "{'a':1}", '[', 'nul', '"', '\u0000', '{"a":1}{"b":2}', '\ufeff{}', '{"__proto__":{"polluted":1}}', '{"constructor":{"prototype":{"x":1}}}', 'NaN', '1e99999', '-', '{"a":"\\ud800"}');
-  const deep = fc.integer({ min: 100, max: Math.floor(maxBodyBytes / 4) }).chain((n) =>
-    fc.constantFrom('[', '{"a":').map((open) => (open === '[' ? '['.repeat(n) + ']'.repeat(n) : '{"a":'.repeat(n) + '1' + '}'.repeat(n))),
+  const malformed = fc.constantFrom(
+    '{',
+    '{"command":',
+    '{"command": "true",}',
+    "{'a':1}",
+    '[',
+    'nul',
+    '"',
+    '\u0000',
+    '{"a":1}{"b":2}',
+    '\ufeff{}',
+    '{"__proto__":{"polluted":1}}',
+    '{"constructor":{"prototype":{"x":1}}}',
+    'NaN',
+    '1e99999',
+    '-',
+    '{"a":"\\ud800"}',
   );
+  const deep = fc
+    .integer({ min: 100, max: Math.floor(maxBodyBytes / 4) })
+    .chain((n) => fc.constantFrom('[', '{"a":').map((open) => (open === '[' ? '['.repeat(n) + ']'.repeat(n) : '{"a":'.repeat(n) + '1' + '}'.repeat(n))));
   const huge = fc.constantFrom(-64, -1, 0, 1, 4096).map((delta) => {
     const fill = Math.max(0, maxBodyBytes + delta - '{"command":""}'.length);
     return `{"command":"${'a'.repeat(fill)}"}`;
@@ -142,9 +256,15 @@ function headersFor(route: Route): fc.Arbitrary<[string, string][]> {
     fc.tuple(fc.constant('Content-Type'), fc.constantFrom(...CONTENT_TYPES)),
     fc.tuple(fc.constant('Idempotency-Key'), fc.oneof(fc.constantFrom('', 'k', 'x'.repeat(8000), '__proto__', 'constructor'), fc.string({ maxLength: 30 }))),
     fc.tuple(fc.constant('Last-Event-ID'), fc.constantFrom('', '0', '-1', '1', '99999999999999999999', 'abc', '1.5', 'stdout:5', '__proto__')),
-    fc.tuple(fc.constantFrom(...route.headers, 'Accept', 'Origin', 'X-Forwarded-Host', 'Content-Encoding', 'Expect', 'Range'), fc.constantFrom('', 'gzip', 'null', 'http://evil.example', '100-continue', 'bytes=0-1', '*/*', 'text/event-stream')),
+    fc.tuple(
+      fc.constantFrom(...route.headers, 'Accept', 'Origin', 'X-Forwarded-Host', 'Content-Encoding', 'Expect', 'Range'),
+      fc.constantFrom('', 'gzip', 'null', 'http://evil.example', '100-continue', 'bytes=0-1', '*/*', 'text/event-stream'),
+    ),
     // Bytes a header must not hold (latin-1 and control characters): the HTTP parser's to refuse.
-    fc.tuple(fc.constant('X-Odd'), fc.string({ unit: 'binary', maxLength: 10 }).map((s) => s.replace(/[\r\n]/g, ''))),
+    fc.tuple(
+      fc.constant('X-Odd'),
+      fc.string({ unit: 'binary', maxLength: 10 }).map((s) => s.replace(/[\r\n]/g, '')),
+    ),
   );
   return fc.array(header, { maxLength: 3 });
 }
@@ -168,7 +288,10 @@ export function httpCase(routes: Route[], knownIds: Record<string, string[]>, ma
   const anywhere: Route = { method: 'GET', template: '/', query: [], headers: [], bodyFields: [] };
   const offRoute = fc.record({
     method: fc.constantFrom(...METHODS),
-    target: fc.oneof(fc.constantFrom(...ODD_PATHS), fc.array(segment, { minLength: 1, maxLength: 4 }).map((s) => `/${s.join('/')}`)),
+    target: fc.oneof(
+      fc.constantFrom(...ODD_PATHS),
+      fc.array(segment, { minLength: 1, maxLength: 4 }).map((s) => `/${s.join('/')}`),
+    ),
     route: fc.constant('(no route)'),
     key: fc.constantFrom<HttpCase['key']>('valid', 'wrong', 'none'),
     headers: headersFor(anywhere),
@@ -237,7 +360,12 @@ export function serialize(c: HttpCase, host: string, port: number, key: string):
   if (c.framing === 'both') lines.push(`Content-Length: ${body.length}`, 'Transfer-Encoding: chunked');
   if (c.framing === 'chunked' || c.framing === 'both') {
     lines.push(...(c.framing === 'chunked' ? ['Transfer-Encoding: chunked'] : []));
-    payload = Buffer.concat([body.length ? Buffer.from(`${body.length.toString(16)}\r\n`) : Buffer.alloc(0), body, body.length ? Buffer.from('\r\n') : Buffer.alloc(0), Buffer.from('0\r\n\r\n')]);
+    payload = Buffer.concat([
+      body.length ? Buffer.from(`${body.length.toString(16)}\r\n`) : Buffer.alloc(0),
+      body,
+      body.length ? Buffer.from('\r\n') : Buffer.alloc(0),
+      Buffer.from('0\r\n\r\n'),
+    ]);
   }
   return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), payload]);
 }
@@ -261,7 +389,13 @@ export function sendRaw(host: string, port: number, raw: Buffer, timeoutMs: numb
       const split = text.indexOf('\r\n\r\n');
       const head = split >= 0 ? text.slice(0, split) : text;
       const m = /^HTTP\/1\.[01] (\d{3})/.exec(head);
-      resolve({ status: m ? Number(m[1]) : undefined, head, body: split >= 0 ? Buffer.from(text.slice(split + 4), 'latin1').toString() : '', ended: m && ended === 'closed' ? 'answered' : ended, error });
+      resolve({
+        status: m ? Number(m[1]) : undefined,
+        head,
+        body: split >= 0 ? Buffer.from(text.slice(split + 4), 'latin1').toString() : '',
+        ended: m && ended === 'closed' ? 'answered' : ended,
+        error,
+      });
     };
     const timer = setTimeout(() => finish('timeout'), timeoutMs);
     socket.on('connect', () => {
@@ -298,10 +432,15 @@ export function judge(c: HttpCase, r: HttpResult, keyed = true): string[] {
   if (r.status === undefined && r.ended === 'closed' && c.framing !== 'long') problems.push(`connection dropped without an answer (${r.error ?? 'closed'})`);
   if (r.status !== undefined && r.status >= 500) problems.push(`${r.status}`);
   // A stack as text, or as express's HTML error page writes it (`<br> &nbsp; &nbsp;at fn (file:1:2)`).
-  if (/(\n\s+|&nbsp;)at .+(:\d+:\d+|&lt;anonymous&gt;)/.test(r.body) || r.body.includes(INSTALL_DIR)) problems.push('a stack trace or install path in the answer');
+  if (/(\n\s+|&nbsp;)at .+(:\d+:\d+|&lt;anonymous&gt;)/.test(r.body) || r.body.includes(INSTALL_DIR))
+    problems.push('a stack trace or install path in the answer');
   // Framing that lies leaves bytes after the request, which the HTTP parser refuses (a bare 400) maybe
   // before the app answers, as it refuses methods it does not know; and an `Expect` other than 100-continue is refused by Node (417) first.
-  const framedWell = KNOWN_METHODS.includes(c.method) && c.method !== 'CONNECT' && (c.framing === 'exact' || c.framing === 'chunked' || (c.framing === 'missing' && !c.body?.length)) && !/[^\x21-\x7e]/.test(c.target);
+  const framedWell =
+    KNOWN_METHODS.includes(c.method) &&
+    c.method !== 'CONNECT' &&
+    (c.framing === 'exact' || c.framing === 'chunked' || (c.framing === 'missing' && !c.body?.length)) &&
+    !/[^\x21-\x7e]/.test(c.target);
   const protocolRefusal = c.headers.some(([k, v]) => k === 'Expect' && v !== '100-continue') || /[^\t\x20-\x7e]/.test(c.headers.map((h) => h[1]).join(''));
   const fromApp = /^content-type:/im.test(r.head);
   if (r.status !== undefined && r.status >= 400 && fromApp && !/^content-type:\s*application\/json/im.test(r.head)) {

@@ -8,7 +8,6 @@ interface KnownDefect {
   matches(c: HttpCase, r: HttpResult, problem: string): boolean;
 }
 
-
 export const KNOWN_DEFECTS: KnownDefect[] = [];
 
 /** How many problems each known defect excused (the bench prints them). */

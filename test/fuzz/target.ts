@@ -28,9 +28,20 @@ export async function startFuzzTarget(maxBodyBytes: number): Promise<FuzzTarget>
   const cwd = join(root, 'cwd');
   mkdirSync(cwd);
   const args = [
-    '--port', '0', '--terminal-port', '0', '--state-dir', join(root, 'state'),
-    '--max-body-bytes', String(maxBodyBytes), '--terminal-shell', '/bin/cat', '--terminal-max-sessions', '100',
-    '--max-wait-seconds', '2',
+    '--port',
+    '0',
+    '--terminal-port',
+    '0',
+    '--state-dir',
+    join(root, 'state'),
+    '--max-body-bytes',
+    String(maxBodyBytes),
+    '--terminal-shell',
+    '/bin/cat',
+    '--terminal-max-sessions',
+    '100',
+    '--max-wait-seconds',
+    '2',
   ];
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd,
@@ -80,7 +91,8 @@ export async function startFuzzTarget(maxBodyBytes: number): Promise<FuzzTarget>
     stored: { id, record },
     log: () => err.slice(-4000),
     async checkIntact() {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the server exited (${child.exitCode ?? child.signalCode}): ${err.slice(-2000)}`);
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`the server exited (${child.exitCode ?? child.signalCode}): ${err.slice(-2000)}`);
       const health = await call('GET', '/health');
       if (health.status !== 200 || health.body.authenticated !== true) throw new Error(`/health: ${health.status} ${JSON.stringify(health.body)}`);
       const now = (await call('GET', `/jobs/${id}`)).body;

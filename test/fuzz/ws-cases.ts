@@ -42,7 +42,20 @@ const jsonFrame = fc.oneof(
 
 const textFrame = fc.oneof(
   { weight: 6, arbitrary: jsonFrame.map((v) => JSON.stringify(v) ?? 'null') },
-  { weight: 1, arbitrary: fc.constantFrom('', '{', 'ping', '{"type":"input","data":"x"', '\u0000{"type":"pong"}', '{"type":"ping"}{"type":"ping"}', '\ud800', '[' .repeat(5000) + ']'.repeat(5000), '{"type":"input","data":"' + 'é'.repeat(30_000) + '"}') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '',
+      '{',
+      'ping',
+      '{"type":"input","data":"x"',
+      '\u0000{"type":"pong"}',
+      '{"type":"ping"}{"type":"ping"}',
+      '\ud800',
+      '['.repeat(5000) + ']'.repeat(5000),
+      '{"type":"input","data":"' + 'é'.repeat(30_000) + '"}',
+    ),
+  },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 100 }) },
 );
 
@@ -54,13 +67,16 @@ const frame: fc.Arbitrary<Frame> = fc.oneof(
 );
 
 /** A frame just over the cap, or at it: the first ends the session (1009), the second does not. */
-const edge = fc.constantFrom(MAX_MESSAGE_BYTES + 1, MAX_MESSAGE_BYTES - 64).map(
-  (size): Frame => ({ kind: 'text', data: `{"type":"input","data":"${'a'.repeat(size - '{"type":"input","data":""}'.length)}"}` }),
-);
+const edge = fc
+  .constantFrom(MAX_MESSAGE_BYTES + 1, MAX_MESSAGE_BYTES - 64)
+  .map((size): Frame => ({ kind: 'text', data: `{"type":"input","data":"${'a'.repeat(size - '{"type":"input","data":""}'.length)}"}` }));
 
 export const wsCase: fc.Arbitrary<WsCase> = fc.record({
   port: fc.constantFrom<WsCase['port']>('command', 'terminal'),
-  frames: fc.oneof({ weight: 8, arbitrary: fc.array(frame, { minLength: 1, maxLength: 12 }) }, { weight: 1, arbitrary: fc.tuple(fc.array(frame, { maxLength: 3 }), edge).map(([a, e]) => [...a, e]) }),
+  frames: fc.oneof(
+    { weight: 8, arbitrary: fc.array(frame, { minLength: 1, maxLength: 12 }) },
+    { weight: 1, arbitrary: fc.tuple(fc.array(frame, { maxLength: 3 }), edge).map(([a, e]) => [...a, e]) },
+  ),
 });
 
 export const oversized = (c: WsCase) => c.frames.some((f) => (f.kind === 'text' || f.kind === 'binary') && Buffer.byteLength(f.data) > MAX_MESSAGE_BYTES);
@@ -146,7 +162,14 @@ export async function runWsCase(c: WsCase, urls: { command: string; terminal: st
 
 export function describeWsCase(c: WsCase): string {
   const show = (f: Frame) =>
-    f.kind === 'text' ? (f.data.length > 120 ? `text ${JSON.stringify(f.data.slice(0, 120))}… (${f.data.length})` : `text ${JSON.stringify(f.data)}`)
-    : f.kind === 'binary' ? `binary ${f.data.length} bytes` : f.kind === 'ping' ? `${f.count} × {"type":"ping"}` : 'ws ping';
+    f.kind === 'text'
+      ? f.data.length > 120
+        ? `text ${JSON.stringify(f.data.slice(0, 120))}… (${f.data.length})`
+        : `text ${JSON.stringify(f.data)}`
+      : f.kind === 'binary'
+        ? `binary ${f.data.length} bytes`
+        : f.kind === 'ping'
+          ? `${f.count} × {"type":"ping"}`
+          : 'ws ping';
   return `${c.port} port: ${c.frames.map(show).join(', ')}`;
 }

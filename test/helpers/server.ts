@@ -1,6 +1,6 @@
 // Starting the real server for tests: in this process (startServer), or as the real CLI process.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startServer, type AgentServer, type ServerDeps } from '../../src/server/server';
@@ -164,7 +164,6 @@ export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 20_
 
 /** The spawn helper a server process started (Linux /proc). */
 export function spawnHelperOf(serverPid: number): number {
-  const { readFileSync } = require('node:fs') as typeof import('node:fs');
   for (const pid of processesWith('spawn-helper')) {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === serverPid) return pid;
@@ -174,7 +173,6 @@ export function spawnHelperOf(serverPid: number): number {
 
 /** Pids of live processes whose command line contains `marker` (Linux /proc). */
 export function processesWith(marker: string): number[] {
-  const { readdirSync, readFileSync } = require('node:fs') as typeof import('node:fs');
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;

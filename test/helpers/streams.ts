@@ -61,4 +61,3 @@ export async function slowestAnswer(api: Api, done: Promise<unknown>, paths = ['
   }
   return slowest;
 }
-

@@ -25,16 +25,20 @@ export function packageVsix(): PackagedVsix {
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`vsce package failed: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+    throw new Error(`vsce package failed: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`, { cause: err });
   }
 }
 
 /** The names inside a .vsix (a zip), read by Python's zipfile: the list as VS Code sees it. */
 export function vsixEntries(file: string): string[] {
-  return execFileSync('python3', ['-c', 'import sys, zipfile; print("\\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))', file], { encoding: 'utf8' }).trim().split('\n');
+  return execFileSync('python3', ['-c', 'import sys, zipfile; print("\\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))', file], { encoding: 'utf8' })
+    .trim()
+    .split('\n');
 }
 
 /** One file of a .vsix, as bytes. */
 export function vsixEntry(file: string, name: string): Buffer {
-  return execFileSync('python3', ['-c', 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))', file, name], { maxBuffer: 64 * 1024 * 1024 });
+  return execFileSync('python3', ['-c', 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))', file, name], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
 }

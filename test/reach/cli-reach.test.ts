@@ -76,7 +76,10 @@ test('--tunnel --register: banner, /health, job environment, clean stop', async 
 test('--tunnel without the devtunnel CLI: one clear message, the server still serves', async () => {
   const empty = tempDir('cli-nodt');
   const stateDir = tempDir('cli-reach2');
-  cleanups.push(() => removeDir(empty), () => removeDir(stateDir));
+  cleanups.push(
+    () => removeDir(empty),
+    () => removeDir(stateDir),
+  );
   const proc = spawn(process.execPath, ['--import', 'tsx', CLI, '--port', '0', '--state-dir', stateDir, '--tunnel'], {
     env: { ...process.env, PATH: `${empty}:${join(process.execPath, '..')}`, AGENT_RUNTIME_API_KEY: KEY },
     stdio: ['ignore', 'pipe', 'pipe'],

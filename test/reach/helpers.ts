@@ -50,7 +50,11 @@ export function fakeDevtunnel(knobs: Record<string, string> = {}): { bin: string
 export function devtunnelCalls(state: string): string[][] {
   const p = join(state, 'calls.log');
   if (!existsSync(p)) return [];
-  return readFileSync(p, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as string[]);
+  return readFileSync(p, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as string[]);
 }
 
 export function hostPids(state: string): number[] {

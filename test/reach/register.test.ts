@@ -56,7 +56,10 @@ describe('registration', () => {
     assert.equal(state.status, 'registered');
     assert.equal(state.via, 'refresh');
     assert.equal(state.devbox, 'devbox-7');
-    assert.deepEqual(d.requests.map((q) => `${q.method} ${q.path}`), ['POST /api/register/refresh-token']);
+    assert.deepEqual(
+      d.requests.map((q) => `${q.method} ${q.path}`),
+      ['POST /api/register/refresh-token'],
+    );
     assert.deepEqual(d.requests[0].body, { name: 'box-a', ...info, current_api_key: 'key-1' });
     assert.equal(d.devboxes.get('box-a')!.tunnel_url, info.tunnel_url);
   });
@@ -109,7 +112,7 @@ describe('registration', () => {
     assert.ok(d.calls('GET', '/api/register/').length >= 3, 'it kept polling until the deadline');
   });
 
-  test('an HTTP error on submission fails with the status and the dashboard\'s words', async () => {
+  test("an HTTP error on submission fails with the status and the dashboard's words", async () => {
     const d = await dashboard();
     d.forced.set('POST /api/register', { status: 500, body: { error: 'database down' } });
     const state = await registration(d).start();

@@ -147,10 +147,15 @@ test('agent-server --wrapper updates itself from an npm registry on POST /update
   assert.equal(drain.body.version, VERSION_A);
   assert.equal((await api(port, 'POST', '/exec', { command: 'echo late' })).status, 503);
 
-  const second = await waitFor('version B to serve', async () => {
-    const h = await health(port);
-    return h?.version === VERSION_B ? h : undefined;
-  }, 300_000, 250).catch((e) => assert.fail(`${e.message}${diag()}`));
+  const second = await waitFor(
+    'version B to serve',
+    async () => {
+      const h = await health(port);
+      return h?.version === VERSION_B ? h : undefined;
+    },
+    300_000,
+    250,
+  ).catch((e) => assert.fail(`${e.message}${diag()}`));
   pids.push(second.pid);
   assert.notEqual(second.pid, first.pid);
   assert.equal(alive(first.pid), false, 'the old server is gone');

@@ -37,7 +37,15 @@ async function call(s: AgentServer, method: string, path: string, body?: unknown
 /** The HTTP answer to a WebSocket upgrade for a new terminal session on the command port. */
 function terminalUpgradeStatus(s: AgentServer): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(`${s.url}/terminal/ws`, { headers: { 'x-api-key': KEY, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' } });
+    const req = request(`${s.url}/terminal/ws`, {
+      headers: {
+        'x-api-key': KEY,
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      },
+    });
     req.on('upgrade', () => reject(new Error('the upgrade was accepted')));
     req.on('response', (res) => {
       let body = '';

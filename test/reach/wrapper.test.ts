@@ -70,12 +70,15 @@ describe('wrapper', () => {
     const dir = childDir();
     const { w, logger, restarts } = wrapper(dir, '3', { limits: { maxFastFailures: 4 } });
     const code = await w.run();
-    assert.equal(code, 3, 'the wrapper exits with the server\'s code');
+    assert.equal(code, 3, "the wrapper exits with the server's code");
     const s = starts(dir);
     assert.equal(s.length, 4);
     assert.deepEqual(restarts, [100, 200, 400]);
     for (let i = 1; i < s.length; i++) assert.ok(s[i].at - s[i - 1].at >= restarts[i - 1], `start ${i} waited its backoff`);
-    assert.ok(s.every((x) => x.wrapped === '1'), 'the server knows it is supervised');
+    assert.ok(
+      s.every((x) => x.wrapped === '1'),
+      'the server knows it is supervised',
+    );
     assert.match(logger.lines.at(-1)!, /died 4 times in a row within 60 s of starting \(last: code 3\); giving up/);
   });
 
@@ -161,15 +164,12 @@ describe('wrapper', () => {
 
 describe('update command and server arguments', () => {
   test('the default upgrade targets the prefix of a global npm install, nothing else', () => {
-    assert.equal(
-      defaultUpdateCommand('/opt/node/lib/node_modules/agent-runtime', 'agent-runtime'),
-      'npm install -g agent-runtime@latest --prefix "/opt/node"',
-    );
+    assert.equal(defaultUpdateCommand('/opt/node/lib/node_modules/agent-runtime', 'agent-runtime'), 'npm install -g agent-runtime@latest --prefix "/opt/node"');
     assert.equal(defaultUpdateCommand('/home/me/src/agent-runtime', 'agent-runtime'), undefined);
     assert.equal(defaultUpdateCommand('/x/node_modules/other', 'agent-runtime'), undefined);
   });
 
-  test('the supervised server gets every argument but the wrapper\'s own', () => {
+  test("the supervised server gets every argument but the wrapper's own", () => {
     assert.deepEqual(serverArgs(['--wrapper', '--port', '9000', '--update-command', 'npm i -g x', '--tunnel', '--update-command=y']), [
       '--port',
       '9000',

@@ -24,7 +24,7 @@ describe('persistent shells over HTTP', () => {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  it('GET /health reports the seed\'s persistent_shell_* fields', async () => {
+  it("GET /health reports the seed's persistent_shell_* fields", async () => {
     const { body } = await s.call('GET', '/health');
     assert.ok(body.execution_modes.includes('persistent_shell'));
     assert.equal(body.persistent_shell_supported, true);
@@ -39,10 +39,24 @@ describe('persistent shells over HTTP', () => {
 
   it('runs commands in a named session that keeps its state; jobs carry mode, sessionKey and shell', async () => {
     const d = dir();
-    const first = await s.run({ mode: 'persistent_shell', sessionKey: 'state', shell: 'bash', command: `cd '${d}'; export A=1; f() { echo "f $A"; }`, workdir: d });
+    const first = await s.run({
+      mode: 'persistent_shell',
+      sessionKey: 'state',
+      shell: 'bash',
+      command: `cd '${d}'; export A=1; f() { echo "f $A"; }`,
+      workdir: d,
+    });
     assert.equal(first.status, 'completed');
-    assert.deepEqual([first.mode, first.sessionKey, first.shell, first.exitCode, first.timedOut, first.shellStarted], ['persistent_shell', 'state', 'bash', 0, false, true]);
-    const second = await s.run({ mode: 'persistent_shell', sessionKey: 'state', shell: 'BASH', command: 'pwd; f; echo oops >&2; exit_code() { return 5; }; exit_code' });
+    assert.deepEqual(
+      [first.mode, first.sessionKey, first.shell, first.exitCode, first.timedOut, first.shellStarted],
+      ['persistent_shell', 'state', 'bash', 0, false, true],
+    );
+    const second = await s.run({
+      mode: 'persistent_shell',
+      sessionKey: 'state',
+      shell: 'BASH',
+      command: 'pwd; f; echo oops >&2; exit_code() { return 5; }; exit_code',
+    });
     assert.deepEqual([second.status, second.exitCode, second.stdout, second.stderr, second.shellStarted], ['failed', 5, `${d}\nf 1\n`, 'oops\n', false]);
     assert.equal(second.endReason, 'exit');
     const info = await s.call('GET', '/sessions/state');
@@ -97,10 +111,14 @@ describe('persistent shells over HTTP', () => {
   it('streams output live; input and nudge reach the running command', async () => {
     const r = await exec(s, { sessionKey: 'live', command: 'echo first; read -r a; read -r b; echo "second [$a] [$b]"' });
     const id = r.body.jobId;
-    const live = await eventually(async () => {
-      const j = await s.call('GET', `/jobs/${id}?stdoutFrom=0&wait=5`);
-      return j.body.stdout === 'first\n' && j.body;
-    }, 20_000, 'first line while running');
+    const live = await eventually(
+      async () => {
+        const j = await s.call('GET', `/jobs/${id}?stdoutFrom=0&wait=5`);
+        return j.body.stdout === 'first\n' && j.body;
+      },
+      20_000,
+      'first line while running',
+    );
     assert.equal(live.status, 'running');
     assert.equal(live.processAlive, true);
     const input = await s.call('POST', `/jobs/${id}/input`, { data: 'typed\n' });
@@ -121,7 +139,11 @@ describe('persistent shells over HTTP', () => {
     assert.equal(res.status, 200);
     const text = await res.text(); // the server ends the stream after `end`
     const events = [...text.matchAll(/^event: (\w+)\n(?:id: .*\n)?data: (.*)$/gm)].map((m) => [m[1], JSON.parse(m[2])]);
-    const joined = (name: string) => events.filter(([e]) => e === name).map(([, d]) => d.text).join('');
+    const joined = (name: string) =>
+      events
+        .filter(([e]) => e === name)
+        .map(([, d]) => d.text)
+        .join('');
     assert.equal(joined('stdout'), 'one\nthree\n');
     assert.equal(joined('stderr'), 'two\n');
     const end = events.find(([e]) => e === 'end')![1];
@@ -133,8 +155,14 @@ describe('persistent shells over HTTP', () => {
     const ids: string[] = [];
     for (const b of bodies) ids.push((await exec(s, b)).body.jobId);
     const jobs = await Promise.all(ids.map((id) => s.waitJob(id)));
-    assert.deepEqual(jobs.map((j) => j.stdout), ['one\n', 'two\n', 'three\n']);
-    assert.deepEqual(jobs.map((j) => j.stderr), ['', 'two-err\n', '']);
+    assert.deepEqual(
+      jobs.map((j) => j.stdout),
+      ['one\n', 'two\n', 'three\n'],
+    );
+    assert.deepEqual(
+      jobs.map((j) => j.stderr),
+      ['', 'two-err\n', ''],
+    );
     assert.ok(jobs[0].finishedAt <= jobs[1].finishedAt && jobs[1].finishedAt <= jobs[2].finishedAt);
   });
 
@@ -142,16 +170,35 @@ describe('persistent shells over HTTP', () => {
     const d = dir();
     const boot = 'export BOOT=on; hello() { echo hello-from-boot; }';
     const first = await s.run({
-      mode: 'persistent_shell', sessionKey: 'recover', shell: 'bash', workdir: d, env: { SEEDED: 'seed-value' },
-      command: boot, bootstrapCommand: boot, bootstrapCurrentCommand: true,
+      mode: 'persistent_shell',
+      sessionKey: 'recover',
+      shell: 'bash',
+      workdir: d,
+      env: { SEEDED: 'seed-value' },
+      command: boot,
+      bootstrapCommand: boot,
+      bootstrapCurrentCommand: true,
     });
     assert.equal(first.status, 'completed');
     const pid = (await s.call('GET', '/sessions/recover')).body.pid;
-    const slow = await s.run({ mode: 'persistent_shell', sessionKey: 'recover', shell: 'bash', command: 'cd /; SEEDED=lost; echo before; sleep 60', timeout: 2 });
+    const slow = await s.run({
+      mode: 'persistent_shell',
+      sessionKey: 'recover',
+      shell: 'bash',
+      command: 'cd /; SEEDED=lost; echo before; sleep 60',
+      timeout: 2,
+    });
     assert.deepEqual([slow.status, slow.timedOut, slow.exitCode, slow.endReason, slow.stdout], ['timeout', true, -1, 'timeout', 'before\n']);
     await eventually(() => !pidAlive(pid), 10_000, 'the old shell gone');
     assert.equal((await s.call('GET', '/sessions/recover')).body.status, 'stopped');
-    const next = await s.run({ mode: 'persistent_shell', sessionKey: 'recover', shell: 'bash', command: 'pwd; echo "$SEEDED $BOOT"; hello', workdir: '/', env: { SEEDED: 'ignored' } });
+    const next = await s.run({
+      mode: 'persistent_shell',
+      sessionKey: 'recover',
+      shell: 'bash',
+      command: 'pwd; echo "$SEEDED $BOOT"; hello',
+      workdir: '/',
+      env: { SEEDED: 'ignored' },
+    });
     assert.deepEqual([next.status, next.stdout, next.shellStarted], ['completed', `${d}\nseed-value on\nhello-from-boot\n`, true]);
   });
 
@@ -204,7 +251,7 @@ describe('persistent shells over HTTP', () => {
 const POSSIBLY_MISSING = ['pwsh', 'powershell', 'fish', 'zsh'] as const;
 
 describe('persistent shell limits over HTTP', () => {
-  it('max sessions (option) refuses a new session with 409; the seed\'s env variables set the limits', async () => {
+  it("max sessions (option) refuses a new session with 409; the seed's env variables set the limits", async () => {
     const s = await startTestServer({ persistentShellMaxSessions: 1, persistentShellIdleTimeoutSeconds: 1 });
     try {
       const health = (await s.call('GET', '/health')).body;
@@ -222,7 +269,10 @@ describe('persistent shell limits over HTTP', () => {
     const fromEnv = resolveOptions({}, { DEVPILOT_PERSISTENT_SHELL_MAX_SESSIONS: '5', DEVPILOT_PERSISTENT_SHELL_IDLE_TIMEOUT_SECONDS: '60' });
     assert.deepEqual([fromEnv.persistentShellMaxSessions, fromEnv.persistentShellIdleTimeoutSeconds], [5, 60]);
     assert.equal(resolveOptions({ persistentShellMaxSessions: 7 }, { DEVPILOT_PERSISTENT_SHELL_MAX_SESSIONS: '5' }).persistentShellMaxSessions, 7);
-    assert.throws(() => resolveOptions({}, { DEVPILOT_PERSISTENT_SHELL_MAX_SESSIONS: 'many' }), /DEVPILOT_PERSISTENT_SHELL_MAX_SESSIONS must be a whole number/);
+    assert.throws(
+      () => resolveOptions({}, { DEVPILOT_PERSISTENT_SHELL_MAX_SESSIONS: 'many' }),
+      /DEVPILOT_PERSISTENT_SHELL_MAX_SESSIONS must be a whole number/,
+    );
     assert.throws(() => resolveOptions({}, { DEVPILOT_PERSISTENT_SHELL_MAX_SESSIONS: '0' }), /persistentShellMaxSessions must be an integer from 1 to 1024/);
   });
 });

@@ -99,7 +99,7 @@ describe('persistent bash', () => {
     assert.match(r.stderr, /^\x1e[0-9a-f]{32}$/);
   });
 
-  test('xtrace and user functions named like the driver\'s builtins do not disturb it', async () => {
+  test("xtrace and user functions named like the driver's builtins do not disturb it", async () => {
     const m = manager();
     const a = await run(m, 'k', 'bash', 'read() { echo hijacked; }; printf() { echo hijacked; }; set -x; echo traced');
     assert.equal(a.stdout, 'traced\n');
@@ -145,9 +145,18 @@ describe('persistent bash', () => {
     await until(() => m.get('k')!.info().queuedCommands === 2, 'two waiting');
     const results = await Promise.all(started.map((s, i) => s.handle.done.then((r) => (order.push(String(i)), r))));
     assert.deepEqual(order, ['0', '1', '2']);
-    assert.deepEqual(results.map((r) => r.exitCode), [0, 3, 0]);
-    assert.deepEqual(started.map((s) => s.collected().out.toString()), ['A\n', 'B\n', 'C\n']);
-    assert.deepEqual(started.map((s) => s.collected().err.toString()), ['a\n', 'b\n', 'c\n']);
+    assert.deepEqual(
+      results.map((r) => r.exitCode),
+      [0, 3, 0],
+    );
+    assert.deepEqual(
+      started.map((s) => s.collected().out.toString()),
+      ['A\n', 'B\n', 'C\n'],
+    );
+    assert.deepEqual(
+      started.map((s) => s.collected().err.toString()),
+      ['a\n', 'b\n', 'c\n'],
+    );
   });
 
   test('a waiting command can be cancelled without touching the running one', async () => {
@@ -195,7 +204,7 @@ describe('persistent bash', () => {
     assert.equal(still.stdout, 'changed-later\n');
   });
 
-  test('a failing bootstrap stops the command and says why; its stdout is not the command\'s', async () => {
+  test("a failing bootstrap stops the command and says why; its stdout is not the command's", async () => {
     const m = manager();
     const r = await run(m, 'k', 'bash', 'echo should-not-run', { bootstrapCommand: 'echo boot-out; echo boot-err >&2; false' });
     assert.equal(r.result.exitCode, 1);
@@ -245,7 +254,10 @@ describe('persistent bash', () => {
     const m = manager({ maxSessions: 2 });
     await run(m, 'a', 'bash', 'true');
     await run(m, 'b', 'sh', 'true');
-    assert.throws(() => m.check('c', 'bash'), (e: Error & { status?: number }) => e.status === 409 && /maximum persistent shell sessions reached \(2\)/.test(e.message));
+    assert.throws(
+      () => m.check('c', 'bash'),
+      (e: Error & { status?: number }) => e.status === 409 && /maximum persistent shell sessions reached \(2\)/.test(e.message),
+    );
     assert.doesNotThrow(() => m.check('a', 'bash'));
     assert.throws(() => m.check('a', 'sh'), /session 'a' already uses shell 'bash'/);
     await m.delete('a');

@@ -30,7 +30,11 @@ test('a client that stops reading pauses the PTY; server memory stays bounded un
   const baseline = memory();
   const stalled = await stalledClient(srv.port, '/terminal/ws?command=yes');
   try {
-    await waitUntil(() => srv.service.list()[0]?.paused === true, 30_000, () => `never paused: ${JSON.stringify(srv.service.list())}`);
+    await waitUntil(
+      () => srv.service.list()[0]?.paused === true,
+      30_000,
+      () => `never paused: ${JSON.stringify(srv.service.list())}`,
+    );
     // Over several seconds of `yes` the server holds at most the high-water mark for the client, plus what the
     // kernel buffers; without backpressure this would grow by the PTY's full speed (tens of MB a second).
     let peak = 0;
@@ -78,14 +82,29 @@ test('a stalled client is closed after stallTimeoutMs so the others go on; no on
   const id = reader.sessionId!;
   const stalled = await stalledClient(srv.port, `/terminal/ws?session=${id}`);
   try {
-    await waitUntil(() => srv.service.list()[0]?.paused === true, 30_000, () => 'never paused');
-    await waitUntil(() => srv.service.list()[0]?.clients === 1, 30_000, () => 'the stalled client was never closed');
+    await waitUntil(
+      () => srv.service.list()[0]?.paused === true,
+      30_000,
+      () => 'never paused',
+    );
+    await waitUntil(
+      () => srv.service.list()[0]?.clients === 1,
+      30_000,
+      () => 'the stalled client was never closed',
+    );
     // The reader gets output again once the stalled client is gone.
     const before = reader.output.length;
-    await waitUntil(() => reader.output.length > before + 64 * 1024, 30_000, () => 'output never resumed');
+    await waitUntil(
+      () => reader.output.length > before + 64 * 1024,
+      30_000,
+      () => 'output never resumed',
+    );
     assert.equal(srv.service.list()[0].paused, false);
     // It cannot read a close frame (it reads nothing), so the server says so in its log.
-    assert.ok(warnings.some((w) => /read nothing for 2 s and held the terminal paused/.test(w)), warnings.join('\n'));
+    assert.ok(
+      warnings.some((w) => /read nothing for 2 s and held the terminal paused/.test(w)),
+      warnings.join('\n'),
+    );
   } finally {
     stalled.destroy();
     reader.output = '';

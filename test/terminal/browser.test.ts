@@ -81,7 +81,11 @@ after(async () => {
 });
 
 async function screenText(page: Page): Promise<string> {
-  return page.evaluate(() => Array.from(document.querySelectorAll('.xterm-rows > div')).map((row) => row.textContent ?? '').join('\n'));
+  return page.evaluate(() =>
+    Array.from(document.querySelectorAll('.xterm-rows > div'))
+      .map((row) => row.textContent ?? '')
+      .join('\n'),
+  );
 }
 
 async function waitForScreen(page: Page, pattern: RegExp, timeoutMs = 20_000): Promise<void> {
@@ -143,7 +147,11 @@ test('the page asks for the key, connects, runs a command, and resumes its sessi
     await context.close();
   }
   // The page went away without a clean close: the session waits for a reconnect instead of ending.
-  await waitUntil(() => srv.service.list()[0]?.clients === 0, 10_000, () => 'client never detached');
+  await waitUntil(
+    () => srv.service.list()[0]?.clients === 0,
+    10_000,
+    () => 'client never detached',
+  );
   assert.equal(srv.service.sessionCount(), 1);
 });
 
@@ -162,7 +170,7 @@ test('a wrong key is refused and asked for again', async () => {
   }
 });
 
-test('a command in the page\'s link is shown and runs only when the person allows it', async () => {
+test("a command in the page's link is shown and runs only when the person allows it", async () => {
   for (const allow of [false, true]) {
     const context = await browser.newContext({ viewport: { width: 1000, height: 600 } });
     const page = await context.newPage();
@@ -171,7 +179,11 @@ test('a command in the page\'s link is shown and runs only when the person allow
       await page.goto(`http://127.0.0.1:${relay.port}/terminal?command=${encodeURIComponent('echo linked-$((6*7))')}`);
       await waitForStatus(page, 'confirm');
       assert.equal(await page.textContent('#command-text'), 'echo linked-$((6*7))');
-      assert.deepEqual(srv.service.list().filter((s) => !before.has(s.id)), [], 'no session opened before the person chose');
+      assert.deepEqual(
+        srv.service.list().filter((s) => !before.has(s.id)),
+        [],
+        'no session opened before the person chose',
+      );
       await page.click(allow ? '#command-run' : '#command-skip');
       assert.doesNotMatch(page.url(), /command=/, 'the command is dropped from the address bar');
       await waitForStatus(page, 'key');

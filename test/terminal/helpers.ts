@@ -26,11 +26,18 @@ export interface TestServer {
 }
 
 /** The real core (src/server/server.ts) on free loopback ports, with the terminal options given. */
-export async function startServer(options: Partial<TerminalOptions> = {}, extra: { logger?: Logger; ptyModule?: PtyModuleSource; allowedOrigins?: string[] } = {}): Promise<TestServer> {
+export async function startServer(
+  options: Partial<TerminalOptions> = {},
+  extra: { logger?: Logger; ptyModule?: PtyModuleSource; allowedOrigins?: string[] } = {},
+): Promise<TestServer> {
   const stateDir = mkdtempSync(join(tmpdir(), 'terminal-state-'));
   const server = await startAgentServer(
     { port: 0, terminalPort: 0, stateDir },
-    { keys: new KeyStore(KEY, 'option'), logger: extra.logger ?? silentLogger, terminal: { options, ptyModule: extra.ptyModule, allowedOrigins: extra.allowedOrigins } },
+    {
+      keys: new KeyStore(KEY, 'option'),
+      logger: extra.logger ?? silentLogger,
+      terminal: { options, ptyModule: extra.ptyModule, allowedOrigins: extra.allowedOrigins },
+    },
   );
   return {
     server,
@@ -101,11 +108,19 @@ export class TermClient {
 
   /** Waits until the collected output matches, with a generous deadline (the machine is shared). */
   async waitFor(pattern: RegExp | string, timeoutMs = 20_000): Promise<void> {
-    await waitUntil(() => (typeof pattern === 'string' ? this.output.includes(pattern) : pattern.test(this.output)), timeoutMs, () => `output never matched ${pattern}; got:\n${this.output.slice(-2000)}`);
+    await waitUntil(
+      () => (typeof pattern === 'string' ? this.output.includes(pattern) : pattern.test(this.output)),
+      timeoutMs,
+      () => `output never matched ${pattern}; got:\n${this.output.slice(-2000)}`,
+    );
   }
 
   async waitForControl(type: string, timeoutMs = 20_000): Promise<Control> {
-    await waitUntil(() => this.controls.some((c) => c.type === type), timeoutMs, () => `no ${type} control message; got ${JSON.stringify(this.controls)}`);
+    await waitUntil(
+      () => this.controls.some((c) => c.type === type),
+      timeoutMs,
+      () => `no ${type} control message; got ${JSON.stringify(this.controls)}`,
+    );
     return this.controls.find((c) => c.type === type)!;
   }
 

@@ -99,7 +99,10 @@ test('the queue keeps the last keepLines line feeds of a plain run and drops bef
   const q = new ScreenQueue(10);
   q.push(Buffer.from('\x1b[0m'));
   for (let i = 0; i < 100; i++) q.push(Buffer.from(`l${i}\n`));
-  const text = q.take().map((b) => Buffer.from(b as Uint8Array).toString('utf8')).join('');
+  const text = q
+    .take()
+    .map((b) => Buffer.from(b as Uint8Array).toString('utf8'))
+    .join('');
   assert.ok(text.startsWith('\x1b[0m'), 'the escape sequence before the run is kept');
   const kept = text.slice(4).split('\n').filter(Boolean);
   assert.ok(kept.length >= 10 && kept.length < 20, `kept ${kept.length} lines`);

@@ -37,14 +37,22 @@ test('a close without a code (1005) ends the session like 1000; a 1001 or a drop
     const c = await openTerminal(srv);
     c.ws.close();
     await c.closed;
-    await waitUntil(() => srv.service.sessionCount() === 0, 10_000, () => `close without a code left ${srv.service.sessionCount()} session(s)`);
+    await waitUntil(
+      () => srv.service.sessionCount() === 0,
+      10_000,
+      () => `close without a code left ${srv.service.sessionCount()} session(s)`,
+    );
   }
 
   const tab = await openTerminal(srv);
   await tab.close(1001); // a tab closing
   const dropped = await openTerminal(srv);
   await dropped.drop();
-  await waitUntil(() => srv.service.list().every((s) => s.clients === 0), 10_000, () => 'clients never detached');
+  await waitUntil(
+    () => srv.service.list().every((s) => s.clients === 0),
+    10_000,
+    () => 'clients never detached',
+  );
   assert.equal(srv.service.sessionCount(), 2, '1001 and a drop both keep their shells');
   for (const id of [tab.sessionId, dropped.sessionId]) {
     const again = new TermClient(`${srv.wsBase}/terminal/ws?session=${id}`, { 'x-api-key': KEY });
@@ -53,5 +61,9 @@ test('a close without a code (1005) ends the session like 1000; a 1001 or a drop
     again.ws.close();
     await again.closed;
   }
-  await waitUntil(() => srv.service.sessionCount() === 0, 10_000, () => 'the resumed sessions, closed without a code, did not end');
+  await waitUntil(
+    () => srv.service.sessionCount() === 0,
+    10_000,
+    () => 'the resumed sessions, closed without a code, did not end',
+  );
 });

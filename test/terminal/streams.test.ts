@@ -27,7 +27,7 @@ async function sessionThatPrinted(cli: CliProcess, command: string, text: string
 }
 
 describe('terminal WebSocket: clients that never read', () => {
-  it('keep the server\'s RSS within bounds on `yes`, during and after', async (t: TestContext) => {
+  it("keep the server's RSS within bounds on `yes`, during and after", async (t: TestContext) => {
     const cli = await cliWithTerminal();
     try {
       const id = await sessionThatPrinted(cli, 'yes', 'y\r\ny\r\n');
@@ -54,7 +54,9 @@ describe('terminal WebSocket: clients that never read', () => {
       await sleep(1000);
       const after = rssKiB(cli.child.pid!);
       assert.equal((await cli.call('GET', '/health')).status, 200);
-      t.diagnostic(`RSS growth: peak ${((peak - before) / MIB).toFixed(1)} MiB, after ${((after - before) / MIB).toFixed(1)} MiB; unread at most ${peakUnread} bytes`);
+      t.diagnostic(
+        `RSS growth: peak ${((peak - before) / MIB).toFixed(1)} MiB, after ${((after - before) / MIB).toFixed(1)} MiB; unread at most ${peakUnread} bytes`,
+      );
       assert.ok(peak - before < 150 * MIB, `server RSS grew ${((peak - before) / MIB).toFixed(1)} MiB while never-readers sat on \`yes\``);
       assert.ok(after - before < 150 * MIB, `server RSS stayed ${((after - before) / MIB).toFixed(1)} MiB up after they left`);
     } finally {
@@ -80,7 +82,7 @@ describe('terminal WebSocket: a client that reads as fast as it can', () => {
 });
 
 describe('terminal WebSocket: a client that joins late to a long history', () => {
-  it('gets the session\'s screen and scrollback ending with the last line, while /health answers within a second', async (t: TestContext) => {
+  it("gets the session's screen and scrollback ending with the last line, while /health answers within a second", async (t: TestContext) => {
     const cli = await cliWithTerminal();
     try {
       const id = await sessionThatPrinted(cli, 'seq 1 400000', '\r\n400000\r\n');

@@ -64,10 +64,7 @@ async function api(srv: TestServer, method: string, path: string, key: string | 
 test('typing `echo $((6*7))` shows 42, and `stty size` follows a resize', async () => {
   const srv = await server();
   const c = await openTerminal(srv, 'cols=100&rows=30');
-  assert.deepEqual(
-    { ...c.controls[0], id: undefined },
-    { type: 'session', id: undefined, cols: 100, rows: 30, resumed: false },
-  );
+  assert.deepEqual({ ...c.controls[0], id: undefined }, { type: 'session', id: undefined, cols: 100, rows: 30, resumed: false });
   c.type('echo $((6*7))\r');
   await c.waitFor(/^42\r$/m);
   c.type('stty size\r');
@@ -92,7 +89,11 @@ test('a dropped connection keeps the shell; reconnecting with ?session= replays 
   const id = a.sessionId!;
   const pid = srv.service.list()[0].pid;
   await a.drop();
-  await waitUntil(() => srv.service.list()[0]?.clients === 0, 10_000, () => 'never detached');
+  await waitUntil(
+    () => srv.service.list()[0]?.clients === 0,
+    10_000,
+    () => 'never detached',
+  );
   const info = srv.service.list()[0];
   assert.equal(info.id, id);
   assert.ok(info.detachedUntil! > Date.now() / 1000, 'a detached session says until when it waits');
@@ -143,11 +144,23 @@ test('several clients share one session: all see the output and all may type', a
   assert.equal(srv.service.list()[0].clients, 2);
   // A clean close by one client leaves the session to the other; by the last one, it ends it.
   await a.close(1000);
-  await waitUntil(() => srv.service.list()[0]?.clients === 1, 10_000, () => 'a never detached');
+  await waitUntil(
+    () => srv.service.list()[0]?.clients === 1,
+    10_000,
+    () => 'a never detached',
+  );
   const pid = srv.service.list()[0].pid;
   await b.close(1000);
-  await waitUntil(() => srv.service.sessionCount() === 0, 10_000, () => 'session did not end after the last clean close');
-  await waitUntil(() => !alive(pid), 10_000, () => `shell ${pid} still alive`);
+  await waitUntil(
+    () => srv.service.sessionCount() === 0,
+    10_000,
+    () => 'session did not end after the last clean close',
+  );
+  await waitUntil(
+    () => !alive(pid),
+    10_000,
+    () => `shell ${pid} still alive`,
+  );
 });
 
 test('the shell exiting sends an exit message and closes with 1000', async () => {
@@ -177,7 +190,11 @@ test('workdir sets the cwd directly, command runs in the new shell, and a bad wo
 
 test('unauthenticated upgrades get HTTP 401 and foreign origins 403, before any WebSocket opens', async () => {
   const srv = await server();
-  for (const [port, path] of [[srv.port, '/terminal/ws'], [srv.terminalPort, '/'], [srv.terminalPort, '/any/path']] as const) {
+  for (const [port, path] of [
+    [srv.port, '/terminal/ws'],
+    [srv.terminalPort, '/'],
+    [srv.terminalPort, '/any/path'],
+  ] as const) {
     const none = await rawUpgrade(port, path, {});
     assert.equal(none.status, 401);
     assert.equal(none.upgraded, false);
@@ -190,7 +207,11 @@ test('unauthenticated upgrades get HTTP 401 and foreign origins 403, before any 
   assert.match(JSON.parse(foreign.body).error, /evil\.example/);
   const own = await rawUpgrade(srv.port, '/terminal/ws', { 'x-api-key': KEY, Origin: `http://127.0.0.1:${srv.port}` });
   assert.equal(own.upgraded, true);
-  await waitUntil(() => srv.service.sessionCount() === 1, 10_000, () => 'the accepted upgrade started no session');
+  await waitUntil(
+    () => srv.service.sessionCount() === 1,
+    10_000,
+    () => 'the accepted upgrade started no session',
+  );
   // On the command port only /terminal/ws is a WebSocket.
   assert.equal((await rawUpgrade(srv.port, '/jobs', { 'x-api-key': KEY })).status, 404);
   assert.equal(srv.service.sessionCount(), 1, 'the refused ones started nothing');
@@ -239,7 +260,11 @@ test('bad frames get error messages and the session goes on; an oversized messag
   c.ws.send('not json');
   c.ws.send(JSON.stringify({ type: 'launch' }));
   c.ws.send(Buffer.from('binary'), { binary: true });
-  await waitUntil(() => c.controls.filter((m) => m.type === 'error').length === 3, 10_000, () => JSON.stringify(c.controls));
+  await waitUntil(
+    () => c.controls.filter((m) => m.type === 'error').length === 3,
+    10_000,
+    () => JSON.stringify(c.controls),
+  );
   c.type('echo still-$((5+5))\r');
   await c.waitFor(/^still-10\r$/m);
   c.type('x'.repeat(5000));
@@ -258,7 +283,10 @@ test('a multi-byte character split across PTY reads arrives whole, also from a m
     c.type(`printf '\\342'; sleep 0.5; printf '\\202\\254-split\\n'\r`);
     await c.waitFor('€-split');
     assert.ok(!c.output.includes('\ufffd'), 'no replacement character');
-    assert.ok(c.outputFrames.some((f) => f.includes('€')), 'the character sits whole in one frame');
+    assert.ok(
+      c.outputFrames.some((f) => f.includes('€')),
+      'the character sits whole in one frame',
+    );
     await c.close();
   }
 });
@@ -280,7 +308,11 @@ test('an unknown or expired session id is refused with 4404', async () => {
   const a = await openTerminal(srv);
   const id = a.sessionId!;
   await a.drop();
-  await waitUntil(() => srv.service.sessionCount() === 0, 15_000, () => 'the grace period never ended the session');
+  await waitUntil(
+    () => srv.service.sessionCount() === 0,
+    15_000,
+    () => 'the grace period never ended the session',
+  );
   const late = new TermClient(`${srv.wsBase}/terminal/ws?session=${id}`);
   assert.equal(await late.closed, 4404);
   assert.match(String(late.controls[0]?.message), /no terminal session/);
@@ -362,14 +394,22 @@ test('the terminal port takes every upgrade path and serves the page; /health an
   assert.equal(update.status, 409);
   assert.equal(update.body.error, 'cannot update while terminal sessions are active');
   await c.close();
-  await waitUntil(() => srv.service.sessionCount() === 0, 10_000, () => 'session did not end');
+  await waitUntil(
+    () => srv.service.sessionCount() === 0,
+    10_000,
+    () => 'session did not end',
+  );
   assert.equal((await api(srv, 'GET', '/health')).body.terminal_sessions, 0);
 });
 
 test('the agent-server CLI bundle serves terminals on both ports', async () => {
   const cli = await spawnCli(['--terminal-port', '0', '--state-dir', tmp], {}, KEY);
   try {
-    await waitUntil(() => /and port \d+/.test(cli.stderr()), 20_000, () => `the banner names no terminal port: ${cli.stderr()}`);
+    await waitUntil(
+      () => /and port \d+/.test(cli.stderr()),
+      20_000,
+      () => `the banner names no terminal port: ${cli.stderr()}`,
+    );
     const port = Number(/and port (\d+)/.exec(cli.stderr())?.[1]);
     for (const url of [`${cli.url.replace('http', 'ws')}/terminal/ws`, `ws://127.0.0.1:${port}/`]) {
       const c = new TermClient(url);

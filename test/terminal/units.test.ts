@@ -26,7 +26,16 @@ test('client frames are validated, never thrown', () => {
   assert.deepEqual(parseClientFrame('{"type":"ping"}'), { ok: true, frame: { type: 'ping' } });
   assert.deepEqual(parseClientFrame('{"type":"resize","cols":1000,"rows":1}'), { ok: true, frame: { type: 'resize', cols: 500, rows: 2 } });
   assert.deepEqual(parseClientFrame('{"type":"resize","cols":"120","rows":40.7}'), { ok: true, frame: { type: 'resize', cols: 120, rows: 40 } });
-  for (const bad of ['not json', '[]', 'null', '{"type":"input","data":5}', '{"type":"resize","cols":-1,"rows":5}', '{"type":"resize"}', '{"type":"nope"}', '{}']) {
+  for (const bad of [
+    'not json',
+    '[]',
+    'null',
+    '{"type":"input","data":5}',
+    '{"type":"resize","cols":-1,"rows":5}',
+    '{"type":"resize"}',
+    '{"type":"nope"}',
+    '{}',
+  ]) {
     const r = parseClientFrame(bad);
     assert.equal(r.ok, false, bad);
     assert.ok(!r.ok && r.error.length > 0);
@@ -112,7 +121,11 @@ test('only the server itself, a proxy forwarding to it, or an allowed origin may
   assert.equal(originAllowed('http://127.0.0.1:8586', request(host), []), false);
   assert.equal(originAllowed('https://evil.example', request(host), []), false);
   assert.equal(originAllowed('null', request(host), []), false);
-  assert.equal(originAllowed('https://abc-8585.devtunnels.ms', request({ host: 'localhost:8585' }), [], 'abc-8585.devtunnels.ms'), true, 'the tunnel\'s forwarded host');
+  assert.equal(
+    originAllowed('https://abc-8585.devtunnels.ms', request({ host: 'localhost:8585' }), [], 'abc-8585.devtunnels.ms'),
+    true,
+    "the tunnel's forwarded host",
+  );
   assert.equal(originAllowed('https://abc-8585.devtunnels.ms', request({ host: 'abc-8585.devtunnels.ms' }), []), true);
   assert.equal(originAllowed('http://abc.example:8080', request({ host: 'abc.example' }), []), false);
   assert.equal(originAllowed('https://dash.example', request(host), ['https://dash.example/']), true);
@@ -136,7 +149,11 @@ test('an upgrade needs the key or a live ticket, and a foreign origin is refused
 });
 
 test('node-pty: the host module comes first, @lydell/node-pty is the fallback, false turns terminals off', () => {
-  const fake = { spawn: () => { throw new Error('unused'); } };
+  const fake = {
+    spawn: () => {
+      throw new Error('unused');
+    },
+  };
   const injected = loadPtyModule(fake);
   assert.ok(injected.ok && injected.module === fake && injected.from === 'host');
   const fallback = loadPtyModule(() => {
@@ -150,7 +167,10 @@ test('node-pty: the host module comes first, @lydell/node-pty is the fallback, f
 
 test('the flow gate pauses while anyone holds it; water marks have hysteresis', () => {
   const calls: string[] = [];
-  const gate = new FlowGate(() => calls.push('pause'), () => calls.push('resume'));
+  const gate = new FlowGate(
+    () => calls.push('pause'),
+    () => calls.push('resume'),
+  );
   gate.hold('a');
   gate.hold('b');
   gate.hold('a');

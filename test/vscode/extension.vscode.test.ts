@@ -51,9 +51,18 @@ describe('the extension in a real VS Code', () => {
           timeoutMs: 180_000,
         });
         assert.equal(exitCode, 0, `the suite failed; console:\n${log.join('\n')}`);
-        assert.ok(log.some((l) => l.includes('[suite] all checks passed')), `the suite ran to its end; console:\n${log.join('\n')}`);
-        assert.ok(log.some((l) => l.includes('[suite] views checked')), `the views were checked; console:\n${log.join('\n')}`);
-        assert.ok(log.some((l) => l.includes(`[suite] VS Code ${install.vscode}.`)), `it ran in VS Code ${install.vscode}`);
+        assert.ok(
+          log.some((l) => l.includes('[suite] all checks passed')),
+          `the suite ran to its end; console:\n${log.join('\n')}`,
+        );
+        assert.ok(
+          log.some((l) => l.includes('[suite] views checked')),
+          `the views were checked; console:\n${log.join('\n')}`,
+        );
+        assert.ok(
+          log.some((l) => l.includes(`[suite] VS Code ${install.vscode}.`)),
+          `it ran in VS Code ${install.vscode}`,
+        );
       } finally {
         devtunnel.cleanup();
         rmSync(home, { recursive: true, force: true });

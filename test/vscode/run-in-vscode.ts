@@ -10,7 +10,15 @@ import { chromium, type Page } from 'playwright-core';
 
 const CACHE = resolve(__dirname, '../../.cache');
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-dev-shm-usage',
+];
 
 /** One VS Code to test on: code-server of a version and the Node it runs on (as scripts/setup-vscode-test.sh installs them). */
 export interface VsCodeInstall {
@@ -29,7 +37,14 @@ export interface VsCodeInstall {
 }
 
 function install(vscode: string, codeServer: string, dir: string, node: string, smokeTestFlags: string[]): VsCodeInstall {
-  return { name: `VS Code ${vscode} (code-server ${codeServer})`, vscode, codeServer, smokeTestFlags, node: join(CACHE, dir, node), entry: join(CACHE, dir, 'code-server/node_modules/code-server/out/node/entry.js') };
+  return {
+    name: `VS Code ${vscode} (code-server ${codeServer})`,
+    vscode,
+    codeServer,
+    smokeTestFlags,
+    node: join(CACHE, dir, node),
+    entry: join(CACHE, dir, 'code-server/node_modules/code-server/out/node/entry.js'),
+  };
 }
 
 /** The newest VS Code, and the oldest that package.json's `engines.vscode` claims. */
@@ -60,7 +75,11 @@ export interface VsCodeResult {
 }
 
 export function vscodeInstalled(install: VsCodeInstall = LATEST): string | undefined {
-  for (const [what, path] of [[`the Node of ${install.name}`, install.node], [install.name, install.entry], ['chromium', CHROMIUM]]) {
+  for (const [what, path] of [
+    [`the Node of ${install.name}`, install.node],
+    [install.name, install.entry],
+    ['chromium', CHROMIUM],
+  ]) {
     if (!existsSync(path)) return `${what} is missing (${path}): run \`npm run setup\``;
   }
   return undefined;
@@ -107,10 +126,15 @@ async function startCodeServer(opts: StartOptions): Promise<CodeServer> {
   }
   const args = [
     install.entry,
-    '--bind-addr', `127.0.0.1:${port}`,
-    '--auth', 'none',
+    '--bind-addr',
+    `127.0.0.1:${port}`,
+    '--auth',
+    'none',
     ...dirs,
-    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override',
+    '--disable-telemetry',
+    '--disable-update-check',
+    '--disable-workspace-trust',
+    '--disable-getting-started-override',
     ...(opts.smokeTest ? install.smokeTestFlags : []),
   ];
   const child = spawn(install.node, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -147,7 +171,13 @@ function installVsix(install: VsCodeInstall, vsix: string, env: NodeJS.ProcessEn
 }
 
 export async function runInVsCode(opts: VsCodeRun): Promise<VsCodeResult> {
-  const server = await startCodeServer({ install: opts.install ?? LATEST, vsix: opts.vsix, extensionFolder: opts.extensionFolder, env: opts.env, smokeTest: true });
+  const server = await startCodeServer({
+    install: opts.install ?? LATEST,
+    vsix: opts.vsix,
+    extensionFolder: opts.extensionFolder,
+    env: opts.env,
+    smokeTest: true,
+  });
   const log: string[] = [];
   try {
     // Playwright gives every launch a fresh temporary profile.

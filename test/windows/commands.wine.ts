@@ -107,7 +107,10 @@ test('env names in any case: an overlay replaces the variable whatever its spell
   const j = await api.run({ command: 'set FOO& echo [%Path%]', env: { foo: 'lower', path: 'C:\\only' } });
   assert.equal(j.exitCode, 0);
   const lines = j.stdout.split(/\r?\n/).filter(Boolean);
-  assert.deepEqual(lines.filter((l: string) => /^foo=/i.test(l)), ['foo=lower']);
+  assert.deepEqual(
+    lines.filter((l: string) => /^foo=/i.test(l)),
+    ['foo=lower'],
+  );
   assert.match(j.stdout, /\[C:\\only\]/);
 });
 

@@ -64,7 +64,9 @@ test('/health tells what this Windows machine supports', async () => {
   assert.equal(body.persistent_shell_shells.cmd, true);
   for (const posixShell of ['bash', 'zsh', 'sh', 'fish']) assert.equal(body.persistent_shell_shells[posixShell], false, posixShell);
   assert.ok(['cmd', 'pwsh', 'powershell'].includes(body.persistent_shell_default_shell));
-  console.log(`# under Wine /health says: terminal_supported=${body.terminal_supported}, powershell=${body.persistent_shell_shells.powershell}, default shell ${body.persistent_shell_default_shell}`);
+  console.log(
+    `# under Wine /health says: terminal_supported=${body.terminal_supported}, powershell=${body.persistent_shell_shells.powershell}, default shell ${body.persistent_shell_default_shell}`,
+  );
   notUnderWine('PowerShell (Wine ships only a stub powershell.exe, so /health may list it here)', 'test/core/platform.test.ts');
   // libuv takes a pipe name with FILE_FLAG_FIRST_PIPE_INSTANCE, which Wine 8 does not enforce: there two
   // servers both listen on one name, so the state dir's lock cannot be seen to refuse a second server.
@@ -94,7 +96,15 @@ test('an ACP job with a scripted agent run by Windows Node: its turn, its fs wri
   writeFileSync(join(work, 'shim.cmd'), `@"${winPath(setup.NODE_EXE)}" -e "console.log(JSON.stringify(process.argv.slice(1)))" %*\r\n`);
   const agentJs = join(root, 'agent.js');
   // Windows Node runs plain JavaScript, not tsx: the SDK-based agent is bundled to one file.
-  buildSync({ entryPoints: [join(REPO, 'test/acp/agents/scripted-agent.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: agentJs, logLevel: 'error' });
+  buildSync({
+    entryPoints: [join(REPO, 'test/acp/agents/scripted-agent.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    outfile: agentJs,
+    logLevel: 'error',
+  });
   const api = await machine.startServer();
   const steps = [
     { say: 'hello from windows' },
@@ -105,7 +115,14 @@ test('an ACP job with a scripted agent run by Windows Node: its turn, its fs wri
     // to spawn .cmd and .bat files without a shell, so it goes through cmd.exe, its arguments escaped.
     { terminal: { command: 'shim', args: ARGS, cwd: winPath(work) } },
     // A program with the same arguments, found on PATH by cmd.
-    { terminal: { command: 'node', args: ['-e', 'console.log(JSON.stringify(process.argv.slice(1)))', ...ARGS, ...PERCENT], cwd: winPath(work), env: [{ name: 'PATH', value: `${winPath(dirname(setup.NODE_EXE))};C:\\windows\\system32` }] } },
+    {
+      terminal: {
+        command: 'node',
+        args: ['-e', 'console.log(JSON.stringify(process.argv.slice(1)))', ...ARGS, ...PERCENT],
+        cwd: winPath(work),
+        env: [{ name: 'PATH', value: `${winPath(dirname(setup.NODE_EXE))};C:\\windows\\system32` }],
+      },
+    },
   ];
   const r = await api.call('POST', '/exec', {
     mode: 'acp',

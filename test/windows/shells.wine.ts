@@ -37,7 +37,13 @@ test('a cmd session keeps its folder and variables; output, stderr and exit code
 });
 
 test('a cmd session: a nudge answers a prompt; other input is refused (stdin carries the commands); the key stays out', async () => {
-  const r = await api.call('POST', '/exec', { mode: 'persistent_shell', sessionKey: 'cmd-session', shell: 'cmd', command: 'set /p answer=\necho done', timeout: 30 });
+  const r = await api.call('POST', '/exec', {
+    mode: 'persistent_shell',
+    sessionKey: 'cmd-session',
+    shell: 'cmd',
+    command: 'set /p answer=\necho done',
+    timeout: 30,
+  });
   await eventually(async () => (await api.call('GET', `/jobs/${r.body.jobId}`)).body.processAlive, 20_000, 'the command to run');
   const refused = await api.call('POST', `/jobs/${r.body.jobId}/input`, { data: 'text' });
   assert.ok(refused.status >= 400 && refused.status < 500, `input -> ${refused.status}`);

@@ -26,7 +26,11 @@ test('--wrapper: POST /update runs the update command (a quoted path with spaces
   assert.equal(r.status, 200, JSON.stringify(r.body));
   // The redirect makes the file before echo writes into it: wait for its words.
   await eventually(() => existsSync(marker) && readFileSync(marker, 'utf8').trim() === 'to the latest', 60_000, 'the update command to run');
-  const second = await eventually(() => [...wrapper.stderr().matchAll(/listening on (http:\/\/\S+)/g)].map((m) => m[1]).find((u) => u !== first), 60_000, 'the server to start again');
+  const second = await eventually(
+    () => [...wrapper.stderr().matchAll(/listening on (http:\/\/\S+)/g)].map((m) => m[1]).find((u) => u !== first),
+    60_000,
+    'the server to start again',
+  );
   const health = await fetch(`${second}/health`);
   assert.equal(health.status, 200);
 });

@@ -64,7 +64,12 @@ export class WineMachine {
   /** The real CLI under Windows Node; resolves once it listens. */
   async startServer(args: string[] = [], opts: { env?: NodeJS.ProcessEnv; stateDir?: string | null } = {}): Promise<WindowsServer> {
     const stateDir = opts.stateDir === undefined ? tempDir('ar-win-state-') : opts.stateDir;
-    const server = new WindowsServer(this, [...(stateDir ? ['--state-dir', winPath(stateDir)] : []), ...args], opts.env ?? { AGENT_RUNTIME_API_KEY: KEY }, stateDir);
+    const server = new WindowsServer(
+      this,
+      [...(stateDir ? ['--state-dir', winPath(stateDir)] : []), ...args],
+      opts.env ?? { AGENT_RUNTIME_API_KEY: KEY },
+      stateDir,
+    );
     this.servers.push(server);
     await server.started;
     return server;

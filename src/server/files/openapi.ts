@@ -8,7 +8,13 @@ const obj = (properties: Record<string, unknown>, extra: Record<string, unknown>
 const json = (schema: Record<string, unknown>, description = 'OK') => ({ description, content: { 'application/json': { schema } } });
 const error = (description: string) => json({ $ref: '#/components/schemas/Error' }, description);
 const secured = { security: [{ apiKey: [] }] };
-const q = (name: string, description: string, schema: Record<string, unknown> = str, required = false) => ({ name, in: 'query', required, schema, description });
+const q = (name: string, description: string, schema: Record<string, unknown> = str, required = false) => ({
+  name,
+  in: 'query',
+  required,
+  schema,
+  description,
+});
 const pathQ = q('path', 'absolute, or relative to the server’s cwd', str, true);
 const faults = {
   '400': error('bad parameter, a folder where a file is wanted, or a name not valid here'),
@@ -37,7 +43,11 @@ export const filesPaths: Record<string, Record<string, unknown>> = {
     put: {
       ...secured,
       summary: 'Replace or create a file atomically from the raw body (streamed to a temporary file beside it, then renamed)',
-      parameters: [pathQ, q('mkdirs', 'create missing parent folders', bool), { name: 'If-Match', in: 'header', schema: str, description: 'an ETag: 412 unless the file is that version' }],
+      parameters: [
+        pathQ,
+        q('mkdirs', 'create missing parent folders', bool),
+        { name: 'If-Match', in: 'header', schema: str, description: 'an ETag: 412 unless the file is that version' },
+      ],
       requestBody: { content: { 'application/octet-stream': {} } },
       responses: {
         '200': json(Written, 'replaced'),
@@ -50,7 +60,12 @@ export const filesPaths: Record<string, Record<string, unknown>> = {
     },
   },
   '/files/stat': {
-    get: { ...secured, summary: 'What a path is (a symlink is not followed)', parameters: [pathQ], responses: { '200': json(obj({ path: str, type: EntryType, size: int, mode: int, mtime: num, etag: str })), ...faults } },
+    get: {
+      ...secured,
+      summary: 'What a path is (a symlink is not followed)',
+      parameters: [pathQ],
+      responses: { '200': json(obj({ path: str, type: EntryType, size: int, mode: int, mtime: num, etag: str })), ...faults },
+    },
   },
   '/files/list': {
     get: {
@@ -58,7 +73,12 @@ export const filesPaths: Record<string, Record<string, unknown>> = {
       summary: 'A folder’s entries sorted by name, a page at a time',
       parameters: [pathQ, q('limit', 'entries per page (default 1000, at most filesListMaxEntries)', int), q('cursor', 'the cursor of the previous page')],
       responses: {
-        '200': json(obj({ entries: { type: 'array', items: obj({ name: str, path: str, type: EntryType, size: int, mtime: num }) }, cursor: { type: ['string', 'null'] } })),
+        '200': json(
+          obj({
+            entries: { type: 'array', items: obj({ name: str, path: str, type: EntryType, size: int, mtime: num }) },
+            cursor: { type: ['string', 'null'] },
+          }),
+        ),
         ...faults,
       },
     },
@@ -68,7 +88,12 @@ export const filesPaths: Record<string, Record<string, unknown>> = {
       ...secured,
       summary: 'Make a folder (`parents`: and the missing ones above it)',
       requestBody: { content: { 'application/json': { schema: obj({ path: str, parents: bool }, { required: ['path'] }) } } },
-      responses: { '201': json(obj({ path: str, created: bool }), 'made'), '200': json(obj({ path: str, created: bool }), 'already there (parents)'), '409': error('already exists'), ...faults },
+      responses: {
+        '201': json(obj({ path: str, created: bool }), 'made'),
+        '200': json(obj({ path: str, created: bool }), 'already there (parents)'),
+        '409': error('already exists'),
+        ...faults,
+      },
     },
   },
   '/files/move': {
@@ -91,7 +116,13 @@ export const filesPaths: Record<string, Record<string, unknown>> = {
     get: {
       ...secured,
       summary: 'A regular expression over file contents (ripgrep where installed); skips .git and .gitignore’d files unless ignore=false',
-      parameters: [pathQ, q('pattern', 'a regular expression', str, true), q('glob', 'only files matching this glob'), q('limit', 'most matches (default 1000, at most filesMaxResults)', int), q('ignore', 'false: search ignored files and .git too', bool)],
+      parameters: [
+        pathQ,
+        q('pattern', 'a regular expression', str, true),
+        q('glob', 'only files matching this glob'),
+        q('limit', 'most matches (default 1000, at most filesMaxResults)', int),
+        q('ignore', 'false: search ignored files and .git too', bool),
+      ],
       responses: {
         '200': json(obj({ matches: { type: 'array', items: obj({ path: str, line: int, column: int, text: str }) }, truncated: bool })),
         ...faults,
@@ -102,7 +133,12 @@ export const filesPaths: Record<string, Record<string, unknown>> = {
     get: {
       ...secured,
       summary: 'Files whose name matches a glob; skips .git and .gitignore’d files unless ignore=false',
-      parameters: [pathQ, q('name', 'a glob over file names', str, true), q('limit', 'most paths (default 1000, at most filesMaxResults)', int), q('ignore', 'false: include ignored files and .git', bool)],
+      parameters: [
+        pathQ,
+        q('name', 'a glob over file names', str, true),
+        q('limit', 'most paths (default 1000, at most filesMaxResults)', int),
+        q('ignore', 'false: include ignored files and .git', bool),
+      ],
       responses: { '200': json(obj({ paths: { type: 'array', items: str }, truncated: bool })), ...faults },
     },
   },

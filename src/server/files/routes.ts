@@ -33,10 +33,12 @@ export function filesRoutes(roots: FileRoots, watches: Watches, limits: FilesLim
   // Every handler's file-system errors become the client's errors, named by the path the client gave
   // (a path inside /proc/self/fd means nothing to a client).
   type Handler = (req: Request, res: Response) => Promise<void>;
-  const named = (h: Handler): Handler => (req, res) =>
-    h(req, res).catch((err) => {
-      throw fsError(err, typeof req.query.path === 'string' ? req.query.path : undefined);
-    });
+  const named =
+    (h: Handler): Handler =>
+    (req, res) =>
+      h(req, res).catch((err) => {
+        throw fsError(err, typeof req.query.path === 'string' ? req.query.path : undefined);
+      });
   const r = {
     get: (path: string, h: Handler) => router.get(path, named(h)),
     put: (path: string, h: Handler) => router.put(path, named(h)),
@@ -86,7 +88,14 @@ export function filesRoutes(roots: FileRoots, watches: Watches, limits: FilesLim
     sendJson(res, 200, await stat(roots, pathOf(req)));
   });
   r.get('/files/list', async (req, res) => {
-    sendJson(res, 200, await list(roots, pathOf(req), req.query.limit, req.query.cursor, { defaultLimit: Math.min(DEFAULT_LIST, limits.filesListMaxEntries), maxLimit: limits.filesListMaxEntries }));
+    sendJson(
+      res,
+      200,
+      await list(roots, pathOf(req), req.query.limit, req.query.cursor, {
+        defaultLimit: Math.min(DEFAULT_LIST, limits.filesListMaxEntries),
+        maxLimit: limits.filesListMaxEntries,
+      }),
+    );
   });
   r.post('/files/mkdir', async (req, res) => {
     const body = bodyObject(req);

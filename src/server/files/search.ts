@@ -114,19 +114,25 @@ async function searchRg(rg: string, q: SearchQuery): Promise<SearchResult> {
   if (q.glob) args.splice(1, 0, '--glob', q.glob);
   const t = rgTarget(q);
   args.push('-e', q.pattern, '--', t.arg);
-  const run = await runLines(rg, args, q, (line) => {
-    if (!line.startsWith('{"type":"match"')) return true;
-    if (matches.length >= q.limit) {
-      truncated = true;
-      return false;
-    }
-    const d = JSON.parse(line).data;
-    const text = textOf(d.lines);
-    const path = t.name(textOf(d.path));
-    const sub = d.submatches[0];
-    matches.push({ path, line: d.line_number, column: (sub?.start ?? 0) + 1, text: cut(text.endsWith('\n') ? text.slice(0, -1) : text) });
-    return true;
-  }, t);
+  const run = await runLines(
+    rg,
+    args,
+    q,
+    (line) => {
+      if (!line.startsWith('{"type":"match"')) return true;
+      if (matches.length >= q.limit) {
+        truncated = true;
+        return false;
+      }
+      const d = JSON.parse(line).data;
+      const text = textOf(d.lines);
+      const path = t.name(textOf(d.path));
+      const sub = d.submatches[0];
+      matches.push({ path, line: d.line_number, column: (sub?.start ?? 0) + 1, text: cut(text.endsWith('\n') ? text.slice(0, -1) : text) });
+      return true;
+    },
+    t,
+  );
   return { matches, truncated: truncated || run.timedOut };
 }
 
@@ -138,7 +144,13 @@ function rgTarget(q: Pick<SearchQuery, 'dir' | 'fd' | 'file'>): { arg: string; c
 }
 
 /** Runs `rg`, handing each line of its output to `take` until it returns false; rg's errors become 400s. */
-function runLines(rg: string, args: string[], q: Pick<SearchQuery, 'timeoutMs' | 'signal'>, take: (line: string) => boolean, target: { cwd?: string; fd?: number } = {}): Promise<{ timedOut: boolean }> {
+function runLines(
+  rg: string,
+  args: string[],
+  q: Pick<SearchQuery, 'timeoutMs' | 'signal'>,
+  take: (line: string) => boolean,
+  target: { cwd?: string; fd?: number } = {},
+): Promise<{ timedOut: boolean }> {
   return new Promise((resolve, reject) => {
     let timedOut = false;
     const stdio: ('ignore' | 'pipe' | number)[] = ['ignore', 'pipe', 'pipe'];

@@ -63,9 +63,7 @@ export class Watches {
       this.active--;
       clearInterval(heartbeat);
       clearInterval(rootCheck);
-      void (subscription?.unsubscribe() ?? Promise.resolve())
-        .catch(() => undefined)
-        .then(() => dir.close());
+      void (subscription?.unsubscribe() ?? Promise.resolve()).catch(() => undefined).then(() => dir.close());
       if (res.headersSent && !res.writableEnded) res.end();
     };
     const send = (event: string, data: unknown) => {
@@ -102,7 +100,11 @@ export class Watches {
           const path = join(shown, relative(real, e.path));
           const kind = e.type === 'update' ? 'change' : e.type;
           if (kind === 'delete') send(kind, { path, type: null });
-          else fsp.lstat(e.path).then((st) => send(kind, { path, type: typeOf(st) }), () => send(kind, { path, type: null }));
+          else
+            fsp.lstat(e.path).then(
+              (st) => send(kind, { path, type: typeOf(st) }),
+              () => send(kind, { path, type: null }),
+            );
         }
       });
       const now = await fsp.stat(real);

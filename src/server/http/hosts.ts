@@ -88,7 +88,11 @@ function hostOf(header: string): string | undefined {
 }
 
 function normalize(name: string): string {
-  return name.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
+  return name
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/\.$/, '');
 }
 
 function isLoopback(address: string | undefined): boolean {

@@ -139,18 +139,28 @@ export const openapi = {
     '/jobs/{id}/nudge': {
       post: {
         ...secured,
-        summary: 'Write a newline to the job\'s stdin',
+        summary: "Write a newline to the job's stdin",
         parameters: [idParam],
-        responses: { '200': json(obj({ nudged: bool, processAlive: bool, reason: str }, ['nudged', 'processAlive'])), '404': error('job not found'), ...common },
+        responses: {
+          '200': json(obj({ nudged: bool, processAlive: bool, reason: str }, ['nudged', 'processAlive'])),
+          '404': error('job not found'),
+          ...common,
+        },
       },
     },
     '/jobs/{id}/input': {
       post: {
         ...secured,
-        summary: 'Write to the job\'s stdin',
+        summary: "Write to the job's stdin",
         parameters: [idParam],
         requestBody: { content: { 'application/json': { schema: obj({ data: str, eof: bool }) } } },
-        responses: { '200': json(obj({ written: int, eof: bool })), '400': error('bad input'), '404': error('job not found'), '409': error('not running, or its stdin is closed'), ...common },
+        responses: {
+          '200': json(obj({ written: int, eof: bool })),
+          '400': error('bad input'),
+          '404': error('job not found'),
+          '409': error('not running, or its stdin is closed'),
+          ...common,
+        },
       },
     },
     '/jobs/{id}/cancel': {
@@ -158,7 +168,13 @@ export const openapi = {
         ...secured,
         summary: 'Cancel the job (kills its process tree, or cancels the ACP turn)',
         parameters: [idParam],
-        responses: { '200': json(ref('Job'), 'ended'), '202': json(ref('Job'), 'still ending'), '404': error('job not found'), '409': error('already finished'), ...common },
+        responses: {
+          '200': json(ref('Job'), 'ended'),
+          '202': json(ref('Job'), 'still ending'),
+          '404': error('job not found'),
+          '409': error('already finished'),
+          ...common,
+        },
       },
     },
     '/update': {

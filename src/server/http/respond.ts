@@ -10,6 +10,8 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
+// Whatever was thrown: an HttpError, body-parser's errors (type, status), or anything else.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type ErrorSender = (res: ServerResponse, err: any) => void;
 
 /** How a failed request is answered: a 4xx with a clear `error` for what the client sent, a logged 500 for our own bugs. */

@@ -67,7 +67,10 @@ export function streamJob(job: Job, req: Request, res: Response, endView: () => 
       lastStatus = job.record.status;
       if (!send('status', { status: lastStatus })) return 'drain';
     }
-    for (const [name, key] of [['stdout', 'out'], ['stderr', 'err']] as const) {
+    for (const [name, key] of [
+      ['stdout', 'out'],
+      ['stderr', 'err'],
+    ] as const) {
       for (;;) {
         if (spent()) return 'more';
         const slice = job[name].read(cursor[key], SSE_CHUNK_BYTES, final);

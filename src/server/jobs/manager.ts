@@ -171,7 +171,10 @@ export class JobManager {
       this.pump();
       return;
     }
-    this.timers.set(job.id, setTimeout(() => this.cancel(job, 'timeout'), r.timeout * 1000));
+    this.timers.set(
+      job.id,
+      setTimeout(() => this.cancel(job, 'timeout'), r.timeout * 1000),
+    );
     job.running.done.then(
       (outcome) => this.settle(job, outcome),
       (err: Error) => this.settle(job, { status: 'failed', endReason: 'error', exitCode: 1, error: err.message }),

@@ -32,7 +32,7 @@ function parseWorkdir(v: unknown): string {
   if (v === undefined || v === null || v === '') return process.cwd();
   if (typeof v !== 'string') throw new BadRequest('workdir must be a string');
   const dir = resolve(v);
-  let isDir = false;
+  let isDir: boolean;
   try {
     isDir = statSync(dir).isDirectory();
   } catch {

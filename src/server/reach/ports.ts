@@ -30,7 +30,10 @@ export async function listeningPorts(): Promise<PortsAnswer> {
 
 async function fromProc(): Promise<PortsAnswer> {
   const byInode = new Map<string, { port: number; address: string }>();
-  for (const [file, v6] of [['/proc/net/tcp', false], ['/proc/net/tcp6', true]] as const) {
+  for (const [file, v6] of [
+    ['/proc/net/tcp', false],
+    ['/proc/net/tcp6', true],
+  ] as const) {
     const text = await fsp.readFile(file, 'utf8').catch(() => '');
     for (const line of text.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);

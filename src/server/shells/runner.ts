@@ -132,7 +132,6 @@ function parseSessionKey(v: unknown): string {
   if (v === undefined || v === null || v === '') throw new BadRequest('sessionKey is required');
   if (typeof v !== 'string') throw new BadRequest('sessionKey must be a string');
   if (v.length > MAX_SESSION_KEY_LENGTH) throw new BadRequest(`sessionKey must be at most ${MAX_SESSION_KEY_LENGTH} characters`);
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(v)) throw new BadRequest('sessionKey must not contain control characters');
   return v;
 }

@@ -158,7 +158,7 @@ export class ShellProcess {
     return Promise.race([Promise.all(ended).then(() => undefined), limit]).then(() => {
       clearTimeout(timer);
       for (const s of streams) s.destroy();
-      for (const s of this.child.stdio) (s as NodeJS.ReadableStream & { destroy?: () => void } | null)?.destroy?.();
+      for (const s of this.child.stdio) (s as (NodeJS.ReadableStream & { destroy?: () => void }) | null)?.destroy?.();
     });
   }
 }

@@ -46,11 +46,16 @@ export class SessionTerminal {
     const shell = req.shell ? parseShell(req.shell) : (sessions.get(req.sessionKey)?.shell ?? defaultShell(sessions));
     const limit = req.outputByteLimit ?? DEFAULT_TERMINAL_OUTPUT_BYTES;
     const keep = (c: Buffer) => this.keep(c, limit);
-    this.handle = sessions.run(req.sessionKey, shell, { workdir: req.cwd, env: req.env }, {
-      command: commandLine(shell, req.command, req.args ?? []),
-      onStdout: keep,
-      onStderr: keep,
-    });
+    this.handle = sessions.run(
+      req.sessionKey,
+      shell,
+      { workdir: req.cwd, env: req.env },
+      {
+        command: commandLine(shell, req.command, req.args ?? []),
+        onStdout: keep,
+        onStderr: keep,
+      },
+    );
     this.exited = this.handle.done.then((r) => {
       const killed = r.ending === 'killed' || r.ending === 'cancelled';
       this.exit = { exitCode: killed ? null : r.exitCode, signal: killed ? 'SIGTERM' : null };

@@ -57,7 +57,10 @@ export const terminalPaths: Record<string, Record<string, unknown>> = {
       ...secured,
       summary: 'Terminal sessions, attached or waiting for a reconnect',
       responses: {
-        '200': json({ type: 'object', properties: { terminals: { type: 'array', items: Terminal }, maxSessions: { type: 'integer' }, supported: { type: 'boolean' } } }),
+        '200': json({
+          type: 'object',
+          properties: { terminals: { type: 'array', items: Terminal }, maxSessions: { type: 'integer' }, supported: { type: 'boolean' } },
+        }),
         ...unauthorized,
       },
     },

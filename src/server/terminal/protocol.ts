@@ -4,10 +4,7 @@
 import { isUtf8 } from 'node:buffer';
 import { SIZE_LIMITS } from './options';
 
-export type ClientFrame =
-  | { type: 'input'; data: string }
-  | { type: 'resize'; cols: number; rows: number }
-  | { type: 'ping' };
+export type ClientFrame = { type: 'input'; data: string } | { type: 'resize'; cols: number; rows: number } | { type: 'ping' };
 
 export type ControlMessage =
   | { type: 'session'; id: string; cols: number; rows: number; resumed: boolean }

@@ -29,6 +29,7 @@ export function loadPtyModule(injected?: PtyModuleSource): PtyLoad {
   const failures: string[] = [];
   const candidates: Array<[string, () => unknown]> = [];
   if (injected) candidates.push(['host', typeof injected === 'function' ? injected : () => injected]);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily, so a failure is reported, not thrown
   candidates.push(['@lydell/node-pty', () => require('@lydell/node-pty')]);
   for (const [from, load] of candidates) {
     try {

@@ -163,7 +163,11 @@ export class TerminalService {
     }
     if (this.disposed) return reject(ws, CLOSE.goingAway, 'server shutting down');
     if (this.sessions.size >= this.options.maxSessions) {
-      return reject(ws, CLOSE.tryAgainLater, `too many terminal sessions (max ${this.options.maxSessions}); end one with DELETE /terminals/{id} or try again later`);
+      return reject(
+        ws,
+        CLOSE.tryAgainLater,
+        `too many terminal sessions (max ${this.options.maxSessions}); end one with DELETE /terminals/{id} or try again later`,
+      );
     }
     let spec: SessionSpec;
     try {

@@ -5,8 +5,7 @@ import { ownGroup } from '../../common/platform';
 /** What the user must do, said once: the caller logs it and goes on serving locally. */
 export class TunnelError extends Error {}
 
-export const INSTALL_HINT =
-  'install the devtunnel CLI (https://aka.ms/devtunnels/install), run `devtunnel user login`, then start again with --tunnel';
+export const INSTALL_HINT = 'install the devtunnel CLI (https://aka.ms/devtunnels/install), run `devtunnel user login`, then start again with --tunnel';
 
 export interface CommandResult {
   code: number;
@@ -25,20 +24,15 @@ export class DevtunnelCli {
   /** Runs `devtunnel ARGS`; a missing program becomes a TunnelError saying how to install it. */
   run(args: string[]): Promise<CommandResult> {
     return new Promise((resolve, reject) => {
-      execFile(
-        this.program,
-        args,
-        { timeout: this.timeoutMs, env: this.env, windowsHide: true, maxBuffer: 1 << 20 },
-        (err, stdout, stderr) => {
-          const e = err as (NodeJS.ErrnoException & { killed?: boolean; code?: unknown }) | null;
-          if (e?.code === 'ENOENT') return reject(new TunnelError(`the devtunnel CLI was not found on PATH (${this.program}): ${INSTALL_HINT}`));
-          if (e?.killed) {
-            return reject(new TunnelError(`\`devtunnel ${args.join(' ')}\` did not finish within ${this.timeoutMs / 1000} s`));
-          }
-          if (e && typeof e.code !== 'number') return reject(new TunnelError(`could not run \`devtunnel ${args.join(' ')}\`: ${e.message}`));
-          resolve({ code: e ? (e.code as unknown as number) : 0, stdout: String(stdout), stderr: String(stderr) });
-        },
-      );
+      execFile(this.program, args, { timeout: this.timeoutMs, env: this.env, windowsHide: true, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+        const e = err as (NodeJS.ErrnoException & { killed?: boolean; code?: unknown }) | null;
+        if (e?.code === 'ENOENT') return reject(new TunnelError(`the devtunnel CLI was not found on PATH (${this.program}): ${INSTALL_HINT}`));
+        if (e?.killed) {
+          return reject(new TunnelError(`\`devtunnel ${args.join(' ')}\` did not finish within ${this.timeoutMs / 1000} s`));
+        }
+        if (e && typeof e.code !== 'number') return reject(new TunnelError(`could not run \`devtunnel ${args.join(' ')}\`: ${e.message}`));
+        resolve({ code: e ? (e.code as unknown as number) : 0, stdout: String(stdout), stderr: String(stderr) });
+      });
     });
   }
 

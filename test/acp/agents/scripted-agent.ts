@@ -141,8 +141,7 @@ function rawLine(text: string): void {
 
 async function runSteps(ctx: { client: acp.AgentContext }, sessionId: string, steps: Step[], said: string[]): Promise<acp.StopReason> {
   const s = sessionState(sessionId);
-  const update = (u: acp.SessionUpdate | Record<string, unknown>) =>
-    ctx.client.notify('session/update', { sessionId, update: u as acp.SessionUpdate });
+  const update = (u: acp.SessionUpdate | Record<string, unknown>) => ctx.client.notify('session/update', { sessionId, update: u as acp.SessionUpdate });
   const say = async (text: string) => {
     said.push(text);
     await update({ sessionUpdate: 'agent_message_chunk', content: { type: 'text', text } });
@@ -220,9 +219,12 @@ async function runSteps(ctx: { client: acp.AgentContext }, sessionId: string, st
       process.exit(step.crash);
     } else if ('garbage' in step) rawLine(step.garbage);
     else if ('bigLine' in step) {
-      const head = '{"jsonrpc":"2.0","method":"session/update","params":{"sessionId":"x","update":{"sessionUpdate":"agent_message_chunk","content":{"type":"text","text":"';
+      const head =
+        '{"jsonrpc":"2.0","method":"session/update","params":{"sessionId":"x","update":{"sessionUpdate":"agent_message_chunk","content":{"type":"text","text":"';
       const tail = '"}}}}';
-      process.stdout.write(Buffer.concat([Buffer.from(head), Buffer.alloc(Math.max(0, step.bigLine - head.length - tail.length), 'a'), Buffer.from(`${tail}\n`)]));
+      process.stdout.write(
+        Buffer.concat([Buffer.from(head), Buffer.alloc(Math.max(0, step.bigLine - head.length - tail.length), 'a'), Buffer.from(`${tail}\n`)]),
+      );
     } else if ('stderr' in step) process.stderr.write(`${step.stderr}\n`);
     else if ('spawnChild' in step) {
       const child = spawn('sleep', ['300'], { stdio: 'ignore' });
@@ -241,8 +243,7 @@ async function runSteps(ctx: { client: acp.AgentContext }, sessionId: string, st
     else if ('sayCapabilities' in step) await say(`capabilities:${JSON.stringify(clientCapabilities)}`);
     else if ('waitFile' in step) {
       while (!existsSync(step.waitFile) && !s.cancelled) await sleep(20);
-    }
-    else if ('callUnknown' in step) {
+    } else if ('callUnknown' in step) {
       try {
         await ctx.client.request(step.callUnknown, { sessionId });
         await say('unknown:ok');

@@ -56,7 +56,11 @@ export function jobRoutes(manager: JobManager, limits: JobRouteLimits): Router {
 
   r.get('/jobs', async (_req, res) => {
     if (!(await whenCurrent(res))) return;
-    sendJson(res, 200, store.recent(JOBS_LISTED).map((j) => jobView(j, {}, LIST_OUTPUT_BYTES)));
+    sendJson(
+      res,
+      200,
+      store.recent(JOBS_LISTED).map((j) => jobView(j, {}, LIST_OUTPUT_BYTES)),
+    );
   });
 
   r.get('/jobs/:id/stream', (req, res) => {
