@@ -68,6 +68,8 @@ describe('files: watch', () => {
       await until(has('create', b), 'rename: create of the new name');
       await until(has('delete', a), 'rename: delete of the old name');
       mkdirSync(join(dir, 'sub'));
+      // inotify watches a new folder only once it has seen it (docs/files.md): wait for that first.
+      await until(has('create', join(dir, 'sub')), 'create of a subfolder');
       writeFileSync(join(dir, 'sub', 'deep.txt'), 'x');
       await until(has('create', join(dir, 'sub', 'deep.txt')), 'create in a subfolder (recursive)');
       unlinkSync(b);
