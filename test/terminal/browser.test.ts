@@ -8,19 +8,9 @@ import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from '../helpers/chromium';
 import { KEY, startServer, waitUntil, type TestServer } from './helpers';
-
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-dev-shm-usage',
-];
 
 /** A TCP relay to the server whose connections the test can cut, as a network failure would. */
 class Relay {
@@ -71,7 +61,7 @@ before(async () => {
   relay = new Relay(srv.port);
   await relay.listen();
   // launch() starts chromium on a fresh temporary profile of its own, removed when it closes.
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  browser = await launchChromium();
 });
 
 after(async () => {

@@ -6,20 +6,10 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from '../helpers/chromium';
 
 const CACHE = resolve(__dirname, '../../.cache');
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-dev-shm-usage',
-];
-
 /** One VS Code to test on: code-server of a version and the Node it runs on (as scripts/setup-vscode-test.sh installs them). */
 export interface VsCodeInstall {
   /** What a person calls it: `VS Code 1.90 (code-server 4.90.3)`. */
@@ -181,7 +171,7 @@ export async function runInVsCode(opts: VsCodeRun): Promise<VsCodeResult> {
   const log: string[] = [];
   try {
     // Playwright gives every launch a fresh temporary profile.
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    const browser = await launchChromium();
     try {
       // The editor's clipboard is the browser's (a web window): the tests copy and read it back.
       const page = await browser.newPage({ permissions: ['clipboard-read', 'clipboard-write'] });
@@ -223,7 +213,7 @@ export async function withEditorPage(
 ): Promise<void> {
   const server = await startCodeServer({ install: opts.install ?? LATEST, vsix: opts.vsix, env: opts.env, smokeTest: false });
   try {
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: opts.viewport ?? { width: 1280, height: 800 } });
       await page.goto(`http://127.0.0.1:${server.port}/?folder=${encodeURIComponent(opts.workspace)}`);

@@ -8,15 +8,7 @@ const WebSocket = require(path.resolve(__dirname, '../../../node_modules/ws'));
 
 const EXTENSION_ID = 'agent-runtime.agent-runtime';
 
-async function eventually(check, what, timeoutMs = 30000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const { eventually } = require('./eventually');
 
 async function get(url, key) {
   const res = await fetch(url, { headers: key ? { 'X-API-Key': key } : {} });

@@ -8,15 +8,7 @@ const assert = require('node:assert/strict');
 const path = require('node:path');
 const WS = require(path.resolve(__dirname, '../../../node_modules/ws'));
 
-async function eventually(check, what, timeoutMs = 30000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const { eventually } = require('./eventually');
 
 async function exec(url, key, body) {
   const res = await fetch(`${url}/exec`, { method: 'POST', headers: { 'X-API-Key': key, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
