@@ -2,6 +2,7 @@
 // restart, and forgotten by count and age.
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log';
 import { processStartTime, signalTree } from '../../common/platform';
@@ -20,9 +21,6 @@ const PRUNE_EVERY_MS = 60_000;
 export class JobStore {
   private readonly jobs = new Map<string, Job>();
   private readonly byIdempotencyKey = new Map<string, Job>();
-  /** Folders of forgotten jobs, deleted once the current request is answered (at once at load). */
-  private readonly forgotten: string[] = [];
-  private deleteQueued = false;
   private prunedAt = 0;
   readonly dir: string;
 
@@ -54,7 +52,6 @@ export class JobStore {
       this.add(job);
     }
     this.prune();
-    this.deleteForgotten();
   }
 
   /** A new pending job, in a folder with empty logs; the caller saves its record. */
@@ -80,25 +77,13 @@ export class JobStore {
     return job;
   }
 
-  /** Deletes the forgotten jobs' folders once the current request has been answered. */
-  private deleteSoon(): void {
-    if (this.deleteQueued) return;
-    this.deleteQueued = true;
-    setImmediate(() => {
-      this.deleteQueued = false;
-      this.deleteForgotten();
-    });
-  }
-
-  private deleteForgotten(): void {
-    for (let dir = this.forgotten.shift(); dir !== undefined; dir = this.forgotten.shift()) {
-      try {
-        rmSync(dir, { recursive: true, force: true });
-      } catch (err) {
-        // what is left still holds its record: the job comes back at the next start, and is forgotten again
-        this.logger.warn(`jobs: could not delete ${dir}: ${(err as Error).message}`);
-      }
-    }
+  /**
+   * Deletes a forgotten job's folder off the event loop (a folder and its files can take milliseconds to
+   * delete on a busy disk). What a failed or unfinished delete leaves still holds its record: the job
+   * comes back at the next start, and is forgotten again.
+   */
+  private deleteFolder(dir: string): void {
+    rm(dir, { recursive: true, force: true }).catch((err: Error) => this.logger.warn(`jobs: could not delete ${dir}: ${err.message}`));
   }
 
   get(id: string): Job | undefined {
@@ -158,7 +143,7 @@ export class JobStore {
   }
 
   /** Forgets a job now; its folder goes once the current request has been answered. */
-  private remove(job: Job): void {
+  /** Forgets a job now; its folder is deleted in the background. */
     job.stopWatching();
     job.stdout.close(); // output that came after the end reopened it
     job.stderr.close();
@@ -166,8 +151,7 @@ export class JobStore {
     if (job.record.idempotencyKey && this.byIdempotencyKey.get(job.record.idempotencyKey) === job) {
       this.byIdempotencyKey.delete(job.record.idempotencyKey);
     }
-    this.forgotten.push(job.dir);
-    this.deleteSoon();
+    this.deleteFolder(job.dir);
   }
 
   /**
