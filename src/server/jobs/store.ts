@@ -142,8 +142,8 @@ export class JobStore {
     if (job.record.idempotencyKey) this.byIdempotencyKey.set(job.record.idempotencyKey, job);
   }
 
-  /** Forgets a job now; its folder goes once the current request has been answered. */
   /** Forgets a job now; its folder is deleted in the background. */
+  private remove(job: Job): void {
     job.stopWatching();
     job.stdout.close(); // output that came after the end reopened it
     job.stderr.close();
