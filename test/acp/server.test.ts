@@ -55,6 +55,8 @@ describe('ACP jobs through POST /exec', () => {
     assert.equal(job.stopReason, 'end_turn');
     assert.equal(job.acpError, null);
     assert.equal(job.policy, 'workdir');
+    assert.equal(typeof job.prompt, 'string', 'the prompt is kept for lists and transcripts');
+    assert.ok(job.prompt.length > 0 && job.prompt.length <= 1001);
     const types = job.events.map((e: { type: string; data: { update?: { sessionUpdate: string } } }) => e.data.update?.sessionUpdate ?? e.type);
     assert.deepEqual(
       types.filter((t: string) => t.startsWith('agent_')),

@@ -86,6 +86,9 @@ const ROUTE_DOC = {
   },
 };
 
+/** Characters of the prompt kept in the job's record (its `prompt` field), for lists and transcripts. */
+export const PROMPT_KEPT_CHARS = 1000;
+
 export class AcpRunner implements ModeRunner<AcpSpec> {
   readonly mode = 'acp' as const;
   /** Pending `ask` requests; hosts with a person at hand (the editor) listen to its `request` events. */
@@ -128,6 +131,7 @@ export class AcpRunner implements ModeRunner<AcpSpec> {
       fields: {
         agent: spec.agent,
         agentCommand: describeAgent(resolveAgent(spec.agent)),
+        prompt: spec.prompt.length > PROMPT_KEPT_CHARS ? `${spec.prompt.slice(0, PROMPT_KEPT_CHARS)}…` : spec.prompt,
         policy: spec.policy,
         acpSessionId: spec.sessionId ?? null,
         stopReason: null,
