@@ -5,14 +5,14 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
 import { Router } from 'express';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { KeyStore } from '../../src/server/auth';
 import { HttpError } from '../../src/server/errors';
 import { createApp } from '../../src/server/http/app';
 import { HostPolicy } from '../../src/server/http/hosts';
 import { sendJson } from '../../src/server/http/respond';
-import { chunked, startTestServer, TEST_KEY, type TestServer } from '../helpers/server';
+import { chunked, spawnCli, startTestServer, TEST_KEY, type TestServer } from '../helpers/server';
 
 /** A raw request, headers exactly as given (fetch would add or fix some). */
 function raw(
@@ -96,6 +96,31 @@ describe('the command server reads every shape of request', () => {
         assert.equal(r.status, 401);
         assert.equal(r.body.error, 'invalid or missing API key');
       }
+    }
+  });
+
+  it('answer a refused body sent whole on a closing connection, never reset it (the body is dropped, not parsed)', async () => {
+    // The server in a process of its own, as clients meet it: in this one the client's writes and the
+    // server's reads share a loop, and no reset shows.
+    const cli = await spawnCli([]);
+    const url = new URL(cli.url);
+    const body = Buffer.alloc(4_000_000, 0x61);
+    try {
+      for (let i = 0; i < 20; i++) {
+        const answer = await new Promise<string>((resolve) => {
+          const socket = connect(Number(url.port), '127.0.0.1');
+          let got = '';
+          socket.on('data', (d) => (got += d));
+          socket.on('error', (e) => resolve(`error ${(e as NodeJS.ErrnoException).code}`));
+          socket.on('close', () => resolve(got.split('\r\n')[0]));
+          // All of it before reading anything, as most clients send; no key, and a closing connection.
+          socket.write(`POST /exec HTTP/1.1\r\nHost: ${url.host}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
+          socket.write(body);
+        });
+        assert.equal(answer, 'HTTP/1.1 401 Unauthorized', `request ${i}`);
+      }
+    } finally {
+      await cli.stop();
     }
   });
 

@@ -66,3 +66,34 @@ export function refuseOnSocket(socket: Duplex, status: number, error: string): v
 
 /** No route serves CONNECT: a proxy request gets a clear 405 instead of a connection closed unanswered. */
 export const CONNECT_REFUSAL = 'CONNECT is not supported: this is not a proxy';
+
+/**
+ * A refused request's body, read and dropped (never parsed) before its answer, up to this many bytes. A
+ * client that sends a whole body before reading its answer (most do) and asked for the connection to be
+ * closed would otherwise find it reset, the answer lost with the unread bytes. A larger body is not waited
+ * for: its sender gets the answer as the connection closes, or a reset.
+ */
+export const REFUSED_BODY_DRAIN_BYTES = 16 << 20;
+
+/** Calls `answer` once the request's body, if any, has been read and dropped (see REFUSED_BODY_DRAIN_BYTES). */
+export function afterBody(req: IncomingMessage, answer: () => void): void {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  const hasBody = declared > 0 || req.headers['transfer-encoding'] !== undefined;
+  if (req.complete || !hasBody || !(declared <= REFUSED_BODY_DRAIN_BYTES)) return answer();
+  let answered = false;
+  let seen = 0;
+  const once = () => {
+    if (answered) return;
+    answered = true;
+    req.off('data', count);
+    answer();
+  };
+  const count = (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > REFUSED_BODY_DRAIN_BYTES) once();
+  };
+  req.on('data', count);
+  req.once('end', once);
+  req.once('error', once);
+  req.once('close', once);
+}
