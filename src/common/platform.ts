@@ -36,7 +36,7 @@ export function platformPath(): typeof posix {
 }
 
 /**
- * The program and arguments that run `command` through the platform's shell (the seed's `shell=True`).
+ * The program and arguments that run `command` through the platform's shell (the predecessor's `shell=True`).
  * On Windows the command line is wrapped in one more pair of quotes, as Node's own `shell: true` does:
  * `cmd /s /c` strips the first and the last quote of what follows, so a command that starts and ends with
  * a quoted word (`"C:\Program Files\x.exe" "arg"`) would otherwise lose both.
@@ -51,7 +51,7 @@ export function envKey(name: string, windows = isWindows): string {
   return windows ? name.toUpperCase() : name;
 }
 
-/** The per-user state directory (CONTRACT §2). */
+/** The per-user state directory (docs/API.md). */
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
   const { join } = platformPath();
   if (isWindows) return join(env.LOCALAPPDATA || join(env.USERPROFILE || homedir(), 'AppData', 'Local'), 'agent-runtime');

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
 
-/** Environment names accepted for the key, first found wins (ours, then the seed's two spellings). */
+/** Environment names accepted for the key, first found wins (ours, then the predecessor's two spellings). */
 export const API_KEY_ENV_NAMES = ['AGENT_RUNTIME_API_KEY', 'DEVPILOT_AGENT_API_KEY', 'agent_runtime_API_KEY'] as const;
 
 export const KEY_FILE_NAME = 'api_key';
@@ -38,7 +38,7 @@ export function readKeyFile(path: string): string | undefined {
   }
 }
 
-/** What every refusal for a wrong or missing key says, on every route and both ports (CONTRACT §3). */
+/** What every refusal for a wrong or missing key says, on every route and both ports (docs/API.md). */
 export const AUTH_ERROR = 'invalid or missing API key';
 
 /**
@@ -71,7 +71,7 @@ export class KeyStore extends EventEmitter {
 
   /**
    * The key in force: an explicit one, else the environment's, else the key file's, else a new one.
-   * Env and generated keys are persisted too, so a restart without the env keeps working (as the seed did).
+   * Env and generated keys are persisted too, so a restart without the env keeps working (as the predecessor did).
    */
   static load(stateDir: string, opts: { key?: string; env?: NodeJS.ProcessEnv } = {}): KeyStore {
     const filePath = join(stateDir, KEY_FILE_NAME);

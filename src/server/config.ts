@@ -7,7 +7,7 @@ export interface ServerOptions {
   port: number;
   /** Bind address. Default 127.0.0.1 (tunnels forward to loopback); `0.0.0.0` exposes on the network. */
   host: string;
-  /** Terminal port (the seed's layout). Default port + 1; -1 disables the separate listener. */
+  /** Terminal port (the predecessor's layout). Default port + 1; -1 disables the separate listener. */
   terminalPort: number;
   /** Where the key file, job records and output logs live. */
   stateDir: string;
@@ -25,7 +25,7 @@ export interface ServerOptions {
   maxJobsKept: number;
   /** Finished jobs older than this are forgotten, seconds. Default 7 days, 60 s–365 days. */
   jobRetentionSeconds: number;
-  /** Default `timeout` of a job, seconds. Default 300 (the seed's), 1 s–24 days. */
+  /** Default `timeout` of a job, seconds. Default 300 (the predecessor's), 1 s–24 days. */
   defaultTimeoutSeconds: number;
   /** Largest `timeout` a job may ask for, seconds. Default 7 days, 1 s–24 days. */
   maxTimeoutSeconds: number;
@@ -37,9 +37,9 @@ export interface ServerOptions {
   killGraceMs: number;
   /** How long an `Idempotency-Key` is remembered, seconds. Default 24 h, 60 s–30 days. */
   idempotencyTtlSeconds: number;
-  /** Named persistent shell sessions at once. Default 32 (the seed's), 1–1024; env DEVPILOT_PERSISTENT_SHELL_MAX_SESSIONS. */
+  /** Named persistent shell sessions at once. Default 32 (the predecessor's), 1–1024; env DEVPILOT_PERSISTENT_SHELL_MAX_SESSIONS. */
   persistentShellMaxSessions: number;
-  /** A persistent shell unused this long is ended, seconds; 0 never (the seed's default), up to 30 days; env DEVPILOT_PERSISTENT_SHELL_IDLE_TIMEOUT_SECONDS. */
+  /** A persistent shell unused this long is ended, seconds; 0 never (the predecessor's default), up to 30 days; env DEVPILOT_PERSISTENT_SHELL_IDLE_TIMEOUT_SECONDS. */
   persistentShellIdleTimeoutSeconds: number;
   /** An ACP `ask` permission request nobody answers is rejected after this many seconds. Default 600, 1 s–24 h. */
   acpPermissionDeadlineSeconds: number;

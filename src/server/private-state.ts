@@ -1,4 +1,4 @@
-// The state dir holds the API key and every job's output: it is this user's alone (CONTRACT §2, §8).
+// The state dir holds the API key and every job's output: it is this user's alone (docs/API.md).
 // A folder or key file made by an older version, by hand or under a loose umask keeps its mode when it is
 // reused, so it is tightened at every start (0700, 0600); one that belongs to another user cannot be, and
 // the server refuses to start rather than keep a key there. On Windows the folder's ACL (the user's

@@ -1,6 +1,6 @@
 // Making a running server reachable: the devtunnel in front of it and the dashboard registration, wired
 // together (a new tunnel URL or token is pushed to the dashboard) and reported through the server's
-// `reach` (the authenticated `/health`) and the environment variables of CONTRACT §2. Used by the CLI
+// `reach` (the authenticated `/health`) and the environment variables of docs/reach.md. Used by the CLI
 // and by the extension (its "Show Tunnel URL" reads `info()`).
 import { EventEmitter } from 'node:events';
 import type { KeyStore } from './auth';
@@ -102,7 +102,7 @@ export class Reach extends EventEmitter {
     t.on('warning', (m: string) => this.emit('warning', `tunnel: ${m}`));
   }
 
-  /** A tunnel run by someone else, given in the environment (CONTRACT §2: "read if given"). */
+  /** A tunnel run by someone else, given in the environment (docs/reach.md: read if given). */
   adoptTunnelFromEnv(): void {
     const url = this.env[TUNNEL_URL_ENV]?.trim();
     if (!url) return;

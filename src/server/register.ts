@@ -1,4 +1,4 @@
-// Dashboard registration, the seed's protocol exactly (CONTRACT §6): try `POST /api/register/refresh-token`
+// Dashboard registration, the predecessor's protocol exactly (docs/reach.md): try `POST /api/register/refresh-token`
 // first (a machine the dashboard already knows); else submit a pending registration with a challenge code
 // that a person types into the dashboard, and poll until it is confirmed or the time is up.
 import { EventEmitter } from 'node:events';
@@ -15,9 +15,9 @@ export type RegistrationLimitName = 'pollIntervalMs' | 'confirmTimeoutMs' | 'req
 
 /** Every limit of registration, with its default and bound (documented in docs/reach.md). */
 export const REGISTRATION_LIMITS: Bounds<RegistrationLimitName> = {
-  /** How often the status of a pending registration is asked (the seed's 5 s). */
+  /** How often the status of a pending registration is asked (the predecessor's 5 s). */
   pollIntervalMs: { default: 5 * SECOND, min: 100, max: MINUTE },
-  /** How long a challenge code waits for a person to confirm it (the seed's 10 min). */
+  /** How long a challenge code waits for a person to confirm it (the predecessor's 10 min). */
   confirmTimeoutMs: { default: 10 * MINUTE, min: SECOND, max: 24 * 60 * MINUTE },
   /** How long one request to the dashboard may take. */
   requestTimeoutMs: { default: 15 * SECOND, min: 100, max: 2 * MINUTE },

@@ -13,7 +13,7 @@
 // Abstract sockets and pipes are one namespace for every user of the machine, and their names are visible
 // to all (/proc/net/unix), so a name made from the folder alone could be bound by another user first, and
 // the server would never start. The name therefore also holds a secret kept in the state dir (`lock-secret`,
-// 0600 in the 0700 dir, CONTRACT §8), and the holder proves it knows it: whoever connects sends a nonce,
+// 0600 in the 0700 dir, docs/API.md), and the holder proves it knows it: whoever connects sends a nonce,
 // the holder answers with its pid and an HMAC of the nonce under the secret. A holder that cannot answer so
 // is an impostor squatting a name it saw: the secret is replaced, which moves the lock to a name nobody
 // has seen. One that accepts and stays silent is a busy server of ours only if one of this user's processes

@@ -1,4 +1,4 @@
-// Which `Host` names this server answers to (CONTRACT §8), on both ports, for plain requests and WebSocket
+// Which `Host` names this server answers to (docs/API.md), on both ports, for plain requests and WebSocket
 // upgrades alike. The point is DNS rebinding: a page on evil.example whose name is made to resolve to
 // 127.0.0.1 talks to this server as its own origin, and only the `Host` it sends (evil.example) gives it away.
 //

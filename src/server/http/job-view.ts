@@ -1,4 +1,4 @@
-// A job as the API shows it: the seed's fields, the output (whole, a tail, or from byte offsets),
+// A job as the API shows it: the predecessor's fields, the output (whole, a tail, or from byte offsets),
 // and ours.
 import type { Job } from '../jobs/job';
 import { BadRequest } from '../errors';
@@ -69,7 +69,7 @@ function outputFields(name: 'stdout' | 'stderr', job: Job, from: number | undefi
     slice = log.read(from, max, final);
   } else {
     slice = log.tail(max, final, tailLines);
-    // A seed client reads `stdout` whole; when it is longer than a response may carry, say so in the
+    // A client of the predecessor reads `stdout` whole; when it is longer than a response may carry, say so in the
     // text itself as well as in the fields, so nothing is cut silently.
     if (slice.offset > 0 && tailLines === undefined) {
       marker = `[agent-runtime: ${slice.offset} earlier bytes of ${name} not shown; GET /jobs/${job.id}?${name}From=0 reads them]\n`;

@@ -18,7 +18,7 @@ export interface EventCursor {
   pos: number;
 }
 
-/** Events included in a job response, as the seed (older ones stay on disk and in the stream). */
+/** Events included in a job response, as the predecessor (older ones stay on disk and in the stream). */
 export const EVENTS_IN_RESPONSE = 500;
 /** One byte offset is remembered per this many events, so a replay from any seq skips at most this many lines. */
 const INDEX_EVERY = 1000;

@@ -79,7 +79,7 @@ export class Job {
     writeRecord(this.dir, `${JSON.stringify(this.record)}\n`);
   }
 
-  /** Unix seconds of the last output or event, else of the start (the seed's `lastOutputAt`). */
+  /** Unix seconds of the last output or event, else of the start (the predecessor's `lastOutputAt`). */
   lastOutputAt(): number | undefined {
     const times = [this.record.startedAt, this.stdout.modifiedAt(), this.stderr.modifiedAt(), this.events.lastAt()];
     const known = times.filter((t): t is number => t !== undefined && (this.record.startedAt === undefined || t >= this.record.startedAt - 1));

@@ -1,5 +1,5 @@
 // Runs jobs: picks the mode's runner, queues past the concurrency limit, enforces the deadline, and
-// turns a runner's outcome into the seed's statuses.
+// turns a runner's outcome into the predecessor's statuses (docs/COMPATIBILITY.md).
 import { createHash } from 'node:crypto';
 import { API_KEY_ENV_NAMES } from '../auth';
 import { BadRequest, HttpError } from '../errors';

@@ -35,7 +35,7 @@ export class JobStore {
 
   /**
    * Loads the records a previous run left. A job that was pending or running then is over now: it is
-   * marked interrupted (a final status the seed's clients understand) and whatever of its process group
+   * marked interrupted (a final status the predecessor's clients understand) and whatever of its process group
    * survived the old server is ended, so no process outlives its job.
    */
   load(): void {
@@ -196,7 +196,7 @@ export class JobStore {
   }
 }
 
-/** 12 hex characters, as the seed's ids; a job's folder is named for it. */
+/** 12 hex characters, as the predecessor's ids; a job's folder is named for it. */
 function newJobId(): string {
   return randomBytes(6).toString('hex');
 }

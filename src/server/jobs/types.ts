@@ -4,7 +4,7 @@
 export type JobStatus = 'pending' | 'running' | 'completed' | 'failed' | 'timeout';
 export const FINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'timeout'];
 
-/** Why a job ended (CONTRACT §3). */
+/** Why a job ended (docs/API.md). */
 export type EndReason = 'exit' | 'timeout' | 'cancelled' | 'interrupted' | 'error';
 
 /** Why a running job is being stopped from outside. */
@@ -21,7 +21,7 @@ export interface JobRecord {
   workdir: string;
   /** Seconds. */
   timeout: number;
-  /** Unix seconds (float), as the seed. */
+  /** Unix seconds (float), as the predecessor's (docs/COMPATIBILITY.md). */
   submittedAt: number;
   startedAt?: number;
   finishedAt?: number;

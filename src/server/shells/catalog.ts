@@ -1,11 +1,11 @@
-// Which shells a persistent session can run, the names clients may use for them (the seed's aliases
+// Which shells a persistent session can run, the names clients may use for them (the predecessor's aliases
 // plus the POSIX shells), and where each is installed on this machine.
 import { findExecutable, isWindows } from '../../common/platform';
 
 export const SHELL_KINDS = ['bash', 'zsh', 'sh', 'fish', 'pwsh', 'powershell', 'cmd'] as const;
 export type ShellKind = (typeof SHELL_KINDS)[number];
 
-/** Names accepted in `shell` (case-insensitive), as the seed's plus ours. */
+/** Names accepted in `shell` (case-insensitive), as the predecessor's plus ours. */
 const ALIASES: Record<string, ShellKind> = {
   bash: 'bash',
   'bash.exe': 'bash',
@@ -41,7 +41,7 @@ function offered(): readonly ShellKind[] {
   return isWindows ? ['pwsh', 'powershell', 'cmd'] : SHELL_KINDS.filter((k) => k !== 'cmd');
 }
 
-/** Preference for `persistent_shell_default_shell`: the seed's PowerShell first on Windows (then cmd.exe), bash elsewhere. */
+/** Preference for `persistent_shell_default_shell`: the predecessor's PowerShell first on Windows (then cmd.exe), bash elsewhere. */
 function defaultOrder(): readonly ShellKind[] {
   return isWindows ? ['pwsh', 'powershell', 'cmd'] : ['bash', 'zsh', 'sh', 'fish', 'pwsh'];
 }

@@ -137,7 +137,7 @@ const BOM = '\ufeff';
  * command file (so functions, variables, modules and location persist), writes its errors to stderr and
  * sends its output through Out-Default itself, both before the terminator is written (so neither
  * formatted output nor error records can trail the terminator), and takes the
- * status from a native command's exit code, else 1 when the command raised an error, else 0 (the seed's
+ * status from a native command's exit code, else 1 when the command raised an error, else 0 (the predecessor's
  * rule). Files carry a BOM so Windows PowerShell 5.1 reads them as UTF-8.
  */
 const powershell: Dialect = {

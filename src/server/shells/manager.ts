@@ -10,7 +10,7 @@ import { ShellSession, type CommandHandle, type CommandRequest, type ShellSessio
 export interface SessionLimits {
   /** Sessions that may exist at once. Seed default 32. */
   maxSessions: number;
-  /** A session unused for this long is ended, seconds; 0 never (the seed's default). */
+  /** A session unused for this long is ended, seconds; 0 never (the predecessor's default, docs/COMPATIBILITY.md). */
   idleTimeoutSeconds: number;
   /** Time the processes of a cancelled command get between TERM and KILL, ms. */
   killGraceMs: number;

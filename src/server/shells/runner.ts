@@ -1,5 +1,5 @@
 // `mode: "persistent_shell"`: a job runs its command inside a named persistent shell session, created on
-// first use with the job's workdir and env as its seed state (the seed's semantics: later jobs' workdir
+// first use with the job's workdir and env as its seed state (the predecessor's semantics: later jobs' workdir
 // and env do not change an existing session).
 import type { Router } from 'express';
 import { BadRequest } from '../errors';

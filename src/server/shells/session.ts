@@ -1,6 +1,6 @@
 // A named persistent shell: its seed state (workdir, env), its bootstrap command, the shell process that
 // holds its live state, and the order in which its commands run. Commands run one at a time; a command
-// sent while another runs waits its turn (first come, first run), as the seed's sessions did.
+// sent while another runs waits its turn (first come, first run), as the predecessor's sessions did.
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ShellKind } from './catalog';
@@ -196,7 +196,7 @@ export class ShellSession {
       stderr: (c: Buffer) => req.onStderr(c),
     };
     if (this.bootstrap !== undefined && !this.bootstrapApplied && !req.bootstrapCurrentCommand) {
-      this.bootstrapApplied = true; // once per shell process, whatever its outcome (as the seed)
+      this.bootstrapApplied = true; // once per shell process, whatever its outcome (as the predecessor)
       // The bootstrap's stdout is not the command's output; its errors are shown, as they explain a failure.
       const boot = await proc.run(this.bootstrap, { stdout: () => {}, stderr: sinks.stderr });
       if (boot.ending !== 'exit') return boot;

@@ -1,4 +1,4 @@
-// The terminal port (command port + 1, the seed's layout): every WebSocket upgrade on it is a terminal,
+// The terminal port (command port + 1, the predecessor's layout): every WebSocket upgrade on it is a terminal,
 // whatever its path, and plain HTTP gets the web page (so a tunnel URL of this port opens a terminal).
 // It checks `Host` as the command port does, and answers every error in JSON, as the command port does.
 import { createServer } from 'node:http';

@@ -1,4 +1,4 @@
-// Every limit of the terminal service, with its default (the seed's where it had one) and its bounds.
+// Every limit of the terminal service, with its default (the predecessor's where it had one) and its bounds.
 import { resolveBounded, type Bounds } from '../../common/bounds';
 
 export interface TerminalOptions {
@@ -53,7 +53,7 @@ export const TERMINAL_LIMITS: Bounds<Exclude<keyof TerminalOptions, 'shell' | 'd
   heartbeatMs: { default: 30_000, min: 1000, max: 10 * MINUTE },
 };
 
-/** Resize requests are clamped to these (CONTRACT §4); not options, because the contract fixes them. */
+/** Resize requests are clamped to these (docs/terminal.md); not options, because the contract fixes them. */
 export const SIZE_LIMITS = { minCols: 10, maxCols: 500, minRows: 2, maxRows: 200, defaultCols: 80, defaultRows: 24 } as const;
 
 /**

@@ -1,4 +1,5 @@
-// The wire format of the terminal WebSocket (CONTRACT §4), seed-compatible:
+// The wire format of the terminal WebSocket (docs/terminal.md), compatible with the predecessor's
+// (docs/COMPATIBILITY.md):
 // client → server: JSON text frames `input`, `resize`, `ping`;
 // server → client: raw terminal output as text frames, and control messages as a text frame of NUL + JSON.
 import { isUtf8 } from 'node:buffer';

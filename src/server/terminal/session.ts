@@ -19,7 +19,7 @@ export interface SessionSpec {
   env: Record<string, string>;
   cols: number;
   rows: number;
-  /** Typed into the shell once it is up (the seed's `command` query). */
+  /** Typed into the shell once it is up (the predecessor's `command` query, docs/COMPATIBILITY.md). */
   command?: string;
 }
 

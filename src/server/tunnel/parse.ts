@@ -14,7 +14,7 @@ const TUNNEL_HOST = /\.devtunnels\.ms$/i;
 /**
  * The tunnel URLs in one line of `devtunnel host` output, skipping the "inspect" ones. The CLI prints
  * a port either in the host name (`https://abc-8585.usw2.devtunnels.ms`) or after it
- * (`https://abc.usw2.devtunnels.ms:8585`); both come back in the first form, the one the seed used.
+ * (`https://abc.usw2.devtunnels.ms:8585`); both come back in the first form, the one the predecessor used.
  */
 export function tunnelUrlsIn(line: string): PortUrl[] {
   const found: PortUrl[] = [];
@@ -41,7 +41,7 @@ export function tunnelUrlsIn(line: string): PortUrl[] {
 
 /**
  * The terminal's public URL given the command port's: the terminal port's own URL when that port is
- * forwarded (the seed's convention: swap `-PORT.` for `-TERMINALPORT.`), else the command port's
+ * forwarded (the predecessor's convention: swap `-PORT.` for `-TERMINALPORT.`), else the command port's
  * `/terminal`, where the core serves the terminal too.
  */
 export function terminalUrlFor(commandUrl: string, commandPort: number, terminalPort: number | undefined): string {
@@ -82,8 +82,8 @@ export function jwtExpiryMs(token: string): number | undefined {
 
 /**
  * The persistent tunnel's name when none is given: after this host and the port, so machines do not
- * fight over one tunnel and a restart finds its own again (the seed's `devpilot-HOST-PORT`, which keeps
- * a machine moving from the seed on the tunnel, and so the URL, the dashboard already knows).
+ * fight over one tunnel and a restart finds its own again (the predecessor's `devpilot-HOST-PORT`, which keeps
+ * a machine moving from the predecessor on the tunnel, and so the URL, the dashboard already knows).
  * Tunnel IDs take lowercase letters, digits and hyphens only.
  */
 export function defaultTunnelId(host: string, port: number): string {

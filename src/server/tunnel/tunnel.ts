@@ -1,4 +1,4 @@
-// A persistent devtunnel in front of the server (CONTRACT §6): check the login, create or reuse the
+// A persistent devtunnel in front of the server (docs/reach.md): check the login, create or reuse the
 // tunnel, forward the ports, allow anonymous connect (the API key is the real gate), mint a connect
 // token and keep it fresh, run `devtunnel host` and keep it running.
 import { EventEmitter } from 'node:events';
@@ -39,7 +39,7 @@ export const TUNNEL_LIMITS: Bounds<TunnelLimitName> = {
   commandTimeoutMs: { default: 30 * SECOND, min: SECOND, max: 5 * MINUTE },
   /** A new connect token is minted this long before the current one expires (tokens last 24 h). */
   tokenRefreshMarginMs: { default: 2 * HOUR, min: SECOND, max: 23 * HOUR },
-  /** Refresh period when the token's expiry cannot be read (the seed's 20 h). */
+  /** Refresh period when the token's expiry cannot be read (the predecessor's 20 h, docs/COMPATIBILITY.md). */
   tokenRefreshFallbackMs: { default: 20 * HOUR, min: SECOND, max: 23 * HOUR },
   /** First wait after a failed token refresh; doubles up to tokenRetryMaxMs. */
   tokenRetryInitialMs: { default: 10 * SECOND, min: 100, max: HOUR },
@@ -112,7 +112,7 @@ export class Tunnel extends EventEmitter {
     return { id: this.id, state: this.state, url: this.url, terminalUrl: this.terminalUrl, tokenExpiresAt: this.tokenExpiresAt };
   }
 
-  /** Mints the first token (a failure is a warning: the seed went on without one) and hosts the tunnel. */
+  /** Mints the first token (a failure is a warning: the predecessor went on without one) and hosts the tunnel. */
   async begin(): Promise<void> {
     try {
       await this.mintToken();
@@ -318,7 +318,7 @@ export class Tunnel extends EventEmitter {
 }
 
 /**
- * Brings a tunnel up as CONTRACT §6 says. Rejects with a TunnelError whose message says what to run
+ * Brings a tunnel up as docs/reach.md says. Rejects with a TunnelError whose message says what to run
  * (install the CLI, log in…); the caller logs it and keeps serving locally.
  */
 export async function startTunnel(options: TunnelOptions): Promise<Tunnel> {

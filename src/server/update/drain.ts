@@ -2,7 +2,7 @@
 // work to end, then hand over to the host's update (the CLI exits 42 for its wrapper).
 
 export interface DrainTarget {
-  /** What is still active (the seed's 409 body for `POST /update`), or undefined once idle. */
+  /** What is still active (the predecessor's 409 body for `POST /update`), or undefined once idle. */
   busy(): Record<string, unknown> | undefined;
   /** Makes new work fail with 503 and this reason (undefined accepts work again). */
   refuse(reason: string | undefined): void;

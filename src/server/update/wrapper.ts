@@ -1,4 +1,4 @@
-// `agent-server --wrapper` (CONTRACT §7): runs the server as a child and keeps it running. Exit 42 means
+// `agent-server --wrapper` (docs/reach.md): runs the server as a child and keeps it running. Exit 42 means
 // "update me": the wrapper upgrades the package, then starts the server again (the old version if the
 // upgrade failed). Any other death restarts it with exponential backoff, until it keeps dying right
 // after start. SIGINT/SIGTERM stop the child gracefully, then the wrapper.
@@ -13,7 +13,7 @@ import { resolveBounded, type Bounds } from '../../common/bounds';
 import { consoleLogger, type Logger } from '../log';
 import { isWindows, killTree, platformPath, spawnShell } from '../../common/platform';
 
-/** The exit code that asks the wrapper to update and restart (the seed's). */
+/** The exit code that asks the wrapper to update and restart (the predecessor's, docs/COMPATIBILITY.md). */
 export const RESTART_EXIT_CODE = 42;
 /** The exit code of a command-line usage error: restarting cannot help. */
 export const USAGE_EXIT_CODE = 2;
