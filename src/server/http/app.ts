@@ -7,7 +7,7 @@ import express, { type ErrorRequestHandler, type RequestHandler, type Router } f
 import { AUTH_ERROR, requestHasKey, type KeyStore } from '../auth';
 import type { Logger } from '../log';
 import type { HostPolicy } from './hosts';
-import { afterBody, errorSender, sendJson } from './respond';
+import { errorSender, refuseBeforeBody, sendJson } from './respond';
 
 export interface AppParts {
   keys: KeyStore;
@@ -51,7 +51,7 @@ export function hostGuard(hosts: HostPolicy): RequestHandler {
   return (req, res, next) => {
     const refusal = hosts.refusal(req);
     if (refusal === undefined) return next();
-    afterBody(req, () => sendJson(res, 403, { error: refusal }));
+    refuseBeforeBody(req, res, 403, { error: refusal });
   };
 }
 
@@ -59,7 +59,7 @@ export function hostGuard(hosts: HostPolicy): RequestHandler {
 export function requireKey(keys: { check(key: string | undefined): boolean }): RequestHandler {
   return (req, res, next) => {
     if (requestHasKey(keys, req.headers)) return next();
-    afterBody(req, () => sendJson(res, 401, { error: AUTH_ERROR }));
+    refuseBeforeBody(req, res, 401, { error: AUTH_ERROR });
   };
 }
 

@@ -68,32 +68,36 @@ export function refuseOnSocket(socket: Duplex, status: number, error: string): v
 export const CONNECT_REFUSAL = 'CONNECT is not supported: this is not a proxy';
 
 /**
- * A refused request's body, read and dropped (never parsed) before its answer, up to this many bytes. A
- * client that sends a whole body before reading its answer (most do) and asked for the connection to be
- * closed would otherwise find it reset, the answer lost with the unread bytes. A larger body is not waited
- * for: its sender gets the answer as the connection closes, or a reset.
+ * A refused request's body, read and dropped (never parsed) before its connection may close, up to this many
+ * bytes. The answer goes out at once; the connection stays open while the rest of the body arrives, because a
+ * client that sends a whole body before it reads its answer (most do), on a connection it asked to close,
+ * would otherwise find it reset and the answer lost with the unread bytes. A larger body is not waited for.
  */
 export const REFUSED_BODY_DRAIN_BYTES = 16 << 20;
+/** How long a refused request's connection waits for a body announced and not sent. */
+export const REFUSED_BODY_WAIT_MS = 5000;
 
-/** Calls `answer` once the request's body, if any, has been read and dropped (see REFUSED_BODY_DRAIN_BYTES). */
-export function afterBody(req: IncomingMessage, answer: () => void): void {
+/** A JSON refusal sent at once, its connection closed only once the request's body is read and dropped. */
+export function refuseBeforeBody(req: IncomingMessage, res: ServerResponse, status: number, body: unknown): void {
   const declared = Number(req.headers['content-length'] ?? 0);
   const hasBody = declared > 0 || req.headers['transfer-encoding'] !== undefined;
-  if (req.complete || !hasBody || !(declared <= REFUSED_BODY_DRAIN_BYTES)) return answer();
-  let answered = false;
+  if (req.complete || !hasBody || !(declared <= REFUSED_BODY_DRAIN_BYTES)) return sendJson(res, status, body);
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.write(text);
   let seen = 0;
-  const once = () => {
-    if (answered) return;
-    answered = true;
+  const done = () => {
     req.off('data', count);
-    answer();
+    clearTimeout(timer);
+    if (!res.writableEnded) res.end();
   };
   const count = (chunk: Buffer) => {
     seen += chunk.length;
-    if (seen > REFUSED_BODY_DRAIN_BYTES) once();
+    if (seen > REFUSED_BODY_DRAIN_BYTES) done();
   };
+  const timer = setTimeout(done, REFUSED_BODY_WAIT_MS);
   req.on('data', count);
-  req.once('end', once);
-  req.once('error', once);
-  req.once('close', once);
+  req.once('end', done);
+  req.once('error', done);
+  req.once('close', done);
 }
