@@ -35,14 +35,14 @@ export function createApp(parts: AppParts): express.Express {
   app.use(hostGuard(parts.hosts));
 
   const keyCheck = requireKey(parts.keys);
-  app.use(mountRoutes(express.Router(), parts.publicRoutes, keyCheck));
+  mountRoutes(app, parts.publicRoutes, keyCheck);
   app.use(keyCheck);
   // Any content type is read as JSON: the seed's clients do not all set one.
   const streamsBody = parts.streamsBody ?? (() => false);
   app.use(express.json({ limit: parts.maxBodyBytes, strict: false, type: (req) => !streamsBody(req) }));
   const unchecked = parts.routes.find((s) => s.auth !== 'key');
   if (unchecked) throw new Error(`${unchecked.method.toUpperCase()} ${unchecked.path} is not behind the key: list it with the public routes`);
-  app.use(mountRoutes(express.Router(), parts.routes));
+  mountRoutes(app, parts.routes);
 
   app.use(notFound());
   app.use(jsonErrors(parts));

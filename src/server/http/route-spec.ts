@@ -1,7 +1,7 @@
 // A route, declared once: its method, path, access and OpenAPI description beside its handler. Each
 // resource exports its specs; the server mounts them on express and builds its OpenAPI document from the
 // same list, so the document describes exactly what that server serves.
-import type { RequestHandler, Router } from 'express';
+import type { RequestHandler } from 'express';
 import { VERSION } from '../version';
 import { obj, str, unauthorized, type Schema } from './schema';
 
@@ -29,11 +29,16 @@ export interface Operation {
   [field: string]: unknown;
 }
 
+/** Where specs are mounted: an express app (or router). */
+export type RouteTarget = { [M in Method]: (path: string, ...handlers: RequestHandler[]) => unknown };
+
 /**
- * Mounts the specs on a router, in order. `keyGuard` is for a router that no app-wide key check precedes
- * (the routes served before it, the terminal port): each `key` route gets it first.
+ * Mounts the specs on the app, in order. `keyGuard` is for routes that no app-wide key check precedes
+ * (those served before it, the terminal port): each `key` route gets it first.
+ * On the app itself, not on a nested router: a nested router answers `OPTIONS` for its paths on its own
+ * (200, text), before the key check and the JSON 404 that every other unknown request gets.
  */
-export function mountRoutes(router: Router, specs: readonly RouteSpec[], keyGuard?: RequestHandler): Router {
+export function mountRoutes<T extends RouteTarget>(router: T, specs: readonly RouteSpec[], keyGuard?: RequestHandler): T {
   for (const s of specs) {
     if (s.auth === 'key' && keyGuard) router[s.method](s.path, keyGuard, s.handler);
     else router[s.method](s.path, s.handler);

@@ -32,7 +32,7 @@ export async function listenTerminalPort(service: TerminalService, options: Term
   app.set('query parser', 'simple');
   app.use(hostGuard(options.hosts));
   app.get('/', (_req, res) => res.redirect(302, 'terminal'));
-  app.use(mountRoutes(express.Router(), service.routes(), requireKey({ check: (key) => service.checkKey(key) })));
+  mountRoutes(app, service.routes(), requireKey({ check: (key) => service.checkKey(key) }));
   app.use(notFound('not found (this is the terminal port: the API is on the command port)'));
   app.use(jsonErrors(options));
   const server = createServer(app);
