@@ -2,11 +2,12 @@
 // default figures), jobs by mode and final status, their durations, running jobs, terminal sessions, ACP
 // turns, bytes of output. It takes the key as `X-API-Key` or `Authorization: Bearer KEY` (a stock
 // Prometheus sends the latter with `authorization: {credentials: KEY}`).
-import { Router } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { KeyStore } from './auth';
 import { AUTH_ERROR } from './auth';
 import { sendJson } from './http/respond';
+import type { RouteSpec } from './http/route-spec';
+import { unauthorized } from './http/schema';
 import type { JobManager } from './jobs/manager';
 
 export interface MetricsSources {
@@ -95,15 +96,25 @@ export class Metrics {
   }
 
   /** The route; it checks the key itself, since it also takes it as a bearer token. */
-  router(keys: KeyStore): Router {
-    const r = Router();
-    r.get('/metrics', async (req, res) => {
-      const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '')?.[1];
-      if (!keys.check(req.get('x-api-key')) && !keys.check(bearer)) return sendJson(res, 401, { error: AUTH_ERROR });
-      const text = await this.registry.metrics();
-      res.writeHead(200, { 'Content-Type': this.registry.contentType, 'Content-Length': Buffer.byteLength(text) });
-      res.end(text);
-    });
-    return r;
+  routes(keys: KeyStore): RouteSpec[] {
+    return [
+      {
+        method: 'get',
+        path: '/metrics',
+        auth: 'own',
+        doc: {
+          security: [{ apiKey: [] }, { bearer: [] }],
+          summary: 'Prometheus text: process figures, jobs by mode and status, durations, running jobs, terminals, ACP turns, output bytes',
+          responses: { '200': { description: 'Prometheus text format 0.0.4', content: { 'text/plain': {} } }, ...unauthorized },
+        },
+        handler: async (req, res) => {
+          const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '')?.[1];
+          if (!keys.check(req.get('x-api-key')) && !keys.check(bearer)) return sendJson(res, 401, { error: AUTH_ERROR });
+          const text = await this.registry.metrics();
+          res.writeHead(200, { 'Content-Type': this.registry.contentType, 'Content-Length': Buffer.byteLength(text) });
+          res.end(text);
+        },
+      },
+    ];
   }
 }

@@ -2,15 +2,15 @@
 import { createServer } from 'node:http';
 import { listen } from './http/listen';
 import { hostname } from 'node:os';
-import type { Router } from 'express';
 import { KeyStore } from './auth';
 import { resolveOptions, type ServerOptions } from './config';
 import { lockStateDir } from './state-lock';
 import { securePrivateState } from './private-state';
-import { createApp, listRoutes } from './http/app';
+import { createApp, healthRoute, listRoutes } from './http/app';
+import { openapiDocument, type OpenApiDocument, type RouteSpec } from './http/route-spec';
 import { HostPolicy } from './http/hosts';
 import { CONNECT_REFUSAL, refuseOnSocket, requestUrl } from './http/respond';
-import { jobRoutes } from './http/routes/jobs';
+import { JOB_SCHEMAS, jobRoutes } from './http/routes/jobs';
 import { openapiRoutes } from './http/routes/openapi';
 import { updateRoutes, type UpdateHost } from './http/routes/update';
 import { AcpRunner, persistentShellTerminals, type AcpRunnerOptions } from './jobs/acp-runner';
@@ -23,12 +23,9 @@ import { silentLogger, type Logger } from './log';
 import { VERSION } from './version';
 import { TerminalService } from './terminal/service';
 import { listenTerminalPort, type TerminalListener } from './terminal/listener';
-import { terminalPaths } from './terminal/openapi';
 import type { TerminalOptions } from './terminal/options';
 import type { PtyModuleSource } from './terminal/pty';
-import { addPaths } from './http/openapi';
 import { FileRoots } from './files/roots';
-import { filesPaths } from './files/openapi';
 import { filesRoutes, isUpload } from './files/routes';
 import { searchBackend } from './files/search';
 import { nativeWatcher, Watches } from './files/watch';
@@ -134,8 +131,6 @@ async function startLocked(options: ServerOptions, deps: ServerDeps, unlock: () 
     ptyModule: deps.terminal?.ptyModule,
     hosts,
   });
-  addPaths(terminalPaths);
-  addPaths(filesPaths);
   const watches = new Watches(options.filesMaxWatches);
   const metrics = new Metrics({ manager, terminalSessions: () => terminal.sessionCount(), fileWatches: () => watches.count() });
   const tunnelSlot: TunnelSlot = { tunnel: undefined };
@@ -151,25 +146,19 @@ async function startLocked(options: ServerOptions, deps: ServerDeps, unlock: () 
     },
     update: deps.update ?? (() => ({ response: { status: 'unsupported', version: VERSION, message: 'this host does not update itself' } })),
   };
-  const modeRouters = manager.runnerList().flatMap((r) => (r.router ? [r.router()] : [])) as Router[];
-  const app = createApp({
-    keys,
-    hosts,
-    maxBodyBytes: options.maxBodyBytes,
-    logger,
-    health,
-    publicRouters: [terminal.router(), metrics.router(keys)],
-    routers: [
-      jobRoutes(manager, options),
-      updateRoutes(updateHost),
-      openapiRoutes(),
-      ...modeRouters,
-      filesRoutes(roots, watches, options),
-      portsRoutes(tunnelSlot),
-      systemRoutes(roots.confined ? roots.reals : [process.cwd()]),
-    ],
-    streamsBody: isUpload,
-  });
+  // The document describes exactly this server's routes, this route included, so it is built once they are all listed.
+  let document: OpenApiDocument | undefined;
+  const publicRoutes = [healthRoute(keys, health), ...terminal.routes(), ...metrics.routes(keys)];
+  const routes: RouteSpec[] = [
+    ...jobRoutes(manager, options),
+    ...updateRoutes(updateHost),
+    ...openapiRoutes(() => (document ??= openapiDocument([...publicRoutes, ...routes], JOB_SCHEMAS))),
+    ...manager.runnerList().flatMap((r) => r.routes?.() ?? []),
+    ...filesRoutes(roots, watches, options),
+    ...portsRoutes(tunnelSlot),
+    ...systemRoutes(roots.confined ? roots.reals : [process.cwd()]),
+  ];
+  const app = createApp({ keys, hosts, maxBodyBytes: options.maxBodyBytes, logger, publicRoutes, routes, streamsBody: isUpload });
   const http = createServer(app);
   http.on('upgrade', (req, socket, head) => {
     if (requestUrl(req)?.pathname === '/terminal/ws') terminal.handleUpgrade(req, socket, head);

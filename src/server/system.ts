@@ -1,7 +1,8 @@
 // `GET /system`: the machine at a glance (CONTRACT §9), for an orchestrator choosing where to run work.
 import { promises as fsp } from 'node:fs';
-import { Router } from 'express';
 import { sendJson } from './http/respond';
+import type { RouteSpec } from './http/route-spec';
+import { int, json, num, obj, str } from './http/schema';
 import { arch, cpus, freemem, hostname, loadavg, platform, release, totalmem, uptime } from 'node:os';
 
 export interface DiskFigure {
@@ -30,10 +31,31 @@ export async function systemInfo(disks: readonly string[]) {
   };
 }
 
-export function systemRoutes(disks: readonly string[]): Router {
-  const r = Router();
-  r.get('/system', async (_req, res) => {
-    sendJson(res, 200, await systemInfo(disks));
-  });
-  return r;
+export function systemRoutes(disks: readonly string[]): RouteSpec[] {
+  return [
+    {
+      method: 'get',
+      path: '/system',
+      auth: 'key',
+      doc: {
+        summary: 'The machine: platform, CPUs, load, memory, disks, uptime',
+        responses: {
+          '200': json(
+            obj({
+              platform: str,
+              arch: str,
+              release: str,
+              hostname: str,
+              cpus: int,
+              loadavg: { type: 'array', items: num },
+              memory: obj({ total: int, free: int }),
+              disk: { type: 'array', items: obj({ path: str, total: int, free: int }) },
+              uptime_s: int,
+            }),
+          ),
+        },
+      },
+      handler: async (_req, res) => sendJson(res, 200, await systemInfo(disks)),
+    },
+  ];
 }

@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
-import { Router } from 'express';
+import type { RequestHandler } from 'express';
 import { connect, type AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { KeyStore } from '../../src/server/auth';
@@ -12,6 +12,7 @@ import { HttpError } from '../../src/server/errors';
 import { createApp } from '../../src/server/http/app';
 import { HostPolicy } from '../../src/server/http/hosts';
 import { sendJson } from '../../src/server/http/respond';
+import type { RouteSpec } from '../../src/server/http/route-spec';
 import { chunked, spawnCli, startTestServer, TEST_KEY, type TestServer } from '../helpers/server';
 
 /** A raw request, headers exactly as given (fetch would add or fix some). */
@@ -180,16 +181,17 @@ describe('a handler that fails after it began its answer', () => {
   const logged: string[] = [];
   before(async () => {
     const late = new HttpError(409, 'too late');
-    const routes = Router();
-    routes.get('/whole', (_req, res) => {
+    const routes: RouteSpec[] = [];
+    const get = (path: string, handler: RequestHandler) => routes.push({ method: 'get', path, auth: 'key', doc: { summary: path, responses: {} }, handler });
+    get('/whole', (_req, res) => {
       sendJson(res, 200, { ok: true });
       throw late;
     });
-    routes.get('/whole-async', async (_req, res) => {
+    get('/whole-async', async (_req, res) => {
       sendJson(res, 200, { ok: true });
       throw late;
     });
-    routes.get('/cut', async (_req, res) => {
+    get('/cut', async (_req, res) => {
       res.writeHead(200, { 'Content-Length': 100 });
       res.write('{"par');
       throw late;
@@ -201,9 +203,8 @@ describe('a handler that fails after it began its answer', () => {
       hosts,
       maxBodyBytes: 1024,
       logger,
-      health: () => ({}),
-      publicRouters: [],
-      routers: [routes],
+      publicRoutes: [],
+      routes,
     });
     server = createServer(app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -11,7 +11,8 @@ import { HostPolicy } from '../../src/server/http/hosts';
 import { loadPtyModule } from '../../src/server/terminal/pty';
 import { FlowGate, WaterMarks } from '../../src/server/terminal/backpressure';
 import { findPageAssets } from '../../src/server/terminal/page';
-import { terminalRouter, type TerminalRoutesHost } from '../../src/server/terminal/routes';
+import { terminalRoutes, type TerminalRoutesHost } from '../../src/server/terminal/routes';
+import { mountRoutes } from '../../src/server/http/route-spec';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
@@ -194,7 +195,7 @@ test('the page and its assets are served from an install under a hidden folder (
     for (const dir of ['media', 'dist/media']) cpSync(join(REPO, dir), join(install, dir), { recursive: true });
     const assets = findPageAssets(join(install, 'dist'));
     assert.ok(assets, 'the copied page is found');
-    const app = express().use(terminalRouter(pageOnlyHost, assets));
+    const app = express().use(mountRoutes(express.Router(), terminalRoutes(pageOnlyHost, assets)));
     const server = app.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -212,7 +213,6 @@ test('the page and its assets are served from an install under a hidden folder (
 });
 
 const pageOnlyHost: TerminalRoutesHost = {
-  checkKey: () => false,
   supported: () => true,
   unsupportedReason: () => undefined,
   issueTicket: () => undefined,

@@ -3,23 +3,26 @@
 // Order matters: the `Host` is checked first, then the key, and only then is a body read, so a request
 // without the key costs no parsing whatever it sends (CONTRACT §8).
 import type { IncomingMessage } from 'node:http';
-import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import { AUTH_ERROR, requestHasKey, type KeyStore } from '../auth';
 import type { Logger } from '../log';
 import type { HostPolicy } from './hosts';
 import { errorSender, refuseBeforeBody, sendJson } from './respond';
+import { mountRoutes, type RouteSpec } from './route-spec';
+import { bool, json, obj, str } from './schema';
 
 export interface AppParts {
   keys: KeyStore;
   hosts: HostPolicy;
   maxBodyBytes: number;
   logger: Logger;
-  /** `GET /health`, given whether the caller sent a valid key. */
-  health(authenticated: boolean): Record<string, unknown>;
-  /** Routers that check their own access (e.g. the terminal page and its tickets); they get no parsed body. */
-  publicRouters: Router[];
-  /** Routers behind the API key. */
-  routers: Router[];
+  /**
+   * Routes served before the app-wide key check, in order (`/health`, the terminal page and its tickets,
+   * `/metrics`); they get no parsed body, and those of them with `auth: 'key'` are checked one by one.
+   */
+  publicRoutes: RouteSpec[];
+  /** Routes behind the API key (all `auth: 'key'`). */
+  routes: RouteSpec[];
   /** Requests whose body their route reads as a stream (uploads): the JSON parser leaves them alone. */
   streamsBody?: (req: IncomingMessage) => boolean;
 }
@@ -31,19 +34,33 @@ export function createApp(parts: AppParts): express.Express {
   app.set('query parser', 'simple');
   app.use(hostGuard(parts.hosts));
 
-  app.get('/health', (req, res) => {
-    sendJson(res, 200, parts.health(requestHasKey(parts.keys, req.headers)));
-  });
-  for (const r of parts.publicRouters) app.use(r);
-  app.use(requireKey(parts.keys));
+  const keyCheck = requireKey(parts.keys);
+  mountRoutes(app, parts.publicRoutes, keyCheck);
+  app.use(keyCheck);
   // Any content type is read as JSON: the seed's clients do not all set one.
   const streamsBody = parts.streamsBody ?? (() => false);
   app.use(express.json({ limit: parts.maxBodyBytes, strict: false, type: (req) => !streamsBody(req) }));
-  for (const r of parts.routers) app.use(r);
+  const unchecked = parts.routes.find((s) => s.auth !== 'key');
+  if (unchecked) throw new Error(`${unchecked.method.toUpperCase()} ${unchecked.path} is not behind the key: list it with the public routes`);
+  mountRoutes(app, parts.routes);
 
   app.use(notFound());
   app.use(jsonErrors(parts));
   return app;
+}
+
+/** `GET /health`, given whether the caller sent a valid key: the one route that answers either way. */
+export function healthRoute(keys: KeyStore, health: (authenticated: boolean) => Record<string, unknown>): RouteSpec {
+  return {
+    method: 'get',
+    path: '/health',
+    auth: 'public',
+    doc: {
+      summary: 'Liveness; the full payload with a valid key',
+      responses: { '200': json(obj({ status: str, authenticated: bool }, ['status', 'authenticated'])) },
+    },
+    handler: (req, res) => sendJson(res, 200, health(requestHasKey(keys, req.headers))),
+  };
 }
 
 /** Refuses a request whose `Host` is not one of this server's names (hosts.ts), before anything else. */

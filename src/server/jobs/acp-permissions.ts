@@ -2,10 +2,11 @@
 // `pendingPermissions`) until a person answers it with `POST /jobs/{id}/permissions/{requestId}`,
 // or its deadline rejects it.
 import { EventEmitter } from 'node:events';
-import { Router } from 'express';
 import type { PermissionContext, PermissionDecision } from '../../acp';
 import { BadRequest, HttpError } from '../errors';
 import { sendJson } from '../http/respond';
+import type { RouteSpec } from '../http/route-spec';
+import { error, json, jsonBody, obj, pathParam, str } from '../http/schema';
 
 /** A request as the job shows it. */
 export interface PendingPermission {
@@ -99,13 +100,32 @@ export class PermissionDesk extends EventEmitter {
     return { requestId, optionId, kind: option.kind };
   }
 
-  router(): Router {
-    const r = Router();
-    r.post('/jobs/:id/permissions/:requestId', (req, res) => {
-      const body = req.body ?? {};
-      if (typeof body !== 'object' || Array.isArray(body)) throw new BadRequest('request body must be a JSON object');
-      sendJson(res, 200, { answered: true, ...this.answer(String(req.params.id), String(req.params.requestId), (body as { optionId?: unknown }).optionId) });
-    });
-    return r;
+  /** `POST /jobs/{id}/permissions/{requestId}`: a person's answer through the API. */
+  routes(): RouteSpec[] {
+    return [
+      {
+        method: 'post',
+        path: '/jobs/:id/permissions/:requestId',
+        auth: 'key',
+        doc: {
+          summary: 'Answer a pending permission request of an ACP job run with policy "ask"',
+          parameters: [pathParam('id'), pathParam('requestId')],
+          requestBody: jsonBody(obj({ optionId: str }, ['optionId']), true),
+          responses: {
+            '200': json({ type: 'object' }, 'answered'),
+            '400': error('not one of the offered options'),
+            '404': error('no such pending request'),
+          },
+        },
+        handler: (req, res) => {
+          const body = req.body ?? {};
+          if (typeof body !== 'object' || Array.isArray(body)) throw new BadRequest('request body must be a JSON object');
+          sendJson(res, 200, {
+            answered: true,
+            ...this.answer(String(req.params.id), String(req.params.requestId), (body as { optionId?: unknown }).optionId),
+          });
+        },
+      },
+    ];
   }
 }

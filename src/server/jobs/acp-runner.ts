@@ -2,8 +2,7 @@
 // it runs, where it streams them) is the job's stdout, its
 // stderr the job's stderr, every ACP event a job event (`acp` on the stream), and the session id, stop
 // reason and error are the job's ACP fields (CONTRACT §3, §5).
-import { AUTH_ERROR } from '../auth';
-import type { Router } from 'express';
+import type { RouteSpec } from '../http/route-spec';
 import {
   AGENT_PRESETS,
   DEFAULT_AGENT,
@@ -22,7 +21,6 @@ import {
   type TerminalFactory,
 } from '../../acp';
 import { BadRequest } from '../errors';
-import { addPaths } from '../http/openapi';
 import { VERSION } from '../version';
 import type { SessionTerminal, SessionTerminalRequest } from '../shells/terminal-hook';
 import { PermissionDesk } from './acp-permissions';
@@ -63,29 +61,6 @@ export interface AcpRunnerOptions {
   persistentTerminals?: (key: string, shell: string | undefined, ctx: JobContext) => TerminalFactory;
 }
 
-const ROUTE_DOC = {
-  '/jobs/{id}/permissions/{requestId}': {
-    post: {
-      security: [{ apiKey: [] }],
-      summary: 'Answer a pending permission request of an ACP job run with policy "ask"',
-      parameters: [
-        { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
-        { name: 'requestId', in: 'path', required: true, schema: { type: 'string' } },
-      ],
-      requestBody: {
-        required: true,
-        content: { 'application/json': { schema: { type: 'object', required: ['optionId'], properties: { optionId: { type: 'string' } } } } },
-      },
-      responses: {
-        '200': { description: 'answered', content: { 'application/json': { schema: { type: 'object' } } } },
-        '400': { description: 'not one of the offered options' },
-        '401': { description: AUTH_ERROR },
-        '404': { description: 'no such pending request' },
-      },
-    },
-  },
-};
-
 /** Characters of the prompt kept in the job's record (its `prompt` field), for lists and transcripts. */
 export const PROMPT_KEPT_CHARS = 1000;
 
@@ -99,7 +74,6 @@ export class AcpRunner implements ModeRunner<AcpSpec> {
   constructor(private readonly options: AcpRunnerOptions) {
     this.deadlineMs = options.permissionDeadlineMs ?? DEFAULT_PERMISSION_DEADLINE_MS;
     this.defaultAgent = options.defaultAgent || DEFAULT_AGENT;
-    addPaths(ROUTE_DOC);
   }
 
   parse(body: Record<string, unknown>, common: CommonSpec): AcpSpec {
@@ -195,8 +169,8 @@ export class AcpRunner implements ModeRunner<AcpSpec> {
     };
   }
 
-  router(): Router {
-    return this.permissions.router();
+  routes(): RouteSpec[] {
+    return this.permissions.routes();
   }
 
   health(): Record<string, unknown> {

@@ -102,7 +102,7 @@ export interface ModeRunner<Spec = unknown> {
   /** Counts toward `POST /update`'s refusal while busy (e.g. live persistent shells). */
   activeCount?(): number;
   /** Routes of this mode (e.g. `/sessions`, ACP permission answers), mounted behind the API key. */
-  router?(): import('express').Router;
+  routes?(): import('../http/route-spec').RouteSpec[];
   dispose?(): Promise<void>;
 }
 

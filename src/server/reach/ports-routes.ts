@@ -1,7 +1,8 @@
 // `GET /ports` and `POST|DELETE /ports/{port}/expose` (CONTRACT §9).
-import { Router } from 'express';
 import { HttpError } from '../errors';
 import { sendJson } from '../http/respond';
+import type { Method, RouteSpec } from '../http/route-spec';
+import { error, int, json, obj, pathParam, str } from '../http/schema';
 import { TunnelError, type Tunnel } from '../tunnel/tunnel';
 import { listeningPorts } from './ports';
 
@@ -10,11 +11,7 @@ export interface TunnelSlot {
   tunnel: Pick<Tunnel, 'addPort' | 'removePort' | 'state'> | undefined;
 }
 
-export function portsRoutes(slot: TunnelSlot): Router {
-  const r = Router();
-  r.get('/ports', async (_req, res) => {
-    sendJson(res, 200, await listeningPorts());
-  });
+export function portsRoutes(slot: TunnelSlot): RouteSpec[] {
   const tunnelFor = (raw: string): [NonNullable<TunnelSlot['tunnel']>, number] => {
     const port = /^\d{1,5}$/.test(raw) ? Number(raw) : NaN;
     if (!(port >= 1 && port <= 65535)) throw new HttpError(400, 'port must be an integer from 1 to 65535');
@@ -26,15 +23,50 @@ export function portsRoutes(slot: TunnelSlot): Router {
     if (err instanceof TunnelError) throw new HttpError(502, err.message);
     throw err;
   };
-  r.post('/ports/:port/expose', async (req, res) => {
-    const [t, port] = tunnelFor(req.params.port);
-    const url = await t.addPort(port).catch(tunnelFailed);
-    sendJson(res, 200, { port, url });
+  const expose = (method: Method, summary: string, answers: Record<string, unknown>, handler: RouteSpec['handler']): RouteSpec => ({
+    method,
+    path: '/ports/:port/expose',
+    auth: 'key',
+    doc: {
+      summary,
+      parameters: [pathParam('port', { type: 'integer', minimum: 1, maximum: 65535 })],
+      responses: {
+        '200': json(answers),
+        '400': error('not a port number'),
+        '409': error('no devtunnel is running'),
+        '502': error('the devtunnel CLI failed'),
+      },
+    },
+    handler,
   });
-  r.delete('/ports/:port/expose', async (req, res) => {
-    const [t, port] = tunnelFor(req.params.port);
-    await t.removePort(port).catch(tunnelFailed);
-    sendJson(res, 200, { port, exposed: false });
-  });
-  return r;
+  return [
+    {
+      method: 'get',
+      path: '/ports',
+      auth: 'key',
+      doc: {
+        summary: 'TCP ports listening on this machine, with pid and process when the OS tells',
+        responses: {
+          '200': json(
+            obj({
+              ports: { type: 'array', items: obj({ port: int, address: str, pid: { type: ['integer', 'null'] }, process: { type: ['string', 'null'] } }) },
+              source: { type: 'string', enum: ['procfs', 'lsof', 'netstat', 'none'] },
+              note: str,
+            }),
+          ),
+        },
+      },
+      handler: async (_req, res) => sendJson(res, 200, await listeningPorts()),
+    },
+    expose('post', 'Forward a local port through the running devtunnel; answers its public URL', obj({ port: int, url: str }), async (req, res) => {
+      const [t, port] = tunnelFor(String(req.params.port));
+      const url = await t.addPort(port).catch(tunnelFailed);
+      sendJson(res, 200, { port, url });
+    }),
+    expose('delete', 'Stop forwarding a port', obj({ port: int, exposed: { type: 'boolean' } }), async (req, res) => {
+      const [t, port] = tunnelFor(String(req.params.port));
+      await t.removePort(port).catch(tunnelFailed);
+      sendJson(res, 200, { port, exposed: false });
+    }),
+  ];
 }

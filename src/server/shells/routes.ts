@@ -1,35 +1,52 @@
 // `GET /sessions`, `GET /sessions/{key}`, `DELETE /sessions/{key}`: the named persistent shells.
-import { AUTH_ERROR } from '../auth';
-import { Router } from 'express';
 import { HttpError } from '../errors';
-import { addPaths } from '../http/openapi';
 import { sendJson } from '../http/respond';
+import type { RouteSpec } from '../http/route-spec';
+import { bool, error, json, num, obj, pathParam, str } from '../http/schema';
 import type { SessionManager } from './manager';
 import { SHELL_KINDS } from './catalog';
 
 const NOT_FOUND = 'session not found';
 
-export function sessionRoutes(sessions: SessionManager): Router {
-  const r = Router();
-  r.get('/sessions', (_req, res) => {
-    sendJson(res, 200, sessions.list());
-  });
-  r.get('/sessions/:key', (req, res) => {
-    const session = sessions.get(String(req.params.key));
-    if (!session) throw new HttpError(404, NOT_FOUND);
-    sendJson(res, 200, session.info());
-  });
-  r.delete('/sessions/:key', async (req, res) => {
-    const key = String(req.params.key);
-    if (!(await sessions.delete(key))) throw new HttpError(404, NOT_FOUND);
-    sendJson(res, 200, { deleted: true, sessionKey: key });
-  });
-  return r;
+export function sessionRoutes(sessions: SessionManager): RouteSpec[] {
+  return [
+    {
+      method: 'get',
+      path: '/sessions',
+      auth: 'key',
+      doc: { summary: 'Named persistent shell sessions, by key', responses: { '200': json({ type: 'array', items: Session }) } },
+      handler: (_req, res) => sendJson(res, 200, sessions.list()),
+    },
+    {
+      method: 'get',
+      path: '/sessions/:key',
+      auth: 'key',
+      doc: { summary: 'One persistent shell session', parameters: [keyParam], responses: { '200': json(Session), '404': error(NOT_FOUND) } },
+      handler: (req, res) => {
+        const session = sessions.get(String(req.params.key));
+        if (!session) throw new HttpError(404, NOT_FOUND);
+        sendJson(res, 200, session.info());
+      },
+    },
+    {
+      method: 'delete',
+      path: '/sessions/:key',
+      auth: 'key',
+      doc: {
+        summary: 'End a persistent shell session (kills its shell and what runs in it) and forget it',
+        parameters: [keyParam],
+        responses: { '200': json(obj({ deleted: bool, sessionKey: str }, ['deleted', 'sessionKey'])), '404': error(NOT_FOUND) },
+      },
+      handler: async (req, res) => {
+        const key = String(req.params.key);
+        if (!(await sessions.delete(key))) throw new HttpError(404, NOT_FOUND);
+        sendJson(res, 200, { deleted: true, sessionKey: key });
+      },
+    },
+  ];
 }
 
-const str = { type: 'string' };
-const num = { type: 'number' };
-const bool = { type: 'boolean' };
+const keyParam = pathParam('key');
 const Session = {
   type: 'object',
   required: ['sessionKey', 'shell', 'status', 'createdAt', 'lastUsedAt', 'lastOutputAt', 'processAlive', 'activeCommand'],
@@ -49,32 +66,3 @@ const Session = {
     workdir: str,
   },
 };
-const jsonOf = (schema: unknown, description = 'OK') => ({ description, content: { 'application/json': { schema } } });
-const errorOf = (description: string) => jsonOf({ $ref: '#/components/schemas/Error' }, description);
-const keyParam = { name: 'key', in: 'path', required: true, schema: str };
-const secured = { security: [{ apiKey: [] }] };
-const unauthorized = { '401': errorOf(AUTH_ERROR) };
-
-addPaths({
-  '/sessions': {
-    get: { ...secured, summary: 'Named persistent shell sessions, by key', responses: { '200': jsonOf({ type: 'array', items: Session }), ...unauthorized } },
-  },
-  '/sessions/{key}': {
-    get: {
-      ...secured,
-      summary: 'One persistent shell session',
-      parameters: [keyParam],
-      responses: { '200': jsonOf(Session), '404': errorOf('session not found'), ...unauthorized },
-    },
-    delete: {
-      ...secured,
-      summary: 'End a persistent shell session (kills its shell and what runs in it) and forget it',
-      parameters: [keyParam],
-      responses: {
-        '200': jsonOf({ type: 'object', properties: { deleted: bool, sessionKey: str }, required: ['deleted', 'sessionKey'] }),
-        '404': errorOf('session not found'),
-        ...unauthorized,
-      },
-    },
-  },
-});

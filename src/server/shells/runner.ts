@@ -1,7 +1,7 @@
 // `mode: "persistent_shell"`: a job runs its command inside a named persistent shell session, created on
 // first use with the job's workdir and env as its seed state (the predecessor's semantics: later jobs' workdir
 // and env do not change an existing session).
-import type { Router } from 'express';
+import type { RouteSpec } from '../http/route-spec';
 import { BadRequest } from '../errors';
 import type { Logger } from '../log';
 import { optionalBoolean, optionalString } from '../jobs/validate';
@@ -103,7 +103,7 @@ export class PersistentShellRunner implements ModeRunner<PersistentShellSpec> {
     return this.sessions.liveCount();
   }
 
-  router(): Router {
+  routes(): RouteSpec[] {
     return sessionRoutes(this.sessions);
   }
 

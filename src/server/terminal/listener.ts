@@ -3,7 +3,8 @@
 // It checks `Host` as the command port does, and answers every error in JSON, as the command port does.
 import { createServer } from 'node:http';
 import express from 'express';
-import { hostGuard, jsonErrors, notFound } from '../http/app';
+import { hostGuard, jsonErrors, notFound, requireKey } from '../http/app';
+import { mountRoutes } from '../http/route-spec';
 import type { HostPolicy } from '../http/hosts';
 import { listen } from '../http/listen';
 import { CONNECT_REFUSAL, refuseOnSocket } from '../http/respond';
@@ -31,7 +32,7 @@ export async function listenTerminalPort(service: TerminalService, options: Term
   app.set('query parser', 'simple');
   app.use(hostGuard(options.hosts));
   app.get('/', (_req, res) => res.redirect(302, 'terminal'));
-  app.use(service.router());
+  mountRoutes(app, service.routes(), requireKey({ check: (key) => service.checkKey(key) }));
   app.use(notFound('not found (this is the terminal port: the API is on the command port)'));
   app.use(jsonErrors(options));
   const server = createServer(app);

@@ -1,10 +1,10 @@
-// The terminal service as the core sees it: an express router for the page, tickets and the session list,
+// The terminal service as the core sees it: the routes of the page, tickets and the session list,
 // and an upgrade handler for the WebSocket (on the command port at /terminal/ws and on the terminal port).
 import { statSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { isAbsolute, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
-import type express from 'express';
+import type { RouteSpec } from '../http/route-spec';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { HostPolicy } from '../http/hosts';
 import type { Logger } from '../log';
@@ -14,7 +14,7 @@ import { requestUrl } from '../http/respond';
 import { resolveTerminalOptions, type TerminalOptions } from './options';
 import { CLOSE, controlFrame, sizeFromQuery } from './protocol';
 import { defaultShell, loadPtyModule, terminalEnv, type PtyLoad, type PtyModuleSource } from './pty';
-import { terminalRouter } from './routes';
+import { terminalRoutes } from './routes';
 import { TerminalSession, type TerminalSessionInfo, type SessionSpec } from './session';
 import { TicketStore } from './tickets';
 
@@ -67,9 +67,13 @@ export class TerminalService {
     });
   }
 
-  router(): express.Router {
-    return terminalRouter({
-      checkKey: (key) => this.init.checkKey(key),
+  /** Whether `key` is the API key (the routes' `key` check where no app-wide one precedes them). */
+  checkKey(key: string | undefined): boolean {
+    return this.init.checkKey(key);
+  }
+
+  routes(): RouteSpec[] {
+    return terminalRoutes({
       supported: () => this.supported(),
       unsupportedReason: () => (this.pty.ok ? undefined : this.pty.reason),
       issueTicket: () => this.tickets.issue(),

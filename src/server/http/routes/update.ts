@@ -1,19 +1,21 @@
 // `POST /update`: refused (409) while anything is active, as the seed; otherwise the host decides what
 // an update means (the CLI exits 42 for its wrapper; the extension defers to the marketplace).
 // `{"drain": true}` instead refuses new work (503), waits for the active work to end, then updates.
-import { Router } from 'express';
 import { BadRequest, HttpError } from '../../errors';
 import { Drain, type DrainTarget } from '../../update/drain';
 import { sendJson } from '../respond';
+import type { RouteSpec } from '../route-spec';
+import { bool, error, json, jsonBody, obj, str } from '../schema';
 
 export interface UpdateHost extends DrainTarget {
   /** Called once nothing is active: the answer, and what to do after it is sent. */
   update(body: Record<string, unknown>): { response: Record<string, unknown>; after?: () => void };
 }
 
-export function updateRoutes(host: UpdateHost, drain = new Drain(host)): Router {
-  const r = Router();
-  r.post('/update', (req, res) => {
+const UPDATED = { status: str, version: str, message: str };
+
+export function updateRoutes(host: UpdateHost, drain = new Drain(host)): RouteSpec[] {
+  const update: RouteSpec['handler'] = (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     if (typeof body !== 'object' || Array.isArray(body)) throw new BadRequest('request body must be a JSON object');
     if (body.drain !== undefined && typeof body.drain !== 'boolean') throw new BadRequest('drain must be true or false');
@@ -42,6 +44,23 @@ export function updateRoutes(host: UpdateHost, drain = new Drain(host)): Router 
     // Idle, or a host that never restarts (the extension): answer now; there is nothing to drain for.
     sendJson(res, 200, response);
     if (after) res.once('finish', after);
-  });
-  return r;
+  };
+  return [
+    {
+      method: 'post',
+      path: '/update',
+      auth: 'key',
+      doc: {
+        summary: 'Restart for an update once idle; with drain, refuse new work and restart when the running work ends',
+        requestBody: jsonBody(obj({ drain: bool })),
+        responses: {
+          '200': json(obj(UPDATED)),
+          '202': json(obj({ ...UPDATED, waiting_for: { type: 'object' } }), 'draining'),
+          '400': error('bad input'),
+          '409': error('work is active'),
+        },
+      },
+      handler: update,
+    },
+  ];
 }
