@@ -1,4 +1,4 @@
-// `GET /system`: the machine at a glance (CONTRACT §9), for an orchestrator choosing where to run work.
+// `GET /system`: the machine at a glance (docs/files.md), for an orchestrator choosing where to run work.
 import { promises as fsp } from 'node:fs';
 import { sendJson } from './http/respond';
 import type { RouteSpec } from './http/route-spec';

@@ -1,4 +1,4 @@
-// The files API's routes (CONTRACT §9), declared once. Behind the API key like every route but /health.
+// The files API's routes (docs/files.md), declared once. Behind the API key like every route but /health.
 import type { IncomingMessage } from 'node:http';
 import { join, relative } from 'node:path';
 import type { Request, Response } from 'express';

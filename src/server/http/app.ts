@@ -1,7 +1,7 @@
 // The command server's express app: JSON in and out, the API key on everything but `/health`,
 // and every failure a JSON error with a 4xx status (5xx only for our own bugs).
 // Order matters: the `Host` is checked first, then the key, and only then is a body read, so a request
-// without the key costs no parsing whatever it sends (CONTRACT §8).
+// without the key costs no parsing whatever it sends (docs/API.md).
 import type { IncomingMessage } from 'node:http';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import { AUTH_ERROR, requestHasKey, type KeyStore } from '../auth';

@@ -1,7 +1,7 @@
 // `mode: "acp"`: one prompt to an ACP agent, as a job. The agent's text (and the live output of the commands
 // it runs, where it streams them) is the job's stdout, its
 // stderr the job's stderr, every ACP event a job event (`acp` on the stream), and the session id, stop
-// reason and error are the job's ACP fields (CONTRACT §3, §5).
+// reason and error are the job's ACP fields (docs/API.md, docs/acp.md).
 import type { RouteSpec } from '../http/route-spec';
 import {
   AGENT_PRESETS,
@@ -56,7 +56,7 @@ export interface AcpRunnerOptions {
   limits?: Partial<AcpLimits>;
   /**
    * Routes the agent's `terminal/create` into the named persistent shell of `persistent_session_key`
-   * (CONTRACT §3). Without it, such jobs run terminals as fresh processes and say so in an event.
+   * (docs/API.md). Without it, such jobs run terminals as fresh processes and say so in an event.
    */
   persistentTerminals?: (key: string, shell: string | undefined, ctx: JobContext) => TerminalFactory;
 }

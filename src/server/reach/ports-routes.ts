@@ -1,4 +1,4 @@
-// `GET /ports` and `POST|DELETE /ports/{port}/expose` (CONTRACT §9).
+// `GET /ports` and `POST|DELETE /ports/{port}/expose` (docs/files.md).
 import { HttpError } from '../errors';
 import { sendJson } from '../http/respond';
 import type { Method, RouteSpec } from '../http/route-spec';
