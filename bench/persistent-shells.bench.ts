@@ -6,8 +6,8 @@
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { ShellCatalog } from '../src/server/shells/catalog';
-import { SessionManager } from '../src/server/shells/manager';
+import { ShellCatalog } from '../src/server/modes/persistent-shell/catalog';
+import { SessionManager } from '../src/server/modes/persistent-shell/manager';
 import { spawnCli, tempDir } from '../test/helpers/server';
 import { jsonClient, line, ms, runJob, summary } from './lib';
 

@@ -4,11 +4,11 @@
 import { EventEmitter } from 'node:events';
 import type { Job } from '../server/jobs/job';
 import type { JobEvent } from '../server/jobs/event-log';
-import type { PendingPermission } from '../server/jobs/acp-permissions';
+import type { PendingPermission } from '../server/modes/acp/permissions';
 import type { JobRecord } from '../server/jobs/types';
 import type { AgentServer } from '../server/server';
-import type { SessionManager } from '../server/shells/manager';
-import type { ShellSessionInfo as ShellInfo } from '../server/shells/session';
+import type { SessionManager } from '../server/modes/persistent-shell/manager';
+import type { ShellSessionInfo as ShellInfo } from '../server/modes/persistent-shell/session';
 import type { TerminalSessionInfo as TerminalInfo } from '../server/terminal/session';
 
 /** Finished jobs the Jobs view lists besides every unfinished one (the store keeps more; the API serves them). */

@@ -6,7 +6,7 @@ import { rmSync, writeFileSync, existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { generateKey, keyFromEnv, KeyStore } from '../server/auth';
-import type { PendingPermission } from '../server/jobs/acp-permissions';
+import type { PendingPermission } from '../server/modes/acp/permissions';
 import type { Logger } from '../server/log';
 import { startReach, type Reach } from '../server/reach';
 import type { ChallengeEvent } from '../server/register';

@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { clock } from './activity';
 import type { ServerInfo } from './controller';
 import type { ChallengeEvent } from '../server/register';
-import type { PendingPermission } from '../server/jobs/acp-permissions';
+import type { PendingPermission } from '../server/modes/acp/permissions';
 
 export function createStatusBar(): vscode.StatusBarItem {
   const item = vscode.window.createStatusBarItem('agentRuntime.status', vscode.StatusBarAlignment.Left, 10);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { AcpRunner } from '../../src/server/jobs/acp-runner';
+import { AcpRunner } from '../../src/server/modes/acp/runner';
 import { eventually, startTestServer, type TestServer } from '../helpers/server';
 import { pidAlive, removeWorkdir, script, scriptedAgent, tempWorkdir } from './helpers';
 

@@ -1,7 +1,7 @@
 // GET /openapi.json describes exactly the routes the server serves.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { AcpRunner } from '../../src/server/jobs/acp-runner';
+import { AcpRunner } from '../../src/server/modes/acp/runner';
 import type { RouteSpec } from '../../src/server/http/route-spec';
 import { sendJson } from '../../src/server/http/respond';
 import { startTestServer, type TestServer } from '../helpers/server';

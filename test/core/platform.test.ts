@@ -19,8 +19,8 @@ import {
   windowsCommandLine,
 } from '../../src/common/platform';
 import { jobEnv } from '../../src/server/jobs/manager';
-import { ShellCatalog } from '../../src/server/shells/catalog';
-import { dialectFor, quoteFor } from '../../src/server/shells/dialects';
+import { ShellCatalog } from '../../src/server/modes/persistent-shell/catalog';
+import { dialectFor, quoteFor } from '../../src/server/modes/persistent-shell/dialects';
 import { execIfSimple } from '../../src/acp/shell';
 import { defaultUpdateCommand } from '../../src/server/update/wrapper';
 import { defaultShell } from '../../src/server/terminal/pty';

@@ -1,7 +1,7 @@
 // The terminator scanner on its own: every way a stream can be cut into chunks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { newTerminator, partialMatchLength, TerminatorScanner } from '../../src/server/shells/boundary';
+import { newTerminator, partialMatchLength, TerminatorScanner } from '../../src/server/modes/persistent-shell/boundary';
 
 function feed(chunks: Buffer[], term: Buffer, withLine = true) {
   const out: Buffer[] = [];

@@ -1,9 +1,9 @@
 // Shared pieces of the persistent-shell tests: run a command and collect its output as bytes.
 import { tmpdir } from 'node:os';
 import { tempDir as serverTempDir } from '../helpers/server';
-import { ShellCatalog, type ShellKind } from '../../src/server/shells/catalog';
-import type { SessionManager } from '../../src/server/shells/manager';
-import type { CommandHandle, CommandRequest, CommandResult, SessionSeed } from '../../src/server/shells/session';
+import { ShellCatalog, type ShellKind } from '../../src/server/modes/persistent-shell/catalog';
+import type { SessionManager } from '../../src/server/modes/persistent-shell/manager';
+import type { CommandHandle, CommandRequest, CommandResult, SessionSeed } from '../../src/server/modes/persistent-shell/session';
 import { sleep } from '../../src/common/platform';
 
 export const catalog = new ShellCatalog();

@@ -2,8 +2,8 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, realpathSync } from 'node:fs';
-import { SessionManager } from '../../src/server/shells/manager';
-import { commandLine } from '../../src/server/shells/terminal-hook';
+import { SessionManager } from '../../src/server/modes/persistent-shell/manager';
+import { commandLine } from '../../src/server/modes/persistent-shell/terminal-hook';
 import { catalog, pidAlive, POSIX_SHELLS, run, seed, start, tempDir, until } from './helpers';
 
 const dirs: string[] = [];

@@ -2,8 +2,8 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
-import { SessionManager } from '../../src/server/shells/manager';
-import { commandLine, SessionTerminal } from '../../src/server/shells/terminal-hook';
+import { SessionManager } from '../../src/server/modes/persistent-shell/manager';
+import { commandLine, SessionTerminal } from '../../src/server/modes/persistent-shell/terminal-hook';
 import { catalog, pidAlive, run } from './helpers';
 
 const m = new SessionManager(catalog, { maxSessions: 8, idleTimeoutSeconds: 0, killGraceMs: 500 });

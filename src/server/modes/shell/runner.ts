@@ -1,10 +1,10 @@
 // `mode: "shell"` (the default): the command runs through the platform's shell in its own process
 // group, writing straight into the job's log files. The spawn helper starts it (spawner.ts says why).
 import { constants } from 'node:os';
-import { BadRequest } from '../errors';
-import { killTree } from '../../common/platform';
-import { Spawner } from './spawner';
-import type { CommonSpec, JobContext, JobOutcome, ModeRunner, RunningJob } from './types';
+import { BadRequest } from '../../errors';
+import { killTree } from '../../../common/platform';
+import { Spawner } from '../../jobs/spawner';
+import type { CommonSpec, JobContext, JobOutcome, ModeRunner, RunningJob } from '../../jobs/types';
 
 interface ShellSpec extends CommonSpec {
   command: string;

@@ -2,7 +2,7 @@
 // (`persistent_session_key`, `persistent_shell`), shaped after ACP's terminal methods: output so far
 // (`terminal/output`), wait for the exit (`terminal/wait_for_exit`), kill (`terminal/kill`) and release
 // (`terminal/release`). The ACP side maps its requests onto this; nothing here knows ACP's wire.
-import { BadRequest } from '../errors';
+import { BadRequest } from '../../errors';
 import { acceptedShellNames, canonicalShell, type ShellKind } from './catalog';
 import { quoteFor } from './dialects';
 import type { SessionManager } from './manager';

@@ -1,9 +1,9 @@
 // The named persistent shells of this server: created on first use, looked up by key, bounded in
 // number, expired when idle, and all ended with the server.
 import { tmpdir } from 'node:os';
-import { HttpError } from '../errors';
-import type { Logger } from '../log';
-import { silentLogger } from '../log';
+import { HttpError } from '../../errors';
+import type { Logger } from '../../log';
+import { silentLogger } from '../../log';
 import type { ShellCatalog, ShellKind } from './catalog';
 import { ShellSession, type CommandHandle, type CommandRequest, type ShellSessionInfo, type SessionSeed } from './session';
 

@@ -1,11 +1,11 @@
 // `mode: "persistent_shell"`: a job runs its command inside a named persistent shell session, created on
 // first use with the job's workdir and env as its seed state (the predecessor's semantics: later jobs' workdir
 // and env do not change an existing session).
-import type { RouteSpec } from '../http/route-spec';
-import { BadRequest } from '../errors';
-import type { Logger } from '../log';
-import { optionalBoolean, optionalString } from '../jobs/validate';
-import type { CommonSpec, JobContext, JobOutcome, ModeRunner, RunningJob } from '../jobs/types';
+import type { RouteSpec } from '../../http/route-spec';
+import { BadRequest } from '../../errors';
+import type { Logger } from '../../log';
+import { optionalBoolean, optionalString } from '../../jobs/validate';
+import type { CommonSpec, JobContext, JobOutcome, ModeRunner, RunningJob } from '../../jobs/types';
 import { acceptedShellNames, canonicalShell, ShellCatalog, type ShellKind } from './catalog';
 import { SessionManager, type SessionLimits } from './manager';
 import { sessionRoutes } from './routes';

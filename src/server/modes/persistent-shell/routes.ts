@@ -1,8 +1,8 @@
 // `GET /sessions`, `GET /sessions/{key}`, `DELETE /sessions/{key}`: the named persistent shells.
-import { HttpError } from '../errors';
-import { sendJson } from '../http/respond';
-import type { RouteSpec } from '../http/route-spec';
-import { bool, error, json, num, obj, pathParam, str } from '../http/schema';
+import { HttpError } from '../../errors';
+import { sendJson } from '../../http/respond';
+import type { RouteSpec } from '../../http/route-spec';
+import { bool, error, json, num, obj, pathParam, str } from '../../http/schema';
 import type { SessionManager } from './manager';
 import { SHELL_KINDS } from './catalog';
 

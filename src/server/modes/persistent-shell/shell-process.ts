@@ -5,8 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants } from 'node:os';
-import { isWindows, killTree, ownGroup, signalTree } from '../../common/platform';
-import { helperGuard } from '../jobs/spawner';
+import { isWindows, killTree, ownGroup, signalTree } from '../../../common/platform';
+import { helperGuard } from '../../jobs/spawner';
 import { newTerminator, TerminatorScanner } from './boundary';
 import type { Dialect } from './dialects';
 

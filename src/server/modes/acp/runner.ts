@@ -2,7 +2,7 @@
 // it runs, where it streams them) is the job's stdout, its
 // stderr the job's stderr, every ACP event a job event (`acp` on the stream), and the session id, stop
 // reason and error are the job's ACP fields (docs/API.md, docs/acp.md).
-import type { RouteSpec } from '../http/route-spec';
+import type { RouteSpec } from '../../http/route-spec';
 import {
   AGENT_PRESETS,
   DEFAULT_AGENT,
@@ -19,13 +19,13 @@ import {
   type AcpResult,
   type PermissionPolicy,
   type TerminalFactory,
-} from '../../acp';
-import { BadRequest } from '../errors';
-import { VERSION } from '../version';
-import type { SessionTerminal, SessionTerminalRequest } from '../shells/terminal-hook';
-import { PermissionDesk } from './acp-permissions';
-import type { CancelReason, CommonSpec, JobContext, JobOutcome, ModeRunner, RunningJob } from './types';
-import { optionalString } from './validate';
+} from '../../../acp';
+import { BadRequest } from '../../errors';
+import { VERSION } from '../../version';
+import type { SessionTerminal, SessionTerminalRequest } from '../persistent-shell/terminal-hook';
+import { PermissionDesk } from './permissions';
+import type { CancelReason, CommonSpec, JobContext, JobOutcome, ModeRunner, RunningJob } from '../../jobs/types';
+import { optionalString } from '../../jobs/validate';
 
 export type AcpPolicyName = 'workdir' | 'deny' | 'ask';
 const POLICIES: readonly AcpPolicyName[] = ['workdir', 'deny', 'ask'];

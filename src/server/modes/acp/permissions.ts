@@ -2,11 +2,11 @@
 // `pendingPermissions`) until a person answers it with `POST /jobs/{id}/permissions/{requestId}`,
 // or its deadline rejects it.
 import { EventEmitter } from 'node:events';
-import type { PermissionContext, PermissionDecision } from '../../acp';
-import { BadRequest, HttpError } from '../errors';
-import { sendJson } from '../http/respond';
-import type { RouteSpec } from '../http/route-spec';
-import { error, json, jsonBody, obj, pathParam, str } from '../http/schema';
+import type { PermissionContext, PermissionDecision } from '../../../acp';
+import { BadRequest, HttpError } from '../../errors';
+import { sendJson } from '../../http/respond';
+import type { RouteSpec } from '../../http/route-spec';
+import { error, json, jsonBody, obj, pathParam, str } from '../../http/schema';
 
 /** A request as the job shows it. */
 export interface PendingPermission {

@@ -1,6 +1,6 @@
 // Which shells a persistent session can run, the names clients may use for them (the predecessor's aliases
 // plus the POSIX shells), and where each is installed on this machine.
-import { findExecutable, isWindows } from '../../common/platform';
+import { findExecutable, isWindows } from '../../../common/platform';
 
 export const SHELL_KINDS = ['bash', 'zsh', 'sh', 'fish', 'pwsh', 'powershell', 'cmd'] as const;
 export type ShellKind = (typeof SHELL_KINDS)[number];

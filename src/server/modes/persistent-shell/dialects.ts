@@ -3,7 +3,7 @@
 // `<dir>/ID.cmd` (the command, verbatim) and `<dir>/ID.end` (its terminator), then sends `ID` on the
 // control channel. The driver sources ID.cmd in the shell itself (so cd, variables, functions and aliases
 // persist), then reads ID.end and prints the terminator on stderr, and on stdout followed by the status.
-import { isWindows } from '../../common/platform';
+import { isWindows } from '../../../common/platform';
 import { isPowerShell, type ShellKind } from './catalog';
 
 export interface Dialect {
