@@ -4,7 +4,8 @@
 // JSON-RPC lines go by. When the agent answers `session/prompt` it writes LOG (JSON): the turn as the agent
 // saw it, how long the client took to answer the agent's requests in it (the client's part of the turn,
 // which load on the machine does not blur), and, on Linux, the CPU time the agent's processes used and the
-// time they waited for a CPU (run queue) meanwhile, from /proc/PID/task/*/schedstat.
+// time they waited for a CPU (run queue) meanwhile, from /proc/PID/task/*/schedstat (of the processes still
+// there at the answer: a command the agent ran and that ended is not counted).
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -12,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 const [log, program, ...args] = process.argv.slice(2);
 const child = spawn(program, args, { stdio: ['pipe', 'pipe', 'inherit'] });
 
-/** CPU and run-queue time (ms) of `root` and its descendants, or null where /proc does not tell. */
+/** CPU and run-queue time (ms) by pid of `root` and its descendants, or null where /proc does not tell. */
 function schedTimes(root) {
   try {
     const children = new Map();
@@ -26,25 +27,38 @@ function schedTimes(root) {
         // gone meanwhile
       }
     }
-    let cpu = 0;
-    let wait = 0;
+    const times = new Map();
     for (const queue = [root]; queue.length > 0;) {
       const pid = queue.pop();
       queue.push(...(children.get(pid) ?? []));
       try {
+        const t = { cpu: 0, wait: 0 };
         for (const task of readdirSync(`/proc/${pid}/task`)) {
           const [run, waited] = readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ').map(Number);
-          cpu += run / 1e6;
-          wait += waited / 1e6;
+          t.cpu += run / 1e6;
+          t.wait += waited / 1e6;
         }
+        times.set(pid, t);
       } catch {
         // gone meanwhile
       }
     }
-    return { cpu, wait };
+    return times;
   } catch {
     return null;
   }
+}
+
+/** What the processes alive at the end used since `before` (those that ended meanwhile are not counted). */
+function schedSince(before, now) {
+  let cpu = 0;
+  let wait = 0;
+  for (const [pid, t] of now) {
+    const b = before.get(pid) ?? { cpu: 0, wait: 0 };
+    cpu += t.cpu - b.cpu;
+    wait += t.wait - b.wait;
+  }
+  return { agentCpuMs: cpu, agentRunQueueMs: wait };
 }
 
 let promptId;
@@ -97,7 +111,7 @@ child.stdout.on(
     if (msg.method !== undefined && msg.id !== undefined) asked.set(msg.id, { t, method: msg.method });
     else if (msg.method === undefined && msg.id === promptId) {
       const now = schedTimes(child.pid);
-      const sched = now && schedAtPrompt ? { agentCpuMs: now.cpu - schedAtPrompt.cpu, agentRunQueueMs: now.wait - schedAtPrompt.wait } : {};
+      const sched = now && schedAtPrompt ? schedSince(schedAtPrompt, now) : {};
       writeFileSync(log, JSON.stringify({ turnMs: t - promptAt, clientMs, answers, ...sched }));
       promptId = undefined;
     }

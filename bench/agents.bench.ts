@@ -95,7 +95,8 @@ async function sdk(a: RealAgent, bin: string, root: string, n: number): Promise<
   const [program, ...args] = relayed(a, bin, `${workdir}.relay.json`);
   const child = spawn(program, args, {
     cwd: workdir,
-    env: { ...process.env, HOME: home.home, TMPDIR: home.tmp, ...a.env(model, home.home) },
+    // PWD as the job's shell sets it (the agent's cwd), so that the agent sees the same environment
+    env: { ...process.env, PWD: workdir, HOME: home.home, TMPDIR: home.tmp, ...a.env(model, home.home) },
     stdio: ['pipe', 'pipe', 'ignore'],
     detached: true,
   });
