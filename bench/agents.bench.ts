@@ -199,7 +199,7 @@ async function main() {
         line(
           "  the agent's CPU / run-queue wait in the turn, ours; SDK client",
           `${rel('ours', 'agentCpuMs').toFixed(0)} / ${rel('ours', 'agentRunQueueMs').toFixed(0)}; ${rel('sdk', 'agentCpuMs').toFixed(0)} / ${rel('sdk', 'agentRunQueueMs').toFixed(0)} ms`,
-          'same work on both sides; the wait is the machine',
+          'the wait is the load on the machine',
         );
       }
       console.log('  turns by round (ms), ours / SDK client:', m.ours.map((x, i) => `${x.turnMs.toFixed(0)}/${m.sdk[i].turnMs.toFixed(0)}`).join(' '));
