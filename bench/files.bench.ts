@@ -27,7 +27,8 @@ import { jsonClient, line, median, ms } from './lib';
 
 const GiB = 1 << 30;
 const ROUNDS = 3;
-const SEARCHES = 7;
+/** Searches per side, alternated: a few take a loaded moment, and 7 let one swing the median (rg 35 ms once). */
+const SEARCHES = 25;
 const REPO = resolve(__dirname, '..');
 const PATTERN = 'export (async )?function \\w+';
 
