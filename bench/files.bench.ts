@@ -4,9 +4,19 @@
 //      lean native one as an orchestrator's would be (a Node client spends more CPU than the server here,
 //      on the same two cores); without curl, the Node client of the tests. Also measured: dd writing the
 //      file through user space into a temporary file and mv over the target, the floor of an atomic
-//      replace from user space (cp copies inside the kernel with copy_file_range).
+//      replace from user space (cp copies inside the kernel with copy_file_range), and `cat` into a new
+//      file (user space, no replace). Each timed copy starts after a `sync` (untimed): otherwise a copy pays
+//      for the writeback of the one before it (cp's file was removed at once and never needed writing back,
+//      the others were kept), which made the order of the steps, not the server, decide the ratios.
+//      A replace on ext4 also pays in rename(2) (auto_da_alloc starts writeback of the new file and the
+//      old file's blocks are freed): about 0.5 s per GiB, strace -T shows, for dd + mv and the server alike.
+//      Two more, to tell the server's share from the client's and the loopback's: the same upload to a
+//      bare Node HTTP server that drops the body (the ceiling of any upload a Node server takes in), and
+//      the download to /dev/null (the server's side alone; curl writes a file 8 KiB per write(2)).
 //   2. a search over this repository vs `rg` run directly with the same rules (target: at most 1.5x)
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -17,7 +27,8 @@ import { jsonClient, line, median, ms } from './lib';
 
 const GiB = 1 << 30;
 const ROUNDS = 3;
-const SEARCHES = 7;
+/** Searches per side, alternated: a few take a loaded moment, and 7 let one swing the median (rg 35 ms once). */
+const SEARCHES = 25;
 const REPO = resolve(__dirname, '..');
 const PATTERN = 'export (async )?function \\w+';
 
@@ -59,52 +70,88 @@ async function get(url: string, key: string, path: string, to: string): Promise<
   if (r.status !== 0) throw new Error(`curl: ${r.stderr}`);
 }
 
+/** A server that reads an upload's body and drops it: what taking the bytes in costs, nothing written. */
+async function dropSink(): Promise<{ url: string; close(): void }> {
+  const server = createServer((req, res) => {
+    req.on('data', () => undefined);
+    req.on('end', () => res.end('{}'));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
+}
+
 async function main(): Promise<void> {
   const dir = tempDir('ar-bench-files-');
   const src = join(dir, 'src.bin');
   execFileSync('sh', ['-c', `head -c ${GiB} /dev/urandom > '${src}'`]);
   const cli = await spawnCli(['--files-root', dir, '--files-root', REPO]);
+  const sink = await dropSink();
   try {
     const cp: number[] = [];
+    const cat: number[] = [];
     const dd: number[] = [];
     const up: number[] = [];
     const down: number[] = [];
+    const drop: number[] = [];
+    const downNull: number[] = [];
     let upGrowth = 0;
     let downGrowth = 0;
     for (let i = 0; i < ROUNDS; i++) {
+      execFileSync('sync');
       let t = performance.now();
       execFileSync('cp', [src, join(dir, 'cp.bin')]);
       cp.push(performance.now() - t);
       rmSync(join(dir, 'cp.bin'));
+      execFileSync('sync');
+      t = performance.now();
+      execFileSync('sh', ['-c', `cat '${src}' > '${join(dir, 'cat.bin')}'`]);
+      cat.push(performance.now() - t);
+      rmSync(join(dir, 'cat.bin'));
       // The floor of any atomic replace from user space (what the server does): write a temporary file
       // through read/write (cp copies in the kernel, which no network server can), then rename it over.
+      execFileSync('sync');
       t = performance.now();
       execFileSync('sh', ['-c', `dd if='${src}' of='${join(dir, 'dd.tmp')}' bs=1M 2>/dev/null && mv '${join(dir, 'dd.tmp')}' '${join(dir, 'dd.bin')}'`]);
       dd.push(performance.now() - t);
+      execFileSync('sync');
       let rss = rssSampler(cli.child.pid!);
       t = performance.now();
       const u = await put(cli.url, cli.key, src, join(dir, 'up.bin'));
       up.push(performance.now() - t);
       upGrowth = Math.max(upGrowth, rss.stop() - rss.baseline);
       if (u.status > 201) throw new Error(`upload: ${u.status} ${u.body}`);
+      execFileSync('sync');
       rss = rssSampler(cli.child.pid!);
       t = performance.now();
       await get(cli.url, cli.key, join(dir, 'up.bin'), join(dir, 'down.bin'));
       down.push(performance.now() - t);
       downGrowth = Math.max(downGrowth, rss.stop() - rss.baseline);
       rmSync(join(dir, 'down.bin'));
+      t = performance.now();
+      await get(cli.url, cli.key, join(dir, 'up.bin'), '/dev/null');
+      downNull.push(performance.now() - t);
+      t = performance.now();
+      await put(sink.url, cli.key, src, 'dropped');
+      drop.push(performance.now() - t);
     }
     const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
     const rate = (msTaken: number) => `${(GiB / 2 ** 20 / (msTaken / 1000)).toFixed(0)} MiB/s`;
     console.log(`1 GiB transfers (median of ${ROUNDS}; client: ${hasCurl ? 'curl' : 'node'}):`);
     line('cp (baseline)', rate(median(cp)), ms(median(cp)));
+    line('cat into a new file (user space)', rate(median(cat)), `${(median(cp) / median(cat)).toFixed(2)}x cp's throughput`);
     line('dd bs=1M to a temp file + mv over (floor)', rate(median(dd)), `${(median(cp) / median(dd)).toFixed(2)}x cp's throughput`);
     line(
       'PUT /files/content',
       rate(median(up)),
       `${(median(cp) / median(up)).toFixed(2)}x cp's throughput (target >= 0.5x), ${(median(dd) / median(up)).toFixed(2)}x the floor`,
     );
-    line('GET /files/content', rate(median(down)), `${(median(cp) / median(down)).toFixed(2)}x cp's throughput (target >= 0.5x)`);
+    line('the same upload to a Node server that drops it', rate(median(drop)), `${(median(cp) / median(drop)).toFixed(2)}x cp's throughput (nothing written)`);
+    line(
+      'GET /files/content',
+      rate(median(down)),
+      `${(median(cp) / median(down)).toFixed(2)}x cp's throughput (target >= 0.5x), ${(median(cat) / median(down)).toFixed(2)}x cat's`,
+    );
+    line('GET /files/content to /dev/null', rate(median(downNull)), `${(median(cp) / median(downNull)).toFixed(2)}x cp's throughput (the server's side alone)`);
     line('server RSS growth, upload', mib(upGrowth), '(target <= 64 MiB)');
     line('server RSS growth, download', mib(downGrowth), '(target <= 64 MiB)');
 
@@ -127,6 +174,7 @@ async function main(): Promise<void> {
     line('GET /files/search', ms(median(api)), `${(median(api) / median(direct)).toFixed(2)}x rg's time (target <= 1.5x)`);
     client.close();
   } finally {
+    sink.close();
     await cli.stop();
     rmSync(dir, { recursive: true, force: true });
   }
