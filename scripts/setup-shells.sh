@@ -2,6 +2,7 @@
 # The shells the persistent-shell tests run for real beyond bash and sh: zsh and fish (Debian packages).
 # Idempotent: installs only what is missing. PowerShell is not in Debian's archive; its tests skip without it.
 set -euo pipefail
+source "$(dirname "$0")/lib/apt.sh"
 missing=()
 for shell in zsh fish; do
   command -v "$shell" >/dev/null 2>&1 || missing+=("$shell")
@@ -10,9 +11,5 @@ if [ ${#missing[@]} -eq 0 ]; then
   echo "shells: zsh and fish already installed"
   exit 0
 fi
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+apt_install --no-install-recommends "${missing[@]}"
 echo "shells: installed ${missing[*]}"

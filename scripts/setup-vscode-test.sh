@@ -8,18 +8,14 @@
 # Idempotent: a second run checks and returns.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/apt.sh
 
 # code-server's kerberos module compiles against the GSSAPI headers; code-server 4.90's ripgrep module
 # would download rg from GitHub, which these machines cannot reach, so Debian's rg stands in (below).
 need=()
 [ -f /usr/include/gssapi/gssapi.h ] || need+=(libkrb5-dev)
 command -v rg >/dev/null || need+=(ripgrep)
-if [ ${#need[@]} -gt 0 ]; then
-  SUDO=""
-  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+if [ ${#need[@]} -gt 0 ]; then apt_install --no-install-recommends "${need[@]}" >/dev/null; fi
 
 # Runs npm without the npm_* variables of an outer `npm run setup` (Node 20's npm): the inner npm would take
 # them as its own config, its user agent would name the outer Node, and code-server's postinstall checks it.

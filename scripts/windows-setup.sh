@@ -6,6 +6,7 @@
 # ${XDG_CACHE_HOME:-~/.cache}/agent-runtime-windows. Idempotent. Anything that fails to install fails the
 # script (and so the suite): nothing is skipped. Writes `env` in the cache with the paths the suite reads.
 set -euo pipefail
+source "$(dirname "$0")/lib/apt.sh"
 CACHE="${AGENT_RUNTIME_WINDOWS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/agent-runtime-windows}"
 NODE_MAJOR=22
 mkdir -p "$CACHE"
@@ -14,11 +15,7 @@ export WINEDEBUG=-all
 find_wine() { command -v wine64 2>/dev/null || { [ -x /usr/lib/wine/wine64 ] && echo /usr/lib/wine/wine64; } || true; }
 WINE="$(find_wine)"
 if [ -z "$WINE" ]; then
-  SUDO=""
-  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq wine64
+  apt_install wine64
   WINE="$(find_wine)"
   [ -n "$WINE" ] || { echo "windows: wine64 installed but not found (neither on PATH nor /usr/lib/wine/wine64)" >&2; exit 1; }
 fi
