@@ -223,3 +223,18 @@ export async function startAgentServer(bin: string, args: string[], env: NodeJS.
     },
   };
 }
+
+/**
+ * The export names of `specifier` as a user's code in `app` gets them: `import()` or `require()` in a Node of
+ * its own (no tsx, no NODE_PATH), a JSON entry imported with its `type` attribute.
+ */
+export function loadEntry(app: string, specifier: string, how: 'import' | 'require', json = false): string[] {
+  const s = JSON.stringify(specifier);
+  const code =
+    how === 'import'
+      ? `import(${s}${json ? ", { with: { type: 'json' } }" : ''}).then((m) => console.log(JSON.stringify(Object.keys(m))))`
+      : `console.log(JSON.stringify(Object.keys(require(${s}))))`;
+  const r = spawnSync(process.execPath, ['-e', code], { cwd: app, env: npmEnv(), encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${how} ${specifier} from ${app} failed:\n${r.stderr}`);
+  return JSON.parse(r.stdout) as string[];
+}
