@@ -17,6 +17,7 @@ import { packageVsix, vsixEntry, type PackagedVsix } from '../helpers/vsix';
 import {
   freshCheckout,
   installWithoutCompiler,
+  loadEntry,
   mustSucceed,
   npm,
   npmEnv,
