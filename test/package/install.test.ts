@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { join, relative } from 'node:path';
 import WebSocket from 'ws';
 import { tempDir } from '../helpers/server';
@@ -48,11 +49,33 @@ const SECRET_SHAPES = [
 ];
 /** Everything the npm package may hold: the CLI's bundles, the web terminal's files, the typed entries, the docs npm always takes. */
 const ALLOWED = /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|dist\/[\w./-]+\.(js|cjs|mjs|css|d\.ts|d\.cts|d\.mts)|media\/terminal\.(html|css))$/;
+/**
+ * Packages `ws` (bundled) loads when present, inside try/catch, to speed up frames; without them it uses its
+ * own JavaScript. They are not dependencies.
+ */
+const OPTIONAL_AT_RUN_TIME = new Set(['bufferutil', 'utf-8-validate']);
+const PACKAGE_NAME = /^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*(\/[\w./-]+)?$/;
+
+/** The packages a bundle loads at run time (bare `require`, `import()` and `from` specifiers; not Node's own). */
+function packagesLoadedBy(code: string): Set<string> {
+  const found = new Set<string>();
+  for (const re of [/\brequire\(\s*["']([^"']+)["']\s*\)/g, /\bimport\(\s*["']([^"']+)["']\s*\)/g, /\bfrom\s*["']([^"']+)["']/g]) {
+    for (const [, spec] of code.matchAll(re)) {
+      if (!PACKAGE_NAME.test(spec!) || isBuiltin(spec!)) continue;
+      const parts = spec!.split('/');
+      found.add(spec!.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!);
+    }
+  }
+  return found;
+}
+
 /** An installed package this size or more means something big slipped in (it is about 3 MB unpacked). */
 const MAX_UNPACKED_BYTES = 20 * 1024 * 1024;
 
 let work = '';
 let checkout = '';
+/** The tarball, extracted: `package/` inside. */
+let unpacked = '';
 let packed: Packed;
 let installed: Installed;
 let vsix: PackagedVsix | undefined;
@@ -100,8 +123,11 @@ function conditionsOf(target: unknown): Set<string> {
 before(async () => {
   work = tempDir('ar-package-');
   checkout = freshCheckout(join(work, 'checkout'));
+  unpacked = join(work, 'unpacked');
   for (const [name, text] of Object.entries(PLANTED_FILES)) writeFileSync(join(checkout, name), text);
   packed = await pack(checkout, work);
+  mkdirSync(unpacked);
+  execFileSync('tar', ['-xzf', packed.tarball, '-C', unpacked]);
   const installing = installWithoutCompiler(packed.tarball, work);
   // vsce is CPU-bound and the install mostly waits on the network and the disk: side by side. vsce packs
   // this checkout as built (`npm test` builds first): it lists dependencies with `npm list`, which a copy
@@ -147,9 +173,6 @@ describe('npm pack', () => {
     assert.ok(packed.unpackedSize < MAX_UNPACKED_BYTES, `${packed.unpackedSize} bytes unpacked`);
 
     // What is inside, read from the tarball itself.
-    const unpacked = join(work, 'unpacked');
-    mkdirSync(unpacked);
-    execFileSync('tar', ['-xzf', packed.tarball, '-C', unpacked]);
     const inside = filesUnder(join(unpacked, 'package'));
     assert.deepEqual(inside.sort(), [...files].sort(), 'npm pack --json lists what the tarball holds');
     for (const f of inside) {
@@ -159,6 +182,19 @@ describe('npm pack', () => {
       assert.ok(!text.includes(checkout), `${f} names the folder it was built in`);
     }
     assert.equal((statSync(join(unpacked, 'package/dist/cli.js')).mode & 0o111) !== 0, true, 'the bin is executable');
+  });
+  it('declares as dependencies exactly the packages its bundles load (the rest is bundled in)', () => {
+    const loaded = new Set<string>();
+    for (const f of packed.files.map((x) => x.path).filter((p) => /^dist\/.+\.(js|cjs|mjs)$/.test(p) && !p.startsWith('dist/media/'))) {
+      for (const name of packagesLoadedBy(readFileSync(join(unpacked, 'package', f), 'utf8'))) loaded.add(name);
+    }
+    for (const name of OPTIONAL_AT_RUN_TIME) loaded.delete(name);
+    // A bundled library listed here would be downloaded and installed on every machine for nothing.
+    assert.deepEqual(
+      Object.keys(pkg.dependencies).sort(),
+      [...loaded].sort(),
+      'dependencies = what dist/ requires at run time; bundled libraries belong in devDependencies',
+    );
   });
 });
 
