@@ -49,6 +49,8 @@ const SECRET_SHAPES = [
 ];
 /** Everything the npm package may hold: the CLI's bundles, the web terminal's files, the typed entries, the docs npm always takes. */
 const ALLOWED = /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|dist\/[\w./-]+\.(js|cjs|mjs|css|d\.ts|d\.cts|d\.mts)|media\/terminal\.(html|css))$/;
+/** An installed package this size or more means something big slipped in (it is about 3 MB unpacked). */
+const MAX_UNPACKED_BYTES = 20 * 1024 * 1024;
 /**
  * Packages `ws` (bundled) loads when present, inside try/catch, to speed up frames; without them it uses its
  * own JavaScript. They are not dependencies.
@@ -68,9 +70,6 @@ function packagesLoadedBy(code: string): Set<string> {
   }
   return found;
 }
-
-/** An installed package this size or more means something big slipped in (it is about 3 MB unpacked). */
-const MAX_UNPACKED_BYTES = 20 * 1024 * 1024;
 
 let work = '';
 let checkout = '';

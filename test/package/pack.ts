@@ -30,9 +30,9 @@ export function which(name: string): string | undefined {
 }
 
 /** npm's own script, run with this Node (so a PATH without npm on it still runs npm). */
-export const NPM_CLI = realpathSync(which('npm') ?? assertNever('npm is not on PATH'));
+export const NPM_CLI = realpathSync(which('npm') ?? missing('npm is not on PATH'));
 
-function assertNever(message: string): never {
+function missing(message: string): never {
   throw new Error(message);
 }
 
@@ -169,9 +169,8 @@ export async function installWithoutCompiler(tarball: string, work: string): Pro
   const args = ['install', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline', tarball];
   const r = await npm(args, app, env);
   mustSucceed(`npm ${args.join(' ')} (no compiler on PATH)`, r);
-  const name = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')).dependencies;
-  const packageName =
-    Object.keys(name).find((n) => String(name[n]).startsWith('file:')) ?? assertNever(`the tarball is not a dependency: ${JSON.stringify(name)}`);
+  const deps: Record<string, string> = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')).dependencies;
+  const packageName = Object.keys(deps).find((n) => deps[n]!.startsWith('file:')) ?? missing(`the tarball is not a dependency: ${JSON.stringify(deps)}`);
   return {
     app,
     packageDir: join(app, 'node_modules', packageName),
