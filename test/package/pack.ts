@@ -138,7 +138,7 @@ export interface Installed {
 /**
  * Installs `tarball` into `<work>/app` (empty but for a package.json that makes it npm's prefix) with
  * `--omit=dev`, from the registry npm is configured with, under an environment with no build tools: PATH is
- * only the stub folder, and npm's node-gyp, CC, CXX and PYTHON point at the failing stub.
+ * only the stub folder, and npm's node-gyp, CC, CXX and PYTHON (node-gyp's) point at the failing stub.
  */
 export async function installWithoutCompiler(tarball: string, work: string): Promise<Installed> {
   const calls = join(work, 'build-tool-calls');
@@ -159,7 +159,6 @@ export async function installWithoutCompiler(tarball: string, work: string): Pro
     npm_config_cache: NPM_CACHE,
     npm_config_update_notifier: 'false',
     npm_config_node_gyp: join(bin, 'node-gyp'),
-    npm_config_python: stub,
     CC: stub,
     CXX: stub,
     PYTHON: stub,
