@@ -180,8 +180,9 @@ describe('npm pack', () => {
       for (const shape of SECRET_SHAPES) assert.doesNotMatch(text, shape, `${f} holds what looks like a credential`);
       assert.ok(!text.includes(checkout), `${f} names the folder it was built in`);
     }
-    assert.equal((statSync(join(unpacked, 'package/dist/cli.js')).mode & 0o111) !== 0, true, 'the bin is executable');
+    assert.ok((statSync(join(unpacked, 'package/dist/cli.js')).mode & 0o111) !== 0, 'the bin is executable');
   });
+
   it('declares as dependencies exactly the packages its bundles load (the rest is bundled in)', () => {
     const loaded = new Set<string>();
     for (const f of packed.files.map((x) => x.path).filter((p) => /^dist\/.+\.(js|cjs|mjs)$/.test(p) && !p.startsWith('dist/media/'))) {
