@@ -64,6 +64,8 @@ async function serve(host: McpHost, req: IncomingMessage, res: ServerResponse): 
   } catch (err) {
     return sendRpcError(res, 400, PARSE_ERROR, `Parse error: the body is not JSON (${(err as Error).message})`);
   }
+  // The transport would accept an empty batch as "nothing to answer"; JSON-RPC calls it an invalid request.
+  if (Array.isArray(message) && message.length === 0) return sendRpcError(res, 400, INVALID_REQUEST, 'Invalid Request: an empty batch');
   const left = new AbortController();
   const server = new McpServer({ name: 'agent-runtime', version: VERSION }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
   registerTools(server, host, left.signal);
