@@ -116,7 +116,12 @@ describe('tool calls', () => {
 
 describe('requests', () => {
   it('oversized arguments: 413 and a JSON-RPC error naming maxRequestBytes, declared or not', async () => {
-    const big = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'write_file', arguments: { path: '/tmp/x', content: 'z'.repeat(MAX_REQUEST) } } });
+    const big = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'tools/call',
+      params: { name: 'write_file', arguments: { path: '/tmp/x', content: 'z'.repeat(MAX_REQUEST) } },
+    });
     const declared = await post(big);
     assert.equal(declared.status, 413);
     assert.equal(declared.json.jsonrpc, '2.0');
@@ -182,7 +187,12 @@ describe('requests', () => {
 
   it('a client that leaves during a long wait frees the call', async () => {
     const started = await ok(mcp, 'run_command', { command: 'sleep 30', wait_seconds: 0 });
-    const body = JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'read_job', arguments: { jobId: started.data.jobId, wait_seconds: 30 } } });
+    const body = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 9,
+      method: 'tools/call',
+      params: { name: 'read_job', arguments: { jobId: started.data.jobId, wait_seconds: 30 } },
+    });
     const req = request(`${s.url}/mcp`, { method: 'POST', headers: { 'X-API-Key': s.key, ...RPC_HEADERS } });
     req.on('error', () => {});
     req.end(body);

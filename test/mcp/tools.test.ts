@@ -211,11 +211,15 @@ describe('terminals', () => {
       await ok(mcp, 'write_to_terminal', { id, data: 'echo typed-by-$((40 + 2))\r' });
       // The person's client sees it too: the input went to the same shell.
       await term.waitFor('typed-by-42');
-      const screen = await eventually(async () => {
-        const r = await ok(mcp, 'read_terminal_screen', { id });
-        return r.text.includes('typed-by-42') ? r : undefined;
-      }, 20_000, 'the screen to show the output');
-      assert.match(screen.data.screen, /echo typed-by-\$\(\(40 \+ 2\)\)/);
+      const screen = await eventually(
+        async () => {
+          const r = await ok(mcp, 'read_terminal_screen', { id });
+          return r.text.includes('typed-by-42') ? r : undefined;
+        },
+        20_000,
+        'the screen to show the output',
+      );
+      assert.match(screen!.data.screen, /echo typed-by-\$\(\(40 \+ 2\)\)/);
     } finally {
       await term.close();
     }

@@ -48,12 +48,31 @@ export function mcpRoutes(host: McpHost): RouteSpec[] {
       },
       handler: (req, res) => void serve(host, req, res),
     },
-    { method: 'get', path: MCP_PATH, auth: 'key', doc: rpcDoc('Not served: this MCP server is stateless (405)', { '405': json(RpcMessage) }), handler: notAllowed },
-    { method: 'delete', path: MCP_PATH, auth: 'key', doc: rpcDoc('Not served: this MCP server has no sessions (405)', { '405': json(RpcMessage) }), handler: notAllowed },
+    {
+      method: 'get',
+      path: MCP_PATH,
+      auth: 'key',
+      doc: rpcDoc('Not served: this MCP server is stateless (405)', { '405': json(RpcMessage) }),
+      handler: notAllowed,
+    },
+    {
+      method: 'delete',
+      path: MCP_PATH,
+      auth: 'key',
+      doc: rpcDoc('Not served: this MCP server has no sessions (405)', { '405': json(RpcMessage) }),
+      handler: notAllowed,
+    },
   ];
 }
 
-const RpcMessage = obj({ jsonrpc: { type: 'string', enum: ['2.0'] }, id: { type: ['string', 'integer', 'null'] }, method: str, params: {}, result: {}, error: obj({ code: int, message: str }) });
+const RpcMessage = obj({
+  jsonrpc: { type: 'string', enum: ['2.0'] },
+  id: { type: ['string', 'integer', 'null'] },
+  method: str,
+  params: {},
+  result: {},
+  error: obj({ code: int, message: str }),
+});
 
 async function serve(host: McpHost, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const body = await readBody(req, res, host.options.maxRequestBytes);

@@ -53,7 +53,8 @@ export const TOOL_NAMES = [
 
 const jobId = z.string().min(1).describe('the job id that run_command or run_agent answered');
 const waitSeconds = (what: string) => z.number().min(0).optional().describe(`seconds to wait ${what} (capped by the server's maxWaitSeconds)`);
-const offset = (stream: string) => z.number().int().min(0).optional().describe(`read ${stream} from this byte offset (the ${stream}Next of the previous result)`);
+const offset = (stream: string) =>
+  z.number().int().min(0).optional().describe(`read ${stream} from this byte offset (the ${stream}Next of the previous result)`);
 
 /**
  * Registers every tool on `server`. `signal` aborts when the caller's connection closes, so a tool
@@ -127,16 +128,30 @@ export function registerTools(server: McpServer, host: McpHost, signal: AbortSig
     },
   );
 
-  tool('cancel_job', 'Cancels a job: kills its whole process tree (or cancels the agent’s turn), then answers the job.', { jobId }, { destructiveHint: true }, async (a) => {
-    const job = findJob(store, a.jobId);
-    await cancelAndWait(manager, job, limits.killGraceMs, signal);
-    return jobResult(job, {}, options.maxTextBytes, job.isFinal() ? undefined : 'The job is still ending.');
-  });
+  tool(
+    'cancel_job',
+    'Cancels a job: kills its whole process tree (or cancels the agent’s turn), then answers the job.',
+    { jobId },
+    { destructiveHint: true },
+    async (a) => {
+      const job = findJob(store, a.jobId);
+      await cancelAndWait(manager, job, limits.killGraceMs, signal);
+      return jobResult(job, {}, options.maxTextBytes, job.isFinal() ? undefined : 'The job is still ending.');
+    },
+  );
 
   tool('list_jobs', `The ${JOBS_LISTED} most recent jobs, newest first.`, {}, { readOnlyHint: true }, async () => {
     const jobs = store.recent(JOBS_LISTED).map((j) => {
       const r = j.record;
-      return { jobId: r.jobId, status: r.status, mode: r.mode, command: r.command, workdir: r.workdir, exitCode: r.exitCode ?? null, submittedAt: r.submittedAt };
+      return {
+        jobId: r.jobId,
+        status: r.status,
+        mode: r.mode,
+        command: r.command,
+        workdir: r.workdir,
+        exitCode: r.exitCode ?? null,
+        submittedAt: r.submittedAt,
+      };
     });
     const lines = jobs.map((j) => `${j.jobId}  ${j.status}${j.exitCode !== null ? ` (exit ${j.exitCode})` : ''}  ${j.mode}  ${oneLine(j.command, 120)}`);
     return result(jobs.length ? lines.join('\n') : 'no jobs yet', { jobs });
@@ -154,7 +169,15 @@ export function registerTools(server: McpServer, host: McpHost, signal: AbortSig
     async (a) => {
       const path = roots.resolve(a.path);
       const r = await readText(roots, path, a.offset ?? 0, Math.min(a.length ?? options.maxTextBytes, options.maxTextBytes));
-      const structured = { path: r.path, size: r.size, offset: r.offset, next: r.next, etag: r.etag, binary: r.binary, ...(r.binary ? {} : { content: r.text }) };
+      const structured = {
+        path: r.path,
+        size: r.size,
+        offset: r.offset,
+        next: r.next,
+        etag: r.etag,
+        binary: r.binary,
+        ...(r.binary ? {} : { content: r.text }),
+      };
       if (r.binary) return result(`${a.path} is not a text file (${r.size} bytes); read_file shows text only`, structured);
       const rest = r.next < r.size ? `\n[… ${r.size - r.next} more bytes: read_file with offset=${r.next}]` : '';
       return result(r.text + rest, structured);
@@ -178,7 +201,9 @@ export function registerTools(server: McpServer, host: McpHost, signal: AbortSig
     const path = roots.resolve(a.path);
     const max = Math.min(options.maxEntries, limits.filesListMaxEntries);
     const page = await list(roots, path, undefined, undefined, { defaultLimit: max, maxLimit: max });
-    const lines = page.entries.map((e) => (e.type === 'directory' ? `${e.name}/` : e.type === 'symlink' ? `${e.name} (symlink)` : `${e.name}  ${e.size} bytes`));
+    const lines = page.entries.map((e) =>
+      e.type === 'directory' ? `${e.name}/` : e.type === 'symlink' ? `${e.name} (symlink)` : `${e.name}  ${e.size} bytes`,
+    );
     if (page.cursor) lines.push(`[… more entries not shown: only the first ${max}; search_files or a narrower path finds the rest]`);
     const text = bounded(lines.join('\n') || '(empty folder)', options.maxTextBytes, 'the structured content has every entry listed');
     return result(text.text, { path, entries: page.entries, truncated: page.cursor !== null });
@@ -234,12 +259,18 @@ export function registerTools(server: McpServer, host: McpHost, signal: AbortSig
     return result(terminals.length ? lines.join('\n') : 'no terminal sessions', { terminals });
   });
 
-  tool('read_terminal_screen', 'What a terminal session shows now, as plain text.', { id: z.string().min(1).describe('a session id from list_terminals') }, { readOnlyHint: true }, async (a) => {
-    const screen = await terminal.screenText(a.id);
-    if (screen === undefined) return failure(noTerminal(a.id));
-    const text = bounded(screen, options.maxTextBytes, 'the screen is larger than maxTextBytes');
-    return result(text.text || '(blank screen)', { id: a.id, screen: text.text });
-  });
+  tool(
+    'read_terminal_screen',
+    'What a terminal session shows now, as plain text.',
+    { id: z.string().min(1).describe('a session id from list_terminals') },
+    { readOnlyHint: true },
+    async (a) => {
+      const screen = await terminal.screenText(a.id);
+      if (screen === undefined) return failure(noTerminal(a.id));
+      const text = bounded(screen, options.maxTextBytes, 'the screen is larger than maxTextBytes');
+      return result(text.text || '(blank screen)', { id: a.id, screen: text.text });
+    },
+  );
 
   tool(
     'write_to_terminal',

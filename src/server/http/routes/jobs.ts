@@ -184,6 +184,8 @@ export function parseWait(v: unknown, max: number): number {
 const idParam = pathParam('id');
 const queryInt = (name: string, description: string) => ({ name, in: 'query', schema: { type: 'integer', minimum: 0 }, description });
 
+const NameValue = obj({ name: str, value: str }, ['name', 'value']);
+
 /** The schemas the job routes name (`$ref`), for the server's document. */
 export const JOB_SCHEMAS: Record<string, Schema> = {
   ExecRequest: obj({
@@ -205,6 +207,16 @@ export const JOB_SCHEMAS: Record<string, Schema> = {
     shell: str,
     bootstrapCommand: str,
     bootstrapCurrentCommand: bool,
+    mcpServers: {
+      type: 'array',
+      description: 'ACP jobs: MCP servers lent to the agent for its session, in ACP’s McpServer shapes (docs/acp.md)',
+      items: {
+        oneOf: [
+          obj({ name: str, command: str, args: { type: 'array', items: str }, env: { type: 'array', items: NameValue } }, ['name', 'command']),
+          obj({ type: { type: 'string', enum: ['http', 'sse'] }, name: str, url: str, headers: { type: 'array', items: NameValue } }, ['type', 'name', 'url']),
+        ],
+      },
+    },
   }),
   Job: {
     type: 'object',
