@@ -16,7 +16,6 @@ export async function connectMcp(url: string, headers: Record<string, string>): 
 export async function call(client: Client, name: string, args: Record<string, unknown> = {}) {
   const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
   const text = result.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   return { result, text, data: (result.structuredContent ?? {}) as Record<string, any> };
 }
 

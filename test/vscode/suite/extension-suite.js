@@ -90,7 +90,8 @@ exports.run = async function run() {
   });
   assert.equal(mcp.status, 200, 'POST /mcp tools/list');
   const tools = (await mcp.json()).result.tools.map((t) => t.name);
-  for (const name of ['run_command', 'read_job', 'read_file', 'run_agent', 'read_terminal_screen']) assert.ok(tools.includes(name), `/mcp lists ${name}: ${tools}`);
+  for (const name of ['run_command', 'read_job', 'read_file', 'run_agent', 'read_terminal_screen'])
+    assert.ok(tools.includes(name), `/mcp lists ${name}: ${tools}`);
 
   // A workspace extension: VS Code runs it beside the workspace (on the remote machine, in a remote window
   // such as this one, whose UI is a browser), so the server serves the machine the workspace is on.
