@@ -4,13 +4,11 @@
 // need no `Mcp-Session-Id`. Without sessions the server has nothing to push, so GET (a stream for
 // server-initiated messages) and DELETE (ending a session) answer 405, as the transport's spec allows.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { refuseBeforeBody, sendJson } from '../http/respond';
 import type { RouteSpec } from '../http/route-spec';
 import { json, jsonBody, obj, str, int } from '../http/schema';
 import { VERSION } from '../version';
-import { registerTools, type McpHost } from './tools';
+import type { McpHost } from './tools';
 
 export const MCP_PATH = '/mcp';
 
@@ -85,6 +83,8 @@ async function serve(host: McpHost, req: IncomingMessage, res: ServerResponse): 
   }
   // The transport would accept an empty batch as "nothing to answer"; JSON-RPC calls it an invalid request.
   if (Array.isArray(message) && message.length === 0) return sendRpcError(res, 400, INVALID_REQUEST, 'Invalid Request: an empty batch');
+  const { McpServer, StreamableHTTPServerTransport, registerTools } = await loadSdk();
+  if (res.closed) return; // the client left while the SDK loaded: its 'close' is past, nothing would end a wait
   const left = new AbortController();
   const server = new McpServer({ name: 'agent-runtime', version: VERSION }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
   registerTools(server, host, left.signal);
@@ -103,6 +103,24 @@ async function serve(host: McpHost, req: IncomingMessage, res: ServerResponse): 
     if (!res.headersSent) sendRpcError(res, 500, -32603, 'Internal error');
     else if (!res.writableEnded) res.destroy();
   }
+}
+
+/**
+ * The SDK and the tools, loaded at the first request: evaluating them (the SDK's protocol schemas, zod, ajv)
+ * takes about 200 ms, which a server that is never asked for MCP should not spend at start (the bundle keeps
+ * them as modules evaluated on first use).
+ */
+let sdk:
+  | Promise<
+      typeof import('@modelcontextprotocol/sdk/server/mcp.js') & typeof import('@modelcontextprotocol/sdk/server/streamableHttp.js') & typeof import('./tools')
+    >
+  | undefined;
+function loadSdk() {
+  return (sdk ??= Promise.all([
+    import('@modelcontextprotocol/sdk/server/mcp.js'),
+    import('@modelcontextprotocol/sdk/server/streamableHttp.js'),
+    import('./tools'),
+  ]).then(([mcp, http, tools]) => ({ ...mcp, ...http, ...tools })));
 }
 
 /**
