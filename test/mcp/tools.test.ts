@@ -25,6 +25,15 @@ after(async () => {
   await s?.close();
 });
 
+describe('the endpoint', () => {
+  it('is named in /health’s capabilities and described in the OpenAPI document', async () => {
+    assert.ok((await s.call('GET', '/health')).body.capabilities.includes('mcp'));
+    const doc = (await s.call('GET', '/openapi.json')).body;
+    assert.deepEqual(Object.keys(doc.paths['/mcp']).sort(), ['delete', 'get', 'post']);
+    assert.deepEqual(doc.paths['/mcp'].post.security, [{ apiKey: [] }, { bearer: [] }]);
+  });
+});
+
 describe('tools/list', () => {
   it('lists exactly the contract’s tools, with its argument names', async () => {
     const { tools } = await mcp.listTools();

@@ -1,7 +1,7 @@
 // The MCP tools (CONTRACT §10), each a thin use of what the HTTP API runs: the job manager and the job
 // actions, the files modules, the terminal service. Argument names are the contract's.
 import { Readable } from 'node:stream';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer, ToolCallback } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import * as z from 'zod/v4';
 import { HttpError } from '../errors';
@@ -71,13 +71,16 @@ export function registerTools(server: McpServer, host: McpHost, signal: AbortSig
     annotations: { readOnlyHint?: boolean; destructiveHint?: boolean; idempotentHint?: boolean },
     run: (args: z.infer<z.ZodObject<Shape>>) => Promise<CallToolResult>,
   ) => {
-    server.registerTool(name, { description, inputSchema, annotations }, (async (args: z.infer<z.ZodObject<Shape>>) => {
+    // The SDK's callback type is a conditional one that TypeScript cannot resolve for a generic `Shape`;
+    // for each concrete tool below it is exactly `run`'s.
+    const callback = (async (args: z.infer<z.ZodObject<Shape>>) => {
       try {
         return await run(args);
       } catch (err) {
         return failure(explain(err, name, host.logger));
       }
-    }) as never);
+    }) as unknown as ToolCallback<Shape>;
+    server.registerTool(name, { description, inputSchema, annotations }, callback);
   };
   const pathArg = z.string().min(1).describe('absolute, or relative to the server’s working directory');
 
