@@ -131,7 +131,8 @@ describe('jobs', () => {
     const { data, text } = await ok(mcp, 'run_command', { command: `printf 'x%.0s' $(seq 1 5000); echo; echo END` });
     assert.equal(data.stdoutBytes, 5005);
     assert.ok(data.stdoutOffset > 0);
-    assert.match(text, /earlier bytes of stdout not shown/);
+    assert.match(text, /\[… \d+ earlier bytes of stdout not shown: read_job with stdoutFrom=0 reads them\]/);
+    assert.doesNotMatch(text, /GET \/jobs/); // the way on is told in tool terms
     assert.match(text, /END/); // the tail is what shows
     const head = await ok(mcp, 'read_job', { jobId: data.jobId, stdoutFrom: 0 });
     assert.equal(head.data.stdoutOffset, 0);

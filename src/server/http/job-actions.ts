@@ -17,24 +17,27 @@ export function findJob(store: JobStore, id: string): Job {
   return job;
 }
 
+// Each wait returns `waitFor`'s own promise, never one wrapping it (an `async` function would), so a caller
+// that awaits it answers before the job's log watch may stop (wait.ts).
+
 /**
  * Waits up to `seconds` for news after what the caller has seen: output past its offsets (or past the
  * current end when it gave none), a new event, a change of status. Returns at once for a final job.
  */
-export async function waitForNews(job: Job, query: OutputQuery, seconds: number, until: ServerResponse | AbortSignal): Promise<void> {
-  if (seconds <= 0) return;
+export function waitForNews(job: Job, query: OutputQuery, seconds: number, until: ServerResponse | AbortSignal): Promise<void> {
+  if (seconds <= 0) return Promise.resolve();
   const status = job.record.status;
   const outFrom = query.stdoutFrom ?? job.stdout.size();
   const errFrom = query.stderrFrom ?? job.stderr.size();
   const events = job.events.size();
   const hasNews = () =>
     job.record.status !== status || job.isFinal() || job.stdout.size() > outFrom || job.stderr.size() > errFrom || job.events.size() > events;
-  await waitFor(job, hasNews, seconds * 1000, until);
+  return waitFor(job, hasNews, seconds * 1000, until);
 }
 
 /** Waits up to `seconds` for the job to end. */
-export async function waitForEnd(job: Job, seconds: number, until: ServerResponse | AbortSignal): Promise<void> {
-  await waitFor(job, () => job.isFinal(), seconds * 1000, until);
+export function waitForEnd(job: Job, seconds: number, until: ServerResponse | AbortSignal): Promise<void> {
+  return waitFor(job, () => job.isFinal(), seconds * 1000, until);
 }
 
 /** Writes to the job's stdin (`eof` closes it); 409 when it has none open. */
@@ -45,7 +48,7 @@ export function writeInput(job: Job, data: string, eof: boolean): { written: num
 }
 
 /** Cancels the job (409 when already final) and waits for it to end, up to the kill grace and a little more. */
-export async function cancelAndWait(manager: JobManager, job: Job, killGraceMs: number, until: ServerResponse | AbortSignal): Promise<void> {
-  manager.cancel(job);
-  await waitFor(job, () => job.isFinal(), killGraceMs + CANCEL_SLACK_MS, until);
+export function cancelAndWait(manager: JobManager, job: Job, killGraceMs: number, until: ServerResponse | AbortSignal): Promise<void> {
+  manager.cancel(job); // throws (409) for a finished job, before any wait
+  return waitFor(job, () => job.isFinal(), killGraceMs + CANCEL_SLACK_MS, until);
 }

@@ -61,7 +61,7 @@ const JOB_FIELDS = [
  * off marked with the offset to read on from.
  */
 export function jobResult(job: Job, query: OutputQuery, maxTextBytes: number, note?: string): CallToolResult {
-  const view = jobView(job, query, maxTextBytes);
+  const view = jobView(job, query, maxTextBytes, { markCut: false });
   const structured: Record<string, unknown> = {};
   for (const f of JOB_FIELDS) if (view[f] !== undefined) structured[f] = view[f];
   const lines = [headline(view)];
@@ -71,7 +71,11 @@ export function jobResult(job: Job, query: OutputQuery, maxTextBytes: number, no
     const next = Number(view[`${name}Next`]);
     const total = Number(view[`${name}Bytes`]);
     if (text === '' && total === 0) continue;
-    lines.push(`--- ${name} (bytes ${String(view[`${name}Offset`])}-${next} of ${total}) ---`, text.replace(/\n$/, ''));
+    const offset = Number(view[`${name}Offset`]);
+    lines.push(`--- ${name} (bytes ${offset}-${next} of ${total}) ---`);
+    if (query[`${name}From`] === undefined && offset > 0)
+      lines.push(`[… ${offset} earlier bytes of ${name} not shown: read_job with ${name}From=0 reads them]`);
+    lines.push(text.replace(/\n$/, ''));
     if (query[`${name}From`] !== undefined && next < total) {
       lines.push(`[… ${total - next} more bytes of ${name}: read_job with ${name}From=${next}]`);
     }

@@ -8,7 +8,7 @@ import { refuseBeforeBody, sendJson } from '../http/respond';
 import type { RouteSpec } from '../http/route-spec';
 import { json, jsonBody, obj, str, int } from '../http/schema';
 import { VERSION } from '../version';
-import type { McpHost } from './tools';
+import { registerTools, type McpHost } from './tools';
 
 export const MCP_PATH = '/mcp';
 
@@ -83,11 +83,11 @@ async function serve(host: McpHost, req: IncomingMessage, res: ServerResponse): 
   }
   // The transport would accept an empty batch as "nothing to answer"; JSON-RPC calls it an invalid request.
   if (Array.isArray(message) && message.length === 0) return sendRpcError(res, 400, INVALID_REQUEST, 'Invalid Request: an empty batch');
-  const { McpServer, StreamableHTTPServerTransport, registerTools } = await loadSdk();
+  const { McpServer, StreamableHTTPServerTransport, zod } = await loadSdk();
   if (res.closed) return; // the client left while the SDK loaded: its 'close' is past, nothing would end a wait
   const left = new AbortController();
   const server = new McpServer({ name: 'agent-runtime', version: VERSION }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
-  registerTools(server, host, left.signal);
+  registerTools(server, zod, host, left.signal);
   // JSON answers, not an SSE stream: nothing is pushed while a tool runs, and every client reads JSON.
   const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
   res.once('close', () => {
@@ -106,21 +106,12 @@ async function serve(host: McpHost, req: IncomingMessage, res: ServerResponse): 
 }
 
 /**
- * The SDK and the tools, loaded at the first request: evaluating them (the SDK's protocol schemas, zod, ajv)
- * takes about 200 ms, which a server that is never asked for MCP should not spend at start (the bundle keeps
- * them as modules evaluated on first use).
+ * The SDK and zod, loaded at the first request: evaluating them at start cost about 200 ms, and holding
+ * them, memory. The bundle keeps them in a file of their own, `dist/mcp-sdk.js` (esbuild.mjs).
  */
-let sdk:
-  | Promise<
-      typeof import('@modelcontextprotocol/sdk/server/mcp.js') & typeof import('@modelcontextprotocol/sdk/server/streamableHttp.js') & typeof import('./tools')
-    >
-  | undefined;
+let sdk: Promise<typeof import('./sdk')> | undefined;
 function loadSdk() {
-  return (sdk ??= Promise.all([
-    import('@modelcontextprotocol/sdk/server/mcp.js'),
-    import('@modelcontextprotocol/sdk/server/streamableHttp.js'),
-    import('./tools'),
-  ]).then(([mcp, http, tools]) => ({ ...mcp, ...http, ...tools })));
+  return (sdk ??= import('./sdk'));
 }
 
 /**

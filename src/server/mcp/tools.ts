@@ -3,7 +3,7 @@
 import { Readable } from 'node:stream';
 import type { McpServer, ToolCallback } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import * as z from 'zod/v4';
+import type * as z from 'zod/v4';
 import { HttpError } from '../errors';
 import type { Logger } from '../log';
 import type { JobManager } from '../jobs/manager';
@@ -51,17 +51,17 @@ export const TOOL_NAMES = [
   'write_to_terminal',
 ] as const;
 
-const jobId = z.string().min(1).describe('the job id that run_command or run_agent answered');
-const waitSeconds = (what: string) => z.number().min(0).optional().describe(`seconds to wait ${what} (capped by the server's maxWaitSeconds)`);
-const offset = (stream: string) =>
-  z.number().int().min(0).optional().describe(`read ${stream} from this byte offset (the ${stream}Next of the previous result)`);
-
 /**
- * Registers every tool on `server`. `signal` aborts when the caller's connection closes, so a tool
- * that waits stops waiting for nobody.
+ * Registers every tool on `server`, their arguments described with `zod` (given by the caller, which
+ * loads it with the SDK: route.ts). `signal` aborts when the caller's connection closes, so a tool that
+ * waits stops waiting for nobody.
  */
-export function registerTools(server: McpServer, host: McpHost, signal: AbortSignal): void {
+export function registerTools(server: McpServer, zod: typeof z, host: McpHost, signal: AbortSignal): void {
   const { manager, roots, terminal, options, limits } = host;
+  const jobId = zod.string().min(1).describe('the job id that run_command or run_agent answered');
+  const waitSeconds = (what: string) => zod.number().min(0).optional().describe(`seconds to wait ${what} (capped by the server's maxWaitSeconds)`);
+  const offset = (stream: string) =>
+    zod.number().int().min(0).optional().describe(`read ${stream} from this byte offset (the ${stream}Next of the previous result)`);
   const store = manager.store;
   const waitS = (asked: number | undefined, fallback: number) => Math.min(asked ?? fallback, limits.maxWaitSeconds);
   const tool = <Shape extends z.ZodRawShape>(
@@ -82,16 +82,16 @@ export function registerTools(server: McpServer, host: McpHost, signal: AbortSig
     }) as unknown as ToolCallback<Shape>;
     server.registerTool(name, { description, inputSchema, annotations }, callback);
   };
-  const pathArg = z.string().min(1).describe('absolute, or relative to the server’s working directory');
+  const pathArg = zod.string().min(1).describe('absolute, or relative to the server’s working directory');
 
   tool(
     'run_command',
     'Runs a shell command on this machine as a job. Answers the finished job (exit code, output) when it ends within wait_seconds; else its jobId and the output so far, for read_job.',
     {
-      command: z.string().min(1).describe('the command line, run by the platform shell (sh -c, or cmd on Windows)'),
-      workdir: z.string().optional().describe('working directory; default the server’s'),
-      timeout: z.number().positive().optional().describe('seconds before the job is killed (default 300)'),
-      env: z.record(z.string(), z.string()).optional().describe('environment variables laid over the server’s'),
+      command: zod.string().min(1).describe('the command line, run by the platform shell (sh -c, or cmd on Windows)'),
+      workdir: zod.string().optional().describe('working directory; default the server’s'),
+      timeout: zod.number().positive().optional().describe('seconds before the job is killed (default 300)'),
+      env: zod.record(zod.string(), zod.string()).optional().describe('environment variables laid over the server’s'),
       wait_seconds: waitSeconds(`for the job to end (default ${options.defaultWaitSeconds})`),
     },
     { destructiveHint: true },
@@ -123,7 +123,7 @@ export function registerTools(server: McpServer, host: McpHost, signal: AbortSig
   tool(
     'send_input',
     "Writes to a running job's stdin; eof: true closes it afterwards.",
-    { jobId, data: z.string().describe('text to write (add "\\n" to end a line)'), eof: z.boolean().optional().describe('close stdin after writing') },
+    { jobId, data: zod.string().describe('text to write (add "\\n" to end a line)'), eof: zod.boolean().optional().describe('close stdin after writing') },
     {},
     async (a) => {
       const written = writeInput(findJob(store, a.jobId), a.data, a.eof ?? false);
@@ -165,8 +165,8 @@ export function registerTools(server: McpServer, host: McpHost, signal: AbortSig
     `A text file's content, ${options.maxTextBytes} bytes at most per call; offset and length read a part (bytes).`,
     {
       path: pathArg,
-      offset: z.number().int().min(0).optional().describe('first byte to read (default 0)'),
-      length: z.number().int().min(1).optional().describe(`bytes to read (default and at most ${options.maxTextBytes})`),
+      offset: zod.number().int().min(0).optional().describe('first byte to read (default 0)'),
+      length: zod.number().int().min(1).optional().describe(`bytes to read (default and at most ${options.maxTextBytes})`),
     },
     { readOnlyHint: true },
     async (a) => {
@@ -190,7 +190,7 @@ export function registerTools(server: McpServer, host: McpHost, signal: AbortSig
   tool(
     'write_file',
     'Creates or replaces a text file (atomically: readers see the old file or the new one, never half), making missing parent folders.',
-    { path: pathArg, content: z.string().describe('the whole new content') },
+    { path: pathArg, content: zod.string().describe('the whole new content') },
     { destructiveHint: true },
     async (a) => {
       const path = roots.resolve(a.path);
@@ -217,8 +217,8 @@ export function registerTools(server: McpServer, host: McpHost, signal: AbortSig
     'Searches file contents under a folder (or in one file) for a regular expression; skips .git and what .gitignore excludes.',
     {
       path: pathArg,
-      pattern: z.string().min(1).describe('a regular expression (ripgrep syntax)'),
-      glob: z.string().optional().describe('only files matching this glob, e.g. "*.ts"'),
+      pattern: zod.string().min(1).describe('a regular expression (ripgrep syntax)'),
+      glob: zod.string().optional().describe('only files matching this glob, e.g. "*.ts"'),
     },
     { readOnlyHint: true },
     async (a) => {
@@ -242,10 +242,10 @@ export function registerTools(server: McpServer, host: McpHost, signal: AbortSig
     'run_agent',
     'Runs an ACP coding agent (copilot, claude, codex, gemini, or a command line) on a prompt in a folder, as a job. Answers its reply when it ends within wait_seconds; else its jobId, for read_job.',
     {
-      prompt: z.string().min(1).describe('what the agent is asked to do'),
-      workdir: z.string().min(1).describe('the folder the agent works in (its permissions are scoped to it)'),
-      agent: z.string().optional().describe('a preset name (copilot, claude, codex, gemini…) or a command line; default the server’s'),
-      policy: z.enum(['workdir', 'deny', 'ask']).optional().describe('permission policy: workdir (default) approves what stays in the workdir'),
+      prompt: zod.string().min(1).describe('what the agent is asked to do'),
+      workdir: zod.string().min(1).describe('the folder the agent works in (its permissions are scoped to it)'),
+      agent: zod.string().optional().describe('a preset name (copilot, claude, codex, gemini…) or a command line; default the server’s'),
+      policy: zod.enum(['workdir', 'deny', 'ask']).optional().describe('permission policy: workdir (default) approves what stays in the workdir'),
       wait_seconds: waitSeconds(`for the agent to finish (default ${options.defaultWaitSeconds})`),
     },
     { destructiveHint: true },
@@ -265,7 +265,7 @@ export function registerTools(server: McpServer, host: McpHost, signal: AbortSig
   tool(
     'read_terminal_screen',
     'What a terminal session shows now, as plain text.',
-    { id: z.string().min(1).describe('a session id from list_terminals') },
+    { id: zod.string().min(1).describe('a session id from list_terminals') },
     { readOnlyHint: true },
     async (a) => {
       const screen = await terminal.screenText(a.id);
@@ -278,7 +278,7 @@ export function registerTools(server: McpServer, host: McpHost, signal: AbortSig
   tool(
     'write_to_terminal',
     'Types into a terminal session, as a person would ("\\r" is Enter).',
-    { id: z.string().min(1).describe('a session id from list_terminals'), data: z.string().describe('the keys to send') },
+    { id: zod.string().min(1).describe('a session id from list_terminals'), data: zod.string().describe('the keys to send') },
     {},
     async (a) => {
       if (!terminal.input(a.id, a.data)) return failure(noTerminal(a.id));
