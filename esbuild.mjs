@@ -1,6 +1,7 @@
 // Builds the two hosts of one core: the `agent-server` CLI and the VS Code extension,
 // plus the browser bundle of the web terminal. Native modules stay external.
 import { chmodSync } from 'node:fs';
+import { join } from 'node:path';
 import * as esbuild from 'esbuild';
 
 const watch = process.argv.includes('--watch');
@@ -26,9 +27,25 @@ const web = { bundle: true, sourcemap: true, logLevel: 'warning', minify: true }
 // macOS; npm's Windows shims read it from this line too. `npm start` passes the same flag.
 const CLI_SHEBANG = '#!/usr/bin/env -S node --max-semi-space-size=1';
 
+// `/mcp`'s third-party side (the MCP SDK, zod, ajv: about 900 KB) goes in a file of its own, required at the
+// first MCP request (src/server/mcp/route.ts imports `./sdk`): inside the main bundle, even unevaluated, it
+// made every server's heap larger, and its memory under a flood of job output grew by a third more.
+const mcpSdkApart = {
+  name: 'mcp-sdk-apart',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/sdk$/ }, (args) =>
+      args.importer.endsWith(join('src', 'server', 'mcp', 'route.ts')) ? { path: './mcp-sdk.js', external: true } : undefined,
+    );
+  },
+};
+
+// `import('./mcp-sdk.js')` as a `require` (a CommonJS bundle; VS Code 1.90's extension host has no `import()`).
+const sdkApart = { plugins: [mcpSdkApart], supported: { 'dynamic-import': false } };
+
 const builds = [
-  { ...common, entryPoints: ['src/server/cli.ts'], outfile: 'dist/cli.js', banner: { js: CLI_SHEBANG } },
-  { ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
+  { ...common, ...sdkApart, entryPoints: ['src/server/cli.ts'], outfile: 'dist/cli.js', banner: { js: CLI_SHEBANG } },
+  { ...common, ...sdkApart, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
+  { ...common, entryPoints: ['src/server/mcp/sdk.ts'], outfile: 'dist/mcp-sdk.js' },
   // Both hosts start shell jobs through this small process (src/server/jobs/spawner.ts says why).
   { ...common, entryPoints: ['src/server/jobs/spawn-helper.ts'], outfile: 'dist/spawn-helper.js' },
   { ...web, entryPoints: ['src/web/terminal.ts'], outfile: 'dist/media/terminal.js', platform: 'browser', target: 'es2020', format: 'iife' },

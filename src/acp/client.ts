@@ -29,6 +29,7 @@ import {
   type PromptResponse,
   type RequestPermissionRequest,
   type RequestPermissionResponse,
+  type McpServer,
   type SessionConfigOption,
   type SessionModeState,
   type SessionNotification,
@@ -36,6 +37,7 @@ import {
   type Usage,
 } from './protocol';
 import { TerminalManager, type TerminalFactory } from './terminals';
+import { unsupportedMcpServers } from './mcp-servers';
 import { ToolCallTracker, type ToolCallRecord } from './tool-calls';
 
 export interface AcpClientOptions {
@@ -79,6 +81,11 @@ export interface SessionOptions {
   effort?: string;
   /** The agent's session mode (e.g. `default`, `read-only`). */
   mode?: string;
+  /**
+   * MCP servers lent to the agent for the session (`session/new`, `session/load`, `session/resume`); http
+   * and sse ones only if the agent declares it takes them, else `start` fails saying so (mcp-servers.ts).
+   */
+  mcpServers?: McpServer[];
 }
 
 export interface SessionInfo {
@@ -568,7 +575,10 @@ export class AcpClient {
 
   private async openSession(channel: RpcChannel, s: SessionOptions, signal?: AbortSignal): Promise<SessionInfo> {
     const caps = this.init?.agentCapabilities ?? {};
-    const base = { cwd: this.workdir.root, mcpServers: [] };
+    const mcpServers = s.mcpServers ?? [];
+    const refusal = unsupportedMcpServers(mcpServers, caps.mcpCapabilities ?? undefined);
+    if (refusal) throw new AcpError(refusal);
+    const base = { cwd: this.workdir.root, mcpServers };
     let lost: SessionInfo['lost'];
     if (s.sessionId) {
       const via = caps.loadSession ? 'load' : caps.sessionCapabilities?.resume != null ? 'resume' : undefined;

@@ -24,6 +24,7 @@ export {
   type PermissionDecision,
   type PermissionPolicy,
 } from './policies';
+export { McpServersError, describeMcpServers, parseMcpServers, unsupportedMcpServers } from './mcp-servers';
 export { AGENT_PRESETS, DEFAULT_AGENT, describeAgent, resolveAgent, type AgentCommand } from './agents';
 export { LIMITS, resolveLimits, type AcpLimits } from './limits';
 export { ProcessTerminal, type AcpTerminal, type TerminalFactory, type TerminalLaunch } from './terminals';

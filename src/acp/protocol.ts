@@ -17,6 +17,8 @@ export type {
   KillTerminalRequest,
   LoadSessionRequest,
   LoadSessionResponse,
+  McpCapabilities,
+  McpServer,
   NewSessionRequest,
   NewSessionResponse,
   PermissionOption,

@@ -33,7 +33,7 @@ export interface AcpResult {
 }
 
 export async function runAcpSession(options: RunOptions): Promise<AcpResult> {
-  const { prompt, timeoutMs, signal, sessionId, model, effort, mode, ...clientOptions } = options;
+  const { prompt, timeoutMs, signal, sessionId, model, effort, mode, mcpServers, ...clientOptions } = options;
   const client = new AcpClient(clientOptions);
   const controller = new AbortController();
   const timer = timeoutMs === undefined ? undefined : setTimeout(() => controller.abort('timeout'), timeoutMs);
@@ -43,7 +43,7 @@ export async function runAcpSession(options: RunOptions): Promise<AcpResult> {
   let turn: TurnResult | undefined;
   let failure: AcpError | undefined;
   try {
-    await client.start({ sessionId, model, effort, mode }, controller.signal);
+    await client.start({ sessionId, model, effort, mode, mcpServers }, controller.signal);
     turn = await client.prompt(prompt, { signal: controller.signal });
   } catch (err) {
     failure = err instanceof AcpError ? err : new AcpError(err instanceof Error ? err.message : String(err));

@@ -1,5 +1,5 @@
 // The core, assembled: one function that both hosts (the CLI and the VS Code extension) call.
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import { listen } from './http/listen';
 import { hostname } from 'node:os';
 import { KeyStore } from './auth';
@@ -32,6 +32,8 @@ import { nativeWatcher, Watches } from './files/watch';
 import { Metrics } from './metrics';
 import { portsRoutes, type TunnelSlot } from './reach/ports-routes';
 import { systemRoutes } from './system';
+import { isMcpRequest, mcpRoutes } from './mcp/route';
+import { resolveMcpOptions, type McpOptions } from './mcp/options';
 
 export interface ServerDeps {
   logger?: Logger;
@@ -45,6 +47,8 @@ export interface ServerDeps {
   terminal?: { options?: Partial<TerminalOptions>; ptyModule?: PtyModuleSource; allowedOrigins?: readonly string[] };
   /** Defaults of ACP jobs (the editor's settings). */
   acp?: Pick<AcpRunnerOptions, 'defaultAgent' | 'defaultPolicy'>;
+  /** Limits of the MCP endpoint `/mcp` (docs/mcp.md). */
+  mcp?: Partial<McpOptions>;
   /**
    * How long to wait for another server to let go of the state dir before failing with StateDirInUse;
    * default `killGraceMs` + 3 s, time for a server shutting down (as when VS Code reloads a window) to end
@@ -86,10 +90,11 @@ const STATE_LOCK_SLACK_MS = 3000;
 
 export async function startServer(partial: Partial<ServerOptions> = {}, deps: ServerDeps = {}): Promise<AgentServer> {
   const options = resolveOptions(partial);
+  const mcpOptions = resolveMcpOptions(deps.mcp); // a bad limit fails here, before anything starts
   for (const note of securePrivateState(options.stateDir)) (deps.logger ?? silentLogger).warn(note);
   const unlock = await lockStateDir(options.stateDir, deps.stateLockWaitMs ?? options.killGraceMs + STATE_LOCK_SLACK_MS);
   try {
-    return await startLocked(options, deps, unlock);
+    return await startLocked(options, mcpOptions, deps, unlock);
   } catch (err) {
     unlock();
     throw err;
@@ -97,7 +102,7 @@ export async function startServer(partial: Partial<ServerOptions> = {}, deps: Se
 }
 
 /** The server, on a state dir now its own; `unlock` lets the state dir go when it closes. */
-async function startLocked(options: ServerOptions, deps: ServerDeps, unlock: () => void): Promise<AgentServer> {
+async function startLocked(options: ServerOptions, mcpOptions: McpOptions, deps: ServerDeps, unlock: () => void): Promise<AgentServer> {
   const logger = deps.logger ?? silentLogger;
   const keys = deps.keys ?? KeyStore.load(options.stateDir);
   const roots = await FileRoots.open(options.filesRoots);
@@ -157,8 +162,10 @@ async function startLocked(options: ServerOptions, deps: ServerDeps, unlock: () 
     ...filesRoutes(roots, watches, options),
     ...portsRoutes(tunnelSlot),
     ...systemRoutes(roots.confined ? roots.reals : [process.cwd()]),
+    ...mcpRoutes({ manager, roots, terminal, logger, options: mcpOptions, limits: options }),
   ];
-  const app = createApp({ keys, hosts, maxBodyBytes: options.maxBodyBytes, logger, publicRoutes, routes, streamsBody: isUpload });
+  const streamsBody = (req: IncomingMessage) => isUpload(req) || isMcpRequest(req);
+  const app = createApp({ keys, hosts, maxBodyBytes: options.maxBodyBytes, logger, publicRoutes, routes, streamsBody });
   const http = createServer(app);
   http.on('upgrade', (req, socket, head) => {
     if (requestUrl(req)?.pathname === '/terminal/ws') terminal.handleUpgrade(req, socket, head);
@@ -210,7 +217,7 @@ async function startLocked(options: ServerOptions, deps: ServerDeps, unlock: () 
 }
 
 /** Routes beyond the seed's, named in `/health` so a client knows what this server offers. */
-const CAPABILITIES = ['files', 'files_search', 'files_find', 'files_watch', 'ports', 'ports_expose', 'metrics', 'system'];
+const CAPABILITIES = ['files', 'files_search', 'files_find', 'files_watch', 'ports', 'ports_expose', 'metrics', 'system', 'mcp'];
 
 function fullHealth(s: {
   manager: JobManager;

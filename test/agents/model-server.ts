@@ -10,6 +10,12 @@ export type ModelApi = 'anthropic' | 'openai' | 'gemini';
 export interface ModelScript {
   /** The shell command the model asks to run. */
   command?: string;
+  /**
+   * Anthropic: the tool the model calls with `{command, description}` (e.g. an MCP tool,
+   * `mcp__NAME__run_command`); default the agent's shell tool (`Bash`, `bash`). Once the tool's result
+   * comes back, the answer quotes it (`done: RESULT`), so a test sees that it reached the model.
+   */
+  tool?: string;
   /** Codex: the command's working directory (else none is given). */
   workdir?: string;
   /** Gemini: tools to call, one per model call (`write_file`, `run_shell_command`, `read_file`). */
@@ -86,8 +92,9 @@ function anthropic(req: IncomingMessage, res: ServerResponse, j: any, script: Mo
     return sendJson(res, 404, { type: 'error', error: { type: 'not_found_error', message: url } });
   const usage = { input_tokens: 10, output_tokens: 5, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
   // Claude Code's tool is `Bash`, Copilot's `bash`
-  const tool = ((j.tools ?? []) as { name: string }[]).find((t) => /^bash$/i.test(t.name))?.name;
+  const tool = ((j.tools ?? []) as { name: string }[]).find((t) => (script.tool ? t.name === script.tool : /^bash$/i.test(t.name)))?.name;
   const answered = JSON.stringify(j.messages ?? []).includes('tool_result');
+  const answer = script.tool && answered ? `done: ${toolResultText(j.messages)}` : 'done';
   const callTool = tool !== undefined && !answered && script.command !== undefined;
   const id = `msg_${n}`;
   if (!j.stream) {
@@ -114,12 +121,20 @@ function anthropic(req: IncomingMessage, res: ServerResponse, j: any, script: Mo
     });
   } else {
     event(res, 'content_block_start', { index: 0, content_block: { type: 'text', text: '' } });
-    event(res, 'content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'done' } });
+    event(res, 'content_block_delta', { index: 0, delta: { type: 'text_delta', text: answer } });
   }
   event(res, 'content_block_stop', { index: 0 });
   event(res, 'message_delta', { delta: { stop_reason: callTool ? 'tool_use' : 'end_turn', stop_sequence: null }, usage: { output_tokens: 5 } });
   event(res, 'message_stop', {});
   res.end();
+}
+
+/** The text of the last `tool_result` the agent sent the model (its content: a string, or text blocks). */
+function toolResultText(messages: any[] = []): string {
+  const results = messages.flatMap((m) => (Array.isArray(m.content) ? m.content : [])).filter((b: any) => b.type === 'tool_result');
+  const content = results[results.length - 1]?.content;
+  if (typeof content === 'string') return content;
+  return (content ?? []).map((b: any) => (b.type === 'text' ? b.text : '')).join('');
 }
 
 // ---- OpenAI Responses (Codex)

@@ -33,7 +33,11 @@ interface Run {
 
 let runs = 0;
 /** One turn of the agent as a job, in a fresh workdir, HOME and TMPDIR. */
-async function run(name: AgentName, script: ModelScript, opts: { provider?: boolean } = {}): Promise<Run> {
+async function run(
+  name: AgentName,
+  script: ModelScript,
+  opts: { provider?: boolean; env?: Record<string, string>; fields?: Record<string, unknown> } = {},
+): Promise<Run> {
   const agent = REAL_AGENTS[name];
   const bin = installedBin(agent);
   assert.ok(bin, `${agent.pkg}@${agent.version} is not installed; run npm run test:agents (it installs the agents first)`);
@@ -42,8 +46,8 @@ async function run(name: AgentName, script: ModelScript, opts: { provider?: bool
   const model = await startModelServer(agent.api, JSON.parse(JSON.stringify(script).replaceAll('WORKDIR', workdir)));
   const home = freshHome();
   try {
-    const env = { HOME: home.home, TMPDIR: home.tmp, ...(opts.provider === false ? {} : agent.env(model, home.home)) };
-    const job = await s.run({ mode: 'acp', agent: commandLine(agent, bin), workdir, prompt: 'Do the task.', timeout: 120, env });
+    const env = { HOME: home.home, TMPDIR: home.tmp, ...(opts.provider === false ? {} : agent.env(model, home.home)), ...opts.env };
+    const job = await s.run({ mode: 'acp', agent: commandLine(agent, bin), workdir, prompt: 'Do the task.', timeout: 120, env, ...opts.fields });
     return { job, workdir, requests: model.requests };
   } finally {
     await model.close();
@@ -128,6 +132,33 @@ describe('Claude Code (claude-agent-acp)', () => {
     const r = await run('claude', { command: `echo x > ${target}` });
     refused(r, target);
     assert.ok(events(r.job, 'lifecycle').some((e: any) => e.stage === 'config' && e.value === 'default'));
+  });
+});
+
+describe('Claude Code as an MCP host of our /mcp', () => {
+  it('is lent /mcp through the job’s mcpServers; its model calls run_command, which runs here, and the output comes back into its turn', async () => {
+    const marker = `mcp-marker-${process.pid}`;
+    const r = await run(
+      'claude',
+      { tool: 'mcp__runtime__run_command', command: `echo ${marker} > WORKDIR/made-through-mcp.txt; echo output-of-${marker}` },
+      {
+        // Without this, Claude Code defers MCP tools behind a ToolSearch tool the scripted model does not call.
+        env: { ENABLE_TOOL_SEARCH: 'false' },
+        fields: { mcpServers: [{ type: 'http', name: 'runtime', url: `${s.url}/mcp`, headers: [{ name: 'X-API-Key', value: s.key }] }] },
+      },
+    );
+    assert.equal(r.job.status, 'completed', why(r));
+    // The command ran on this machine, as a job of this server...
+    assert.match(readFileSync(join(r.workdir, 'made-through-mcp.txt'), 'utf8'), new RegExp(marker));
+    const jobs = (await s.call('GET', '/jobs')).body as any[];
+    const ran = jobs.find((j) => j.mode === 'shell' && j.command.includes(marker));
+    assert.ok(ran, 'a shell job ran the command');
+    assert.equal(ran.exitCode, 0);
+    // ...the policy approved the MCP tool call...
+    const decisions = events(r.job, 'permission');
+    assert.ok(decisions.length > 0 && decisions.every((d: any) => d.decision === 'allow'), JSON.stringify(decisions));
+    // ...and its output came back: to the model (which quotes it) and into the job's text.
+    assert.match(r.job.stdout, new RegExp(`done: .*output-of-${marker}`, 's'), why(r));
   });
 });
 

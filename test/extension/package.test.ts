@@ -49,6 +49,7 @@ describe('the .vsix', () => {
       'media/icon.png',
       'dist/extension.js',
       'dist/spawn-helper.js',
+      'dist/mcp-sdk.js',
       'media/terminal.html',
       'dist/media/terminal.js',
       'dist/media/xterm.css',
@@ -57,7 +58,7 @@ describe('the .vsix', () => {
     ];
     for (const n of needed) assert.ok(files.includes(n), `${n} is packaged (files: ${files.join(', ')})`);
     const allowed =
-      /^(package\.json|readme\.md|changelog\.md|LICENSE\.txt|dist\/(extension|spawn-helper)\.js|dist\/media\/[\w.-]+\.(js|css)|media\/(terminal\.[\w.-]+|icon\.png)|node_modules\/@lydell\/[\w.-]+\/.+\.(js|node|json)|node_modules\/@lydell\/[\w.-]+\/LICENSE|node_modules\/(@parcel\/watcher[\w-]*|@parcel\/watcher\/node_modules\/picomatch|detect-libc|is-glob|is-extglob)\/(.+\.(js|node)|package\.json|LICENSE))$/;
+      /^(package\.json|readme\.md|changelog\.md|LICENSE\.txt|dist\/(extension|spawn-helper|mcp-sdk)\.js|dist\/media\/[\w.-]+\.(js|css)|media\/(terminal\.[\w.-]+|icon\.png)|node_modules\/@lydell\/[\w.-]+\/.+\.(js|node|json)|node_modules\/@lydell\/[\w.-]+\/LICENSE|node_modules\/(@parcel\/watcher[\w-]*|@parcel\/watcher\/node_modules\/picomatch|detect-libc|is-glob|is-extglob)\/(.+\.(js|node)|package\.json|LICENSE))$/;
     assert.deepEqual(
       files.filter((n) => !allowed.test(n)),
       [],
@@ -132,6 +133,7 @@ describe('the npm package', () => {
       'LICENSE',
       'dist/cli.js',
       'dist/spawn-helper.js',
+      'dist/mcp-sdk.js',
       'media/terminal.html',
       'dist/media/terminal.js',
     ]) {

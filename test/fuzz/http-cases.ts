@@ -447,7 +447,10 @@ export function judge(c: HttpCase, r: HttpResult, keyed = true): string[] {
     problems.push(`a ${r.status} that is not JSON`);
   } else if (r.status !== undefined && r.status >= 400 && fromApp) {
     try {
-      if (typeof JSON.parse(r.body).error !== 'string') problems.push(`a ${r.status} without an error message`);
+      const error = JSON.parse(r.body).error;
+      // `/mcp` answers in JSON-RPC's shape: `error` is `{code, message}` there (docs/mcp.md).
+      const message = c.target.split('?')[0] === '/mcp' && error && typeof error === 'object' ? error.message : error;
+      if (typeof message !== 'string') problems.push(`a ${r.status} without an error message`);
     } catch {
       if (c.method !== 'HEAD') problems.push(`a ${r.status} whose JSON does not parse`);
     }

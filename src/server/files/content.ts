@@ -4,7 +4,9 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp, type BigIntStats, type Stats } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import { basename, dirname } from 'node:path';
+import { isUtf8 } from 'node:buffer';
 import type { FileHandle } from 'node:fs/promises';
 import { BadRequest, HttpError } from '../errors';
 import { fsError, type FileRoots } from './roots';
@@ -17,15 +19,26 @@ export function etagOf(st: BigIntStats | Stats): string {
   return `"${st.ino.toString(36)}-${st.size.toString(36)}-${('mtimeNs' in st ? st.mtimeNs : BigInt(Math.round(st.mtimeMs * 1e6))).toString(36)}"`;
 }
 
-/** `GET /files/content`: the bytes, whole or a range. */
-export async function sendContent(roots: FileRoots, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/** Opens a regular file for reading (400 for a folder or a device), with its stat; the caller closes it. */
+async function openRegularFile(roots: FileRoots, path: string): Promise<{ handle: FileHandle; st: BigIntStats }> {
   const handle = await roots.openFile(path).catch((err) => {
     throw fsError(err, path);
   });
   try {
     const st = await handle.stat({ bigint: true });
-    if (st.isDirectory()) throw new BadRequest(`is a folder: ${path} (GET /files/list lists it)`);
+    if (st.isDirectory()) throw new BadRequest(`is a folder: ${path} (list it instead)`);
     if (!st.isFile()) throw new BadRequest(`not a regular file: ${path}`);
+    return { handle, st };
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+}
+
+/** `GET /files/content`: the bytes, whole or a range. */
+export async function sendContent(roots: FileRoots, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const { handle, st } = await openRegularFile(roots, path);
+  try {
     const size = Number(st.size);
     const etag = etagOf(st);
     const headers: Record<string, string | number> = {
@@ -82,6 +95,50 @@ async function sendRange(handle: FileHandle, start: number, end: number, res: Se
 }
 
 /** One `bytes=A-B` range (also `A-` and `-N`); anything else is ignored and the whole file sent, as RFC 9110 allows. */
+export interface TextRange {
+  path: string;
+  /** The file's size, bytes. */
+  size: number;
+  /** Byte offset of `text`, and where the next read starts (`size` at the end). */
+  offset: number;
+  next: number;
+  text: string;
+  /** Bytes at `offset` that are not UTF-8 text (a NUL byte, or invalid UTF-8), when the file seems binary. */
+  binary: boolean;
+  etag: string;
+}
+
+/**
+ * Up to `length` bytes of a file from byte `offset`, as text: a character cut by the end of the range
+ * is left for the next read (`next`), so reading on from `next` never splits one.
+ */
+export async function readText(roots: FileRoots, path: string, offset: number, length: number): Promise<TextRange> {
+  const { handle, st } = await openRegularFile(roots, path);
+  try {
+    const size = Number(st.size);
+    const start = Math.min(offset, size);
+    const buf = Buffer.alloc(Math.min(length, size - start));
+    const { bytesRead } = await handle.read(buf, 0, buf.length, start);
+    let bytes = buf.subarray(0, bytesRead);
+    if (start + bytesRead < size) bytes = bytes.subarray(0, bytes.length - cutCharacter(bytes));
+    const binary = bytes.includes(0) || !isUtf8(bytes);
+    return { path, size, offset: start, next: start + bytes.length, text: bytes.toString('utf8'), binary, etag: etagOf(st) };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Bytes at the end of `buf` that begin a UTF-8 character the buffer does not hold whole (0 to 3). */
+function cutCharacter(buf: Buffer): number {
+  for (let back = 1; back <= Math.min(3, buf.length); back++) {
+    const b = buf[buf.length - back];
+    if ((b & 0xc0) === 0x80) continue; // a continuation byte: look further back for the lead
+    const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    return need > back ? back : 0;
+  }
+  return 0;
+}
+
 function parseRange(header: string | undefined, size: number): [number, number] | 'unsatisfiable' | undefined {
   const m = header ? /^bytes=(\d*)-(\d*)$/.exec(header.trim()) : null;
   if (!m || (m[1] === '' && m[2] === '')) return undefined;
@@ -124,7 +181,7 @@ export interface Written {
 export async function writeContent(
   roots: FileRoots,
   path: string,
-  body: IncomingMessage,
+  body: Readable,
   opts: { mkdirs: boolean; ifMatch?: string; declaredLength?: number; maxUploadBytes: number },
 ): Promise<Written> {
   if (opts.declaredLength !== undefined && opts.declaredLength > opts.maxUploadBytes) {
@@ -166,7 +223,7 @@ export async function writeContent(
  * no longer read and the write fails with 413: the request is left unread, not destroyed, so the client
  * still gets its answer (sent with `Connection: close`).
  */
-function receive(body: IncomingMessage, out: FileHandle, maxBytes: number, path: string): Promise<void> {
+function receive(body: Readable, out: FileHandle, maxBytes: number, path: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const file = out.createWriteStream({ highWaterMark: 4 * READ_CHUNK });
     let failed = false;
@@ -181,8 +238,10 @@ function receive(body: IncomingMessage, out: FileHandle, maxBytes: number, path:
       if (file.closed) reject(err);
       else file.once('close', () => reject(err));
     };
+    // A request tells whether its whole body came; any other stream, whether it ended.
+    const complete = () => (body as Partial<IncomingMessage>).complete ?? body.readableEnded;
     const cutOff = () => {
-      if (!body.complete) fail(new HttpError(400, 'the upload was cut off; the file is unchanged'));
+      if (!complete()) fail(new HttpError(400, 'the upload was cut off; the file is unchanged'));
     };
     body.on('data', (chunk: Buffer) => {
       received += chunk.length;
@@ -193,7 +252,7 @@ function receive(body: IncomingMessage, out: FileHandle, maxBytes: number, path:
     file.once('error', (err) => fail(fsError(err, path)));
     file.once('close', () => {
       if (failed) return;
-      if (!body.complete) return fail(new HttpError(400, 'the upload was cut off; the file is unchanged'));
+      if (!complete()) return fail(new HttpError(400, 'the upload was cut off; the file is unchanged'));
       resolve();
     });
     body.pipe(file);

@@ -1,6 +1,5 @@
 // The files API's routes (docs/files.md), declared once. Behind the API key like every route but /health.
 import type { IncomingMessage } from 'node:http';
-import { join, relative } from 'node:path';
 import type { Request, Response } from 'express';
 import { BadRequest } from '../errors';
 import { sendJson } from '../http/respond';
@@ -8,8 +7,8 @@ import type { Method, Operation, RouteSpec } from '../http/route-spec';
 import { bool, error, int, json, jsonBody, num, obj, queryParam, str } from '../http/schema';
 import { sendContent, writeContent } from './content';
 import { boolParam, intParam, list, mkdir, move, remove, stat } from './listing';
-import { BY_DESCRIPTOR, fsError, type FileRoots } from './roots';
-import { find, search } from './search';
+import { fsError, type FileRoots } from './roots';
+import { findUnder, searchUnder } from './search-under';
 import type { Watches } from './watch';
 
 export interface FilesLimits {
@@ -21,9 +20,9 @@ export interface FilesLimits {
 }
 
 /** Results per search or find when the client names no limit. */
-const DEFAULT_RESULTS = 1000;
+export const DEFAULT_RESULTS = 1000;
 /** Entries per listing page when the client names no limit. */
-const DEFAULT_LIST = 1000;
+export const DEFAULT_LIST = 1000;
 
 /** `PUT /files/content` streams its body to disk: the app's JSON body parser leaves it alone. */
 export function isUpload(req: IncomingMessage): boolean {
@@ -48,25 +47,7 @@ export function filesRoutes(roots: FileRoots, watches: Watches, limits: FilesLim
     };
   const r = { get: route('get'), put: route('put'), post: route('post'), delete: route('delete') };
   const pathOf = (req: Request, name = 'path') => roots.resolve(req.query[name], name);
-  /** A path under the real folder `real`, as the client named that folder. */
-  const shownAs = (real: string, shown: string) => (p: string) => join(shown, relative(real, p));
   const timeoutMs = limits.filesSearchTimeoutSeconds * 1000;
-  /**
-   * The folder (or, with `fileToo`, file) to search, opened and checked; searched through its descriptor
-   * where the platform allows (search.ts), so a swapped symlink cannot redirect the search.
-   */
-  const openTarget = async (shown: string, fileToo: boolean) => {
-    try {
-      const dir = await roots.openDir(shown);
-      return { query: { dir: dir.real, fd: BY_DESCRIPTOR ? dir.fd : undefined }, close: () => dir.close() };
-    } catch (err) {
-      if (!fileToo || (err as NodeJS.ErrnoException).code !== 'ENOTDIR') throw fsError(err, shown);
-    }
-    const handle = await roots.openFile(shown).catch((err) => {
-      throw fsError(err, shown);
-    });
-    return { query: { dir: shown, file: true, fd: BY_DESCRIPTOR ? handle.fd : undefined }, close: () => handle.close() };
-  };
 
   r.get(
     '/files/content',
@@ -224,20 +205,16 @@ export function filesRoutes(roots: FileRoots, watches: Watches, limits: FilesLim
       if (typeof pattern !== 'string' || pattern === '') throw new BadRequest('pattern must be a non-empty regular expression');
       const glob = req.query.glob;
       if (glob !== undefined && typeof glob !== 'string') throw new BadRequest('glob must be a string');
-      const target = await openTarget(shown, true);
       const abort = new AbortController();
       res.once('close', () => abort.abort());
-      const result = await search({
-        ...target.query,
+      const result = await searchUnder(roots, shown, {
         pattern,
         glob: glob || undefined,
         limit: intParam(req.query.limit, 'limit', 1, limits.filesMaxResults) ?? Math.min(DEFAULT_RESULTS, limits.filesMaxResults),
         ignore: !(req.query.ignore === 'false' || req.query.ignore === '0'),
         timeoutMs,
         signal: abort.signal,
-      }).finally(target.close);
-      const show = shownAs(target.query.dir, shown);
-      for (const m of result.matches) m.path = show(m.path);
+      });
       sendJson(res, 200, result);
     },
   );
@@ -257,18 +234,16 @@ export function filesRoutes(roots: FileRoots, watches: Watches, limits: FilesLim
       const shown = pathOf(req);
       const name = req.query.name;
       if (typeof name !== 'string' || name === '') throw new BadRequest('name must be a non-empty glob');
-      const target = await openTarget(shown, false);
       const abort = new AbortController();
       res.once('close', () => abort.abort());
-      const result = await find({
-        ...target.query,
+      const result = await findUnder(roots, shown, {
         name,
         limit: intParam(req.query.limit, 'limit', 1, limits.filesMaxResults) ?? Math.min(DEFAULT_RESULTS, limits.filesMaxResults),
         ignore: !(req.query.ignore === 'false' || req.query.ignore === '0'),
         timeoutMs,
         signal: abort.signal,
-      }).finally(target.close);
-      sendJson(res, 200, { paths: result.paths.map(shownAs(target.query.dir, shown)), truncated: result.truncated });
+      });
+      sendJson(res, 200, result);
     },
   );
   r.get(

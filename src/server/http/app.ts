@@ -72,12 +72,20 @@ export function hostGuard(hosts: HostPolicy): RequestHandler {
   };
 }
 
-/** Refuses a request without the key, from its headers alone. */
+/**
+ * Refuses a request without the key, from its headers alone: `X-API-Key`, or `Authorization: Bearer KEY`
+ * (what MCP hosts and other stock HTTP clients send).
+ */
 export function requireKey(keys: { check(key: string | undefined): boolean }): RequestHandler {
   return (req, res, next) => {
-    if (requestHasKey(keys, req.headers)) return next();
+    if (requestHasKey(keys, req.headers) || keys.check(bearerToken(req.headers.authorization))) return next();
     refuseBeforeBody(req, res, 401, { error: AUTH_ERROR });
   };
+}
+
+/** The token of an `Authorization: Bearer TOKEN` header, else undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  return header === undefined ? undefined : /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
 }
 
 /** The last route: whatever path nobody served, however odd (`/__proto__`, `/terminal/assets/constructor`). */

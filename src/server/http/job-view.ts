@@ -28,7 +28,12 @@ export function nonNegativeInt(q: Record<string, unknown>, name: string): number
   return Number(v);
 }
 
-export function jobView(job: Job, query: OutputQuery, maxOutputBytes: number): Record<string, unknown> {
+/**
+ * `markCut: false` leaves out the line that says, in a tail's text, how to read what was cut off (a
+ * caller that says it in its own words: the MCP tools).
+ */
+export function jobView(job: Job, query: OutputQuery, maxOutputBytes: number, opts: { markCut?: boolean } = {}): Record<string, unknown> {
+  const markCut = opts.markCut ?? true;
   const r = job.record;
   const { requestHash: _hidden, ...fields } = r.fields;
   const view: Record<string, unknown> = {
@@ -43,8 +48,8 @@ export function jobView(job: Job, query: OutputQuery, maxOutputBytes: number): R
     finishedAt: r.finishedAt ?? null,
     lastOutputAt: job.lastOutputAt() ?? null,
     processAlive: job.running?.alive() ?? false,
-    ...outputFields('stdout', job, query.stdoutFrom, query.tailLines, maxOutputBytes),
-    ...outputFields('stderr', job, query.stderrFrom, query.tailLines, maxOutputBytes),
+    ...outputFields('stdout', job, query.stdoutFrom, query.tailLines, maxOutputBytes, markCut),
+    ...outputFields('stderr', job, query.stderrFrom, query.tailLines, maxOutputBytes, markCut),
     ...fields,
   };
   if (job.isFinal()) {
@@ -60,7 +65,7 @@ export function jobView(job: Job, query: OutputQuery, maxOutputBytes: number): R
   return view;
 }
 
-function outputFields(name: 'stdout' | 'stderr', job: Job, from: number | undefined, tailLines: number | undefined, max: number) {
+function outputFields(name: 'stdout' | 'stderr', job: Job, from: number | undefined, tailLines: number | undefined, max: number, markCut: boolean) {
   const log = job[name];
   const final = job.isFinal();
   let slice: OutputSlice;
@@ -71,7 +76,7 @@ function outputFields(name: 'stdout' | 'stderr', job: Job, from: number | undefi
     slice = log.tail(max, final, tailLines);
     // A client of the predecessor reads `stdout` whole; when it is longer than a response may carry, say so in the
     // text itself as well as in the fields, so nothing is cut silently.
-    if (slice.offset > 0 && tailLines === undefined) {
+    if (markCut && slice.offset > 0 && tailLines === undefined) {
       marker = `[agent-runtime: ${slice.offset} earlier bytes of ${name} not shown; GET /jobs/${job.id}?${name}From=0 reads them]\n`;
     }
   }

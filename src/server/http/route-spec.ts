@@ -62,7 +62,7 @@ export interface OpenApiDocument {
 export function openapiDocument(specs: readonly RouteSpec[], schemas: Record<string, Schema> = {}): OpenApiDocument {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const s of specs) {
-    const op = s.auth === 'key' ? { security: [{ apiKey: [] }], ...s.doc, responses: { ...s.doc.responses, ...unauthorized } } : s.doc;
+    const op = s.auth === 'key' ? { security: [{ apiKey: [] }, { bearer: [] }], ...s.doc, responses: { ...s.doc.responses, ...unauthorized } } : s.doc;
     (paths[openapiPath(s.path)] ??= {})[s.method] = op;
   }
   return {

@@ -5,19 +5,22 @@ import type { Socket } from 'node:net';
 import type { Job } from '../jobs/job';
 
 /**
- * The response's 'close' (not the request's, which fires once its body is read) tells that the client left.
+ * The caller leaving ends the wait: a response's 'close' (not the request's, which fires once its body is
+ * read), or an abort signal (an MCP tool call whose connection closed).
  * A caller that awaits the promise itself answers before the job's log watch may stop (see `finish`);
  * wrapping the promise (`.then`, `Promise.race`) would put the answer after it.
  */
-export function waitFor(job: Job, hasNews: () => boolean, ms: number, res: ServerResponse): Promise<void> {
+export function waitFor(job: Job, hasNews: () => boolean, ms: number, until: ServerResponse | AbortSignal): Promise<void> {
   if (ms <= 0 || hasNews()) return Promise.resolve();
+  if (isSignal(until) && until.aborted) return Promise.resolve();
   return new Promise((resolve) => {
     let done = false;
     const finish = () => {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      res.off('close', finish);
+      if (isSignal(until)) until.removeEventListener('abort', finish);
+      else until.off('close', finish);
       resolve();
       // Unsubscribing may close the watch on the job's logs: done after the caller's answer (whose
       // continuation `resolve` has just queued), it no longer delays it.
@@ -27,8 +30,13 @@ export function waitFor(job: Job, hasNews: () => boolean, ms: number, res: Serve
       if (hasNews()) finish();
     });
     const timer = setTimeout(finish, ms);
-    res.once('close', finish);
+    if (isSignal(until)) until.addEventListener('abort', finish, { once: true });
+    else until.once('close', finish);
   });
+}
+
+function isSignal(until: ServerResponse | AbortSignal): until is AbortSignal {
+  return 'aborted' in until;
 }
 
 /**

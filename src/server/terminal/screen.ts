@@ -80,6 +80,15 @@ export class Screen {
     return this.serializer.serialize({ scrollback: this.scrollback });
   }
 
+  /** The visible rows as plain text (no colours, trailing blanks trimmed); call only from `whenIdle`. */
+  text(): string {
+    const buffer = this.term.buffer.active;
+    const rows: string[] = [];
+    for (let y = buffer.viewportY; y < buffer.viewportY + this.term.rows; y++) rows.push(buffer.getLine(y)?.translateToString(true) ?? '');
+    while (rows.length > 0 && rows[rows.length - 1] === '') rows.pop();
+    return rows.join('\n');
+  }
+
   dispose(): void {
     this.disposed = true;
     clearTimeout(this.timer);

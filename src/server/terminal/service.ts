@@ -141,6 +141,16 @@ export class TerminalService {
     return [...this.sessions.values()].map((s) => s.info());
   }
 
+  /** Types `data` into a session's shell; false when there is no such live session. */
+  input(id: string, data: string): boolean {
+    return this.sessions.get(id)?.input(data) ?? false;
+  }
+
+  /** A session's screen as plain text; undefined when there is no such live session. */
+  async screenText(id: string): Promise<string | undefined> {
+    return this.sessions.get(id)?.screenText();
+  }
+
   async endSession(id: string): Promise<boolean> {
     const session = this.sessions.get(id);
     if (!session) return false;

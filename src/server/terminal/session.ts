@@ -54,6 +54,8 @@ const KILL_GRACE_MS = 2000;
 const STREAMING_MS = 2;
 const BATCH_MS = 2;
 const BATCH_BYTES = 64 * 1024;
+/** Longest wait for the screen parser to catch up before a snapshot of the text gives up (the session ended meanwhile). */
+const SCREEN_WAIT_MS = 10_000;
 /** When `command` is given: typed once the shell first prints (its prompt), or after this long. */
 const COMMAND_FALLBACK_MS = 1000;
 
@@ -173,6 +175,26 @@ export class TerminalSession {
     });
   }
 
+  /** Types `data` into the shell, as a client's `input` frame does; false once the session has ended. */
+  input(data: string): boolean {
+    if (this.ended) return false;
+    this.touch();
+    this.pty.write(data);
+    return true;
+  }
+
+  /** What the screen shows now, as plain text, once the output read so far is parsed; undefined once ended. */
+  screenText(): Promise<string | undefined> {
+    if (this.ended) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), SCREEN_WAIT_MS); // whenIdle never calls back after dispose
+      this.screen.whenIdle(() => {
+        clearTimeout(timer);
+        resolve(this.screen.text());
+      });
+    });
+  }
+
   /** Ends the session: the shell gets SIGHUP (then its group SIGKILL); resolves once it has exited. */
   end(reason: TerminalEndReason): Promise<void> {
     if (this.exited) return Promise.resolve();
@@ -195,7 +217,7 @@ export class TerminalSession {
     frame: (_client, frame) => {
       if (this.ended) return;
       this.touch();
-      if (frame.type === 'input') this.pty.write(frame.data);
+      if (frame.type === 'input') this.input(frame.data);
       else this.resize(frame.cols, frame.rows);
     },
     congestion: (client, congested) => {

@@ -31,6 +31,7 @@ type Step =
   | { flood: { chunks: number; toolUpdates: number } }
   | { sayConfig: true }
   | { sayCapabilities: true }
+  | { sayMcpServers: true }
   | { waitFile: string }
   | { callUnknown: string };
 
@@ -45,6 +46,8 @@ const env = {
   /** `crash`, `hang` or `garbage`: how initialize goes wrong. */
   startup: process.env.TEST_AGENT_STARTUP,
   stateDir: process.env.TEST_AGENT_STATE_DIR ?? join(tmpdir(), 'acp-scripted-agent'),
+  /** Comma-separated MCP transports it declares it takes beyond stdio (`http`, `sse`). */
+  mcp: (process.env.TEST_AGENT_MCP ?? '').split(',').filter(Boolean),
   /** The name it gives in `initialize` (clients adapt to some agents by name). */
   name: process.env.TEST_AGENT_NAME ?? 'scripted-agent',
 };
@@ -61,6 +64,8 @@ interface SessionState {
   onCancel: (() => void)[];
   config: Record<string, string>;
   mode: string;
+  /** The `mcpServers` the client gave when it opened (or loaded, or resumed) the session. */
+  mcpServers?: unknown;
 }
 
 const sessions = new Map<string, SessionState>();
@@ -241,6 +246,7 @@ async function runSteps(ctx: { client: acp.AgentContext }, sessionId: string, st
       await update({ sessionUpdate: 'agent_message_chunk', content: { type: 'text', text: 'done' } });
     } else if ('sayConfig' in step) await say(`config:${JSON.stringify({ ...s.config, legacyMode: s.mode })}`);
     else if ('sayCapabilities' in step) await say(`capabilities:${JSON.stringify(clientCapabilities)}`);
+    else if ('sayMcpServers' in step) await say(`mcpServers:${JSON.stringify(s.mcpServers)}`);
     else if ('waitFile' in step) {
       while (!existsSync(step.waitFile) && !s.cancelled) await sleep(20);
     } else if ('callUnknown' in step) {
@@ -285,7 +291,11 @@ const app = acp
     if (env.startup === 'garbage') rawLine('this is not json');
     return {
       protocolVersion: env.protocol,
-      agentCapabilities: { loadSession: env.load, sessionCapabilities: env.resume ? { resume: {} } : {} },
+      agentCapabilities: {
+        loadSession: env.load,
+        sessionCapabilities: env.resume ? { resume: {} } : {},
+        mcpCapabilities: { http: env.mcp.includes('http'), sse: env.mcp.includes('sse') },
+      },
       authMethods: authMethods(),
       agentInfo: { name: env.name, version: '1.0.0' },
     };
@@ -295,10 +305,11 @@ const app = acp
     authenticated = true;
     return {};
   })
-  .onRequest('session/new', () => {
+  .onRequest('session/new', ({ params }) => {
     requireAuth();
     const sessionId = `sess-${process.pid}-${nextSession++}`;
     const s = sessionState(sessionId);
+    s.mcpServers = params.mcpServers;
     saveTranscript(sessionId, []);
     return { sessionId, configOptions: configOptions(s), modes: modes(s) };
   })
@@ -306,12 +317,14 @@ const app = acp
     requireAuth();
     await replay({ client }, params.sessionId);
     const s = sessionState(params.sessionId);
+    s.mcpServers = params.mcpServers;
     return { configOptions: configOptions(s), modes: modes(s) };
   })
   .onRequest('session/resume', ({ params }) => {
     requireAuth();
     if (!loadTranscript(params.sessionId)) throw acp.RequestError.sessionNotFound(params.sessionId);
     const s = sessionState(params.sessionId);
+    s.mcpServers = params.mcpServers;
     return { configOptions: configOptions(s), modes: modes(s) };
   })
   .onRequest('session/set_config_option', ({ params }) => {

@@ -81,6 +81,18 @@ exports.run = async function run() {
   assert.equal(health.authenticated, true);
   assert.deepEqual(health.execution_modes.sort(), ['acp', 'persistent_shell', 'shell']);
 
+  // The MCP endpoint is served in the editor too: a tools/list answers with the tools (docs/mcp.md).
+  assert.ok(health.capabilities.includes('mcp'), `health names mcp: ${health.capabilities}`);
+  const mcp = await fetch(`${url}/mcp`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+  });
+  assert.equal(mcp.status, 200, 'POST /mcp tools/list');
+  const tools = (await mcp.json()).result.tools.map((t) => t.name);
+  for (const name of ['run_command', 'read_job', 'read_file', 'run_agent', 'read_terminal_screen'])
+    assert.ok(tools.includes(name), `/mcp lists ${name}: ${tools}`);
+
   // A workspace extension: VS Code runs it beside the workspace (on the remote machine, in a remote window
   // such as this one, whose UI is a browser), so the server serves the machine the workspace is on.
   assert.equal(ext.extensionKind, vscode.ExtensionKind.Workspace);

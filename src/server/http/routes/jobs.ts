@@ -1,12 +1,13 @@
 // `POST /exec` and `/jobs/*`: submit, read (whole, by offset, long-poll), stream, nudge, input, cancel.
 import type { Request } from 'express';
-import { BadRequest, HttpError } from '../../errors';
+import { BadRequest } from '../../errors';
 import type { Job } from '../../jobs/job';
 import type { JobManager } from '../../jobs/manager';
+import { cancelAndWait, findJob, waitForNews, writeInput } from '../job-actions';
 import { jobView, LIST_OUTPUT_BYTES, parseOutputQuery } from '../job-view';
 import { sendJson } from '../respond';
 import { streamJob } from '../sse';
-import { waitFor, whenCurrent } from '../wait';
+import { whenCurrent } from '../wait';
 import type { RouteSpec } from '../route-spec';
 import { bool, error, headerParam, int, json, jsonBody, num, obj, pathParam, ref, str, type Schema } from '../schema';
 
@@ -21,11 +22,7 @@ export const JOBS_LISTED = 20;
 
 export function jobRoutes(manager: JobManager, limits: JobRouteLimits): RouteSpec[] {
   const store = manager.store;
-  const find = (req: Request): Job => {
-    const job = store.get(String(req.params.id));
-    if (!job) throw new HttpError(404, 'job not found');
-    return job;
-  };
+  const find = (req: Request): Job => findJob(store, String(req.params.id));
 
   return [
     {
@@ -76,16 +73,7 @@ export function jobRoutes(manager: JobManager, limits: JobRouteLimits): RouteSpe
         if (!res.socket && !(await whenCurrent(res))) return;
         const job = find(req);
         const query = parseOutputQuery(req.query);
-        const waitS = parseWait(req.query.wait, limits.maxWaitSeconds);
-        if (waitS > 0) {
-          const status = job.record.status;
-          const outFrom = query.stdoutFrom ?? job.stdout.size();
-          const errFrom = query.stderrFrom ?? job.stderr.size();
-          const events = job.events.size();
-          const hasNews = () =>
-            job.record.status !== status || job.isFinal() || job.stdout.size() > outFrom || job.stderr.size() > errFrom || job.events.size() > events;
-          await waitFor(job, hasNews, waitS * 1000, res);
-        }
+        await waitForNews(job, query, parseWait(req.query.wait, limits.maxWaitSeconds), res);
         sendJson(res, 200, jobView(job, query, limits.maxResponseOutputBytes));
       },
     },
@@ -159,9 +147,7 @@ export function jobRoutes(manager: JobManager, limits: JobRouteLimits): RouteSpe
         const { data = '', eof = false } = body as { data?: unknown; eof?: unknown };
         if (typeof data !== 'string') throw new BadRequest('data must be a string');
         if (typeof eof !== 'boolean') throw new BadRequest('eof must be a boolean');
-        const result = job.running?.write(data, eof) ?? { ok: false as const, reason: 'process not running' };
-        if (!result.ok) throw new HttpError(409, result.reason, { processAlive: job.running?.alive() ?? false });
-        sendJson(res, 200, { written: Buffer.byteLength(data), eof });
+        sendJson(res, 200, writeInput(job, data, eof));
       },
     },
 
@@ -181,15 +167,14 @@ export function jobRoutes(manager: JobManager, limits: JobRouteLimits): RouteSpe
       },
       handler: async (req, res) => {
         const job = find(req);
-        manager.cancel(job);
-        await waitFor(job, () => job.isFinal(), limits.killGraceMs + 3000, res);
+        await cancelAndWait(manager, job, limits.killGraceMs, res);
         sendJson(res, job.isFinal() ? 200 : 202, jobView(job, {}, limits.maxResponseOutputBytes));
       },
     },
   ];
 }
 
-function parseWait(v: unknown, max: number): number {
+export function parseWait(v: unknown, max: number): number {
   if (v === undefined) return 0;
   const n = typeof v === 'string' && /^\d+(\.\d+)?$/.test(v) ? Number(v) : NaN;
   if (!Number.isFinite(n)) throw new BadRequest('wait must be a number of seconds');
@@ -198,6 +183,8 @@ function parseWait(v: unknown, max: number): number {
 
 const idParam = pathParam('id');
 const queryInt = (name: string, description: string) => ({ name, in: 'query', schema: { type: 'integer', minimum: 0 }, description });
+
+const NameValue = obj({ name: str, value: str }, ['name', 'value']);
 
 /** The schemas the job routes name (`$ref`), for the server's document. */
 export const JOB_SCHEMAS: Record<string, Schema> = {
@@ -220,6 +207,16 @@ export const JOB_SCHEMAS: Record<string, Schema> = {
     shell: str,
     bootstrapCommand: str,
     bootstrapCurrentCommand: bool,
+    mcpServers: {
+      type: 'array',
+      description: 'ACP jobs: MCP servers lent to the agent for its session, in ACP’s McpServer shapes (docs/acp.md)',
+      items: {
+        oneOf: [
+          obj({ name: str, command: str, args: { type: 'array', items: str }, env: { type: 'array', items: NameValue } }, ['name', 'command']),
+          obj({ type: { type: 'string', enum: ['http', 'sse'] }, name: str, url: str, headers: { type: 'array', items: NameValue } }, ['type', 'name', 'url']),
+        ],
+      },
+    },
   }),
   Job: {
     type: 'object',

@@ -12,6 +12,9 @@ import {
   WorkdirApprove,
   resolveAgent,
   describeAgent,
+  describeMcpServers,
+  parseMcpServers,
+  McpServersError,
   runAcpSession,
   turnText,
   type AcpEvent,
@@ -20,6 +23,7 @@ import {
   type PermissionPolicy,
   type TerminalFactory,
 } from '../../../acp';
+import type { McpServer } from '../../../acp/protocol';
 import { BadRequest } from '../../errors';
 import { VERSION } from '../../version';
 import type { SessionTerminal, SessionTerminalRequest } from '../persistent-shell/terminal-hook';
@@ -41,6 +45,8 @@ export interface AcpSpec extends CommonSpec {
   policy: AcpPolicyName;
   persistentSessionKey?: string;
   persistentShell?: string;
+  /** MCP servers lent to the agent (ACP's shapes, checked); none when empty. */
+  mcpServers: McpServer[];
 }
 
 export interface AcpRunnerOptions {
@@ -85,6 +91,13 @@ export class AcpRunner implements ModeRunner<AcpSpec> {
     const policy = optionalString(body, 'policy') ?? this.options.defaultPolicy ?? 'workdir';
     if (!POLICIES.includes(policy as AcpPolicyName)) throw new BadRequest(`policy must be one of: ${POLICIES.join(', ')}`);
     const nonEmpty = (name: string) => optionalString(body, name) || undefined;
+    let mcpServers: McpServer[];
+    try {
+      mcpServers = parseMcpServers(body.mcpServers);
+    } catch (err) {
+      if (err instanceof McpServersError) throw new BadRequest(err.message);
+      throw err;
+    }
     return {
       ...common,
       agent,
@@ -96,6 +109,7 @@ export class AcpRunner implements ModeRunner<AcpSpec> {
       policy: policy as AcpPolicyName,
       persistentSessionKey: nonEmpty('persistent_session_key'),
       persistentShell: nonEmpty('persistent_shell'),
+      mcpServers,
     };
   }
 
@@ -111,6 +125,7 @@ export class AcpRunner implements ModeRunner<AcpSpec> {
         stopReason: null,
         acpError: null,
         ...(spec.persistentSessionKey ? { persistentSessionKey: spec.persistentSessionKey } : {}),
+        ...(spec.mcpServers.length > 0 ? { mcpServers: describeMcpServers(spec.mcpServers) } : {}),
       },
     };
   }
@@ -148,6 +163,7 @@ export class AcpRunner implements ModeRunner<AcpSpec> {
       model: spec.model,
       effort: spec.effort,
       mode: spec.acpMode,
+      mcpServers: spec.mcpServers,
       policy: this.policyFor(spec, ctx),
       terminalFactory: this.terminalsFor(spec, ctx),
       clientInfo: { name: 'agent-runtime', version: VERSION },
