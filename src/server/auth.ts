@@ -42,12 +42,21 @@ export function readKeyFile(path: string): string | undefined {
 export const AUTH_ERROR = 'invalid or missing API key';
 
 /**
- * Whether a request carries the key in `X-API-Key` (node joins a repeated header into one, which then
+ * Whether a request carries the key, in `X-API-Key` or as a bearer token (node joins a repeated header into one, which then
  * fails). Every HTTP path asks this from the headers alone, before it reads a byte of the body.
  */
 export function requestHasKey(keys: { check(key: string | undefined): boolean }, headers: IncomingHttpHeaders): boolean {
+  return keys.check(presentedKey(headers));
+}
+
+/**
+ * The key a request presents: `X-API-Key`, else the token of `Authorization: Bearer TOKEN` (what MCP hosts
+ * and Prometheus scrapers send); undefined when it presents none.
+ */
+export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
   const value = headers['x-api-key'];
-  return typeof value === 'string' && keys.check(value);
+  if (typeof value === 'string') return value;
+  return /^Bearer\s+(\S+)\s*$/i.exec(headers.authorization ?? '')?.[1];
 }
 
 /** Where the key came from, so the CLI can tell the user where to find it (never the key itself). */

@@ -8,24 +8,26 @@ import { consoleLogger, redact, type Logger } from './log';
 import { defaultStateDir } from '../common/platform';
 import { startReach, type Reach, type ReachOptions } from './reach';
 import { dashboardBase, type ChallengeEvent } from './register';
-import { startServer, type AgentServer } from './server';
+import { startServer, type AgentServer, type ServerDeps } from './server';
 import { securePrivateState } from './private-state';
 import { RESTART_EXIT_CODE, resolveUpdateCommand, UPDATE_COMMAND_ENV, Wrapper, WRAPPED_ENV } from './update/wrapper';
 import { PACKAGE_NAME, VERSION } from './version';
 import { TERMINAL_LIMITS, type TerminalOptions } from './terminal/options';
+import { MCP_LIMITS, type McpOptions } from './mcp/options';
 
 export { RESTART_EXIT_CODE } from './update/wrapper';
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 const numericFlags = Object.keys(NUMERIC_OPTIONS).map((name) => [kebab(name), name] as const);
 const terminalFlags = Object.keys(TERMINAL_LIMITS).map((name) => [`terminal-${kebab(name)}`, name] as const);
+const mcpFlags = Object.keys(MCP_LIMITS).map((name) => [`mcp-${kebab(name)}`, name] as const);
 
 /**
  * `--terminal-port -1` as `--terminal-port=-1`: parseArgs takes any word starting with a dash for an option,
  * and would refuse the value that turns the terminal port off.
  */
 function negativeNumbersJoined(argv: string[]): string[] {
-  const numeric = new Set([...numericFlags, ...terminalFlags].map(([flag]) => `--${flag}`));
+  const numeric = new Set([...numericFlags, ...terminalFlags, ...mcpFlags].map(([flag]) => `--${flag}`));
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--') return out.concat(argv.slice(i));
@@ -76,6 +78,12 @@ ${terminalFlags
     return `  --${`${flag} N`.padEnd(29)} terminal ${name} (default ${b.default}, ${b.min}–${b.max})`;
   })
   .join('\n')}
+${mcpFlags
+  .map(([flag, name]) => {
+    const b = MCP_LIMITS[name as keyof typeof MCP_LIMITS];
+    return `  --${`${flag} N`.padEnd(29)} /mcp ${name} (default ${b.default}, ${b.min}–${b.max})`;
+  })
+  .join('\n')}
 
 The API key comes from AGENT_RUNTIME_API_KEY (or DEVPILOT_AGENT_API_KEY, agent_runtime_API_KEY), else from
 the key file in the state dir, else a new one is generated and stored there (mode 0600).`;
@@ -101,6 +109,7 @@ export async function main(argv: string[]): Promise<number> {
       'update-command': { type: 'string' },
       ...Object.fromEntries(numericFlags.map(([flag]) => [flag, { type: 'string' as const }])),
       ...Object.fromEntries(terminalFlags.map(([flag]) => [flag, { type: 'string' as const }])),
+      ...Object.fromEntries(mcpFlags.map(([flag]) => [flag, { type: 'string' as const }])),
       'terminal-shell': { type: 'string' },
       'files-root': { type: 'string', multiple: true },
     },
@@ -118,15 +127,11 @@ export async function main(argv: string[]): Promise<number> {
     allowedHosts: values['allowed-host'] as string[] | undefined,
     filesRoots: values['files-root'] as string[] | undefined,
   };
-  for (const [flag, name] of numericFlags) {
-    const v = (values as Record<string, unknown>)[flag] as string | undefined;
-    if (v !== undefined) (partial as Record<string, number>)[name] = parseInteger(flag, v);
-  }
+  integerFlags(values, numericFlags, partial);
   const terminal: Partial<TerminalOptions> = { shell: values['terminal-shell'] as string | undefined };
-  for (const [flag, name] of terminalFlags) {
-    const v = (values as Record<string, unknown>)[flag] as string | undefined;
-    if (v !== undefined) (terminal as Record<string, number>)[name] = parseInteger(flag, v);
-  }
+  integerFlags(values, terminalFlags, terminal);
+  const mcp: Partial<McpOptions> = {};
+  integerFlags(values, mcpFlags, mcp);
   const tunnelId = values['tunnel-id'] as string | undefined;
   const reach: ReachOptions = {
     tunnel: Boolean(values.tunnel) || Boolean(tunnelId),
@@ -135,10 +140,18 @@ export async function main(argv: string[]): Promise<number> {
     name: (values.name as string | undefined) ?? process.env.COMPUTERNAME ?? hostname(),
   };
   if (reach.register) dashboardBase(reach.register); // a bad URL is a usage error, before anything starts
-  return serve(resolveOptions(partial), reach, Boolean(values.verbose), terminal);
+  return serve(resolveOptions(partial), reach, Boolean(values.verbose), { terminal: { options: terminal }, mcp });
 }
 
-async function serve(options: ServerOptions, reachOptions: ReachOptions, verbose: boolean, terminal: Partial<TerminalOptions>): Promise<number> {
+/** Copies the integer flags given among `values` into `into`, under their option names. */
+function integerFlags(values: object, flags: readonly (readonly [string, string])[], into: object): void {
+  for (const [flag, name] of flags) {
+    const v = (values as Record<string, unknown>)[flag] as string | undefined;
+    if (v !== undefined) (into as Record<string, number>)[name] = parseInteger(flag, v);
+  }
+}
+
+async function serve(options: ServerOptions, reachOptions: ReachOptions, verbose: boolean, limits: Pick<ServerDeps, 'terminal' | 'mcp'>): Promise<number> {
   const logger = consoleLogger(verbose);
   let exitCode = 0;
   let stopping = false;
@@ -147,7 +160,7 @@ async function serve(options: ServerOptions, reachOptions: ReachOptions, verbose
   let reach: Promise<Reach> | undefined;
   const server = await startServer(options, {
     logger,
-    terminal: { options: terminal },
+    ...limits,
     update: () => ({ response: updateAnswer(), after: () => stop(RESTART_EXIT_CODE) }),
   });
   const stop = (code: number) => {

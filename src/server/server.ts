@@ -153,7 +153,7 @@ async function startLocked(options: ServerOptions, mcpOptions: McpOptions, deps:
   };
   // The document describes exactly this server's routes, this route included, so it is built once they are all listed.
   let document: OpenApiDocument | undefined;
-  const publicRoutes = [healthRoute(keys, health), ...terminal.routes(), ...metrics.routes(keys)];
+  const publicRoutes = [healthRoute(keys, health), ...terminal.routes()];
   const routes: RouteSpec[] = [
     ...jobRoutes(manager, options),
     ...updateRoutes(updateHost),
@@ -162,6 +162,7 @@ async function startLocked(options: ServerOptions, mcpOptions: McpOptions, deps:
     ...filesRoutes(roots, watches, options),
     ...portsRoutes(tunnelSlot),
     ...systemRoutes(roots.confined ? roots.reals : [process.cwd()]),
+    ...metrics.routes(),
     ...mcpRoutes({ manager, roots, terminal, logger, options: mcpOptions, limits: options }),
   ];
   const streamsBody = (req: IncomingMessage) => isUpload(req) || isMcpRequest(req);

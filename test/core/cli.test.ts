@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pkg from '../../package.json';
 import { CLI, eventually, processesWith, spawnCli, tempDir } from '../helpers/server';
+import { connectMcp, ok } from '../mcp/helpers';
 
 const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   spawnSync(process.execPath, [CLI, ...args], {
@@ -20,6 +21,7 @@ describe('agent-server CLI', () => {
     assert.equal(help.status, 0);
     assert.match(help.stdout, /Usage:/);
     assert.match(help.stdout, /--max-concurrent-jobs N/);
+    assert.match(help.stdout, /--mcp-max-text-bytes N\s+\/mcp maxTextBytes \(default 32768, 1024–4194304\)/);
     const version = run(['--version']);
     assert.equal(version.stdout.trim(), pkg.version);
   });
@@ -36,6 +38,23 @@ describe('agent-server CLI', () => {
       const negative = run(args);
       assert.equal(negative.status, 2, args.join(' '));
       assert.match(negative.stderr, /terminalPort must be an integer from -1 to 65535/, args.join(' '));
+    }
+  });
+
+  it('`--mcp-*` flags set the limits of /mcp, judged by their bounds', async () => {
+    const range = run(['--mcp-max-text-bytes', '10']);
+    assert.equal(range.status, 2);
+    assert.match(range.stderr, /maxTextBytes must be an integer from 1024 to 4194304/);
+    const cli = await spawnCli(['--state-dir', tempDir(), '--mcp-max-text-bytes', '1024']);
+    const mcp = await connectMcp(cli.url, { authorization: `Bearer ${cli.key}` });
+    try {
+      const { data, text } = await ok(mcp, 'run_command', { command: `printf 'x%.0s' $(seq 1 3000)` });
+      assert.equal(data.stdoutBytes, 3000);
+      assert.ok(Buffer.byteLength(text) < 1500, `the text is cut near 1 KiB: ${Buffer.byteLength(text)} bytes`);
+      assert.match(text, /earlier bytes of stdout not shown/);
+    } finally {
+      await mcp.close();
+      await cli.stop();
     }
   });
 

@@ -201,6 +201,7 @@ test('unauthenticated upgrades get HTTP 401 and foreign origins 403, before any 
     assert.deepEqual(JSON.parse(none.body), { error: 'invalid or missing API key' });
   }
   assert.equal((await rawUpgrade(srv.port, '/terminal/ws', { 'x-api-key': 'wrong' })).status, 401);
+  assert.equal((await rawUpgrade(srv.port, '/terminal/ws', { authorization: 'Bearer wrong' })).status, 401);
   assert.equal((await rawUpgrade(srv.port, '/terminal/ws?ticket=forged', {})).status, 401);
   const foreign = await rawUpgrade(srv.port, '/terminal/ws', { 'x-api-key': KEY, Origin: 'https://evil.example' });
   assert.equal(foreign.status, 403);
@@ -215,6 +216,13 @@ test('unauthenticated upgrades get HTTP 401 and foreign origins 403, before any 
   // On the command port only /terminal/ws is a WebSocket.
   assert.equal((await rawUpgrade(srv.port, '/jobs', { 'x-api-key': KEY })).status, 404);
   assert.equal(srv.service.sessionCount(), 1, 'the refused ones started nothing');
+  // The key as a bearer token, as on every keyed route.
+  assert.equal((await rawUpgrade(srv.port, '/terminal/ws', { authorization: `Bearer ${KEY}` })).upgraded, true);
+  await waitUntil(
+    () => srv.service.sessionCount() === 2,
+    10_000,
+    () => 'the upgrade with a bearer key started no session',
+  );
 });
 
 test('tickets: bought with the key, good for one connection', async () => {

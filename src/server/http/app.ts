@@ -17,8 +17,8 @@ export interface AppParts {
   maxBodyBytes: number;
   logger: Logger;
   /**
-   * Routes served before the app-wide key check, in order (`/health`, the terminal page and its tickets,
-   * `/metrics`); they get no parsed body, and those of them with `auth: 'key'` are checked one by one.
+   * Routes served before the app-wide key check, in order (`/health`, the terminal page and its tickets);
+   * they get no parsed body, and those of them with `auth: 'key'` are checked one by one.
    */
   publicRoutes: RouteSpec[];
   /** Routes behind the API key (all `auth: 'key'`). */
@@ -78,14 +78,9 @@ export function hostGuard(hosts: HostPolicy): RequestHandler {
  */
 export function requireKey(keys: { check(key: string | undefined): boolean }): RequestHandler {
   return (req, res, next) => {
-    if (requestHasKey(keys, req.headers) || keys.check(bearerToken(req.headers.authorization))) return next();
+    if (requestHasKey(keys, req.headers)) return next();
     refuseBeforeBody(req, res, 401, { error: AUTH_ERROR });
   };
-}
-
-/** The token of an `Authorization: Bearer TOKEN` header, else undefined. */
-export function bearerToken(header: string | undefined): string | undefined {
-  return header === undefined ? undefined : /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
 }
 
 /** The last route: whatever path nobody served, however odd (`/__proto__`, `/terminal/assets/constructor`). */

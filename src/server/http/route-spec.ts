@@ -7,11 +7,8 @@ import { obj, str, unauthorized, type Schema } from './schema';
 
 export type Method = 'get' | 'post' | 'put' | 'delete';
 
-/**
- * Who may call a route: `key` needs the API key; `public` anyone (the page holds no secret); `own` the
- * handler checks access itself and its `doc` states how (e.g. `/metrics` also takes a bearer token).
- */
-export type RouteAuth = 'key' | 'public' | 'own';
+/** Who may call a route: `key` needs the API key (as `X-API-Key` or a bearer token); `public` anyone (the page holds no secret). */
+export type RouteAuth = 'key' | 'public';
 
 export interface RouteSpec {
   method: Method;

@@ -1,10 +1,10 @@
 // Who may open a terminal: decided on the HTTP upgrade request, before any WebSocket exists.
 // A terminal is a shell on this machine, so every check applies: the request names one of this server's
-// hosts (no DNS rebinding), the caller proves it holds the key (`X-API-Key`, or a one-time ticket bought
+// hosts (no DNS rebinding), the caller proves it holds the key (`X-API-Key` or a bearer token, or a one-time ticket bought
 // with it), and a browser page must come from this server's own origin (or one allowed by option), so a
 // page elsewhere can never open a shell, even with a stolen ticket.
 import type { IncomingMessage } from 'node:http';
-import { AUTH_ERROR } from '../auth';
+import { AUTH_ERROR, presentedKey } from '../auth';
 import type { HostPolicy } from '../http/hosts';
 import type { TicketStore } from './tickets';
 
@@ -26,7 +26,7 @@ export function decideUpgrade(req: IncomingMessage, query: URLSearchParams, poli
   if (origin !== undefined && !originAllowed(origin, req, policy.allowedOrigins(), policy.hosts.forwardedHost(req))) {
     return { ok: false, status: 403, error: `origin ${origin} may not open terminals on this server` };
   }
-  const key = header(req, 'x-api-key');
+  const key = presentedKey(req.headers);
   if (key !== undefined) {
     return policy.checkKey(key) ? { ok: true, via: 'key' } : { ok: false, status: 401, error: AUTH_ERROR };
   }
