@@ -100,7 +100,7 @@ export class Metrics {
         auth: 'key',
         doc: {
           summary: 'Prometheus text: process figures, jobs by mode and status, durations, running jobs, terminals, ACP turns, output bytes',
-          responses: { '200': { description: 'Prometheus text format 0.0.4', content: { 'text/plain': {} } }},
+          responses: { '200': { description: 'Prometheus text format 0.0.4', content: { 'text/plain': {} } } },
         },
         handler: async (_req, res) => {
           const text = await this.registry.metrics();
