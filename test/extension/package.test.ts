@@ -76,7 +76,7 @@ describe('the .vsix', () => {
     assert.ok(['dark', 'light'].includes(manifest.galleryBanner.theme));
     for (const word of ['remote', 'agents', 'terminal', 'tunnel']) assert.ok(manifest.keywords.includes(word), `keyword ${word}`);
     assert.ok(manifest.categories.includes('AI'));
-    assert.match(manifest.repository.url, /^https:\/\/github\.com\/[\w.-]+\/[\w.-]+\.git$/);
+    assert.match(manifest.repository.url, /^git\+https:\/\/github\.com\/[\w.-]+\/[\w.-]+\.git$/);
     assert.match(manifest.homepage, /^https:\/\//);
     assert.match(manifest.bugs.url, /^https:\/\//);
     assert.equal(manifest.license, 'Apache-2.0');
@@ -105,7 +105,7 @@ describe('the .vsix', () => {
     ].map((m) => m[1]!);
     assert.deepEqual(
       packaged,
-      local.map((src) => `${pkg.repository.url.replace(/\.git$/, '')}/raw/HEAD/${src}`),
+      local.map((src) => `${pkg.repository.url.replace(/^git\+/, '').replace(/\.git$/, '')}/raw/HEAD/${src}`),
     );
   });
 
