@@ -1,7 +1,9 @@
 // Builds the two hosts of one core: the `agent-server` CLI and the VS Code extension,
-// plus the browser bundle of the web terminal. Native modules stay external.
+// plus the browser bundle of the web terminal and the typed client (`agent-runtime/client`).
+// Native modules stay external.
 import { chmodSync } from 'node:fs';
 import * as esbuild from 'esbuild';
+import ts from 'typescript';
 
 const watch = process.argv.includes('--watch');
 const common = {
@@ -18,6 +20,8 @@ const common = {
 
 // The web terminal page (media/terminal.html) loads these two from dist/media/.
 const web = { bundle: true, sourcemap: true, logLevel: 'warning', minify: true };
+// Not minified: a reader of a stack trace or of node_modules sees the code as written.
+const client = { bundle: true, sourcemap: true, logLevel: 'warning', target: 'es2022' };
 
 // A small young generation keeps the server's memory small, and the server forks a process for every job:
 // fork copies the page tables, so it takes time in proportion to the parent's resident memory (about 3 ms
@@ -33,11 +37,30 @@ const builds = [
   { ...common, entryPoints: ['src/server/jobs/spawn-helper.ts'], outfile: 'dist/spawn-helper.js' },
   { ...web, entryPoints: ['src/web/terminal.ts'], outfile: 'dist/media/terminal.js', platform: 'browser', target: 'es2020', format: 'iife' },
   { ...web, entryPoints: ['node_modules/@xterm/xterm/css/xterm.css'], outfile: 'dist/media/xterm.css' },
+  // The client: ESM for browsers, bundlers and `import` in Node; CJS for `require`. Its one dependency
+  // (eventsource-parser) is bundled in, so the package needs nothing more at run time.
+  { ...client, entryPoints: ['src/client/index.ts'], outfile: 'dist/client/index.mjs', platform: 'neutral', format: 'esm', mainFields: ['module', 'main'] },
+  { ...client, entryPoints: ['src/client/index.ts'], outfile: 'dist/client/index.cjs', platform: 'node', format: 'cjs' },
 ];
+
+/** The client's `.d.ts` files (tsconfig.client.json), beside its bundles; fails the build on a type error there. */
+function emitClientTypes() {
+  const config = ts.getParsedCommandLineOfConfigFile('tsconfig.client.json', {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => fail([d]) });
+  const program = ts.createProgram(config.fileNames, config.options);
+  const result = program.emit();
+  const errors = [...ts.getPreEmitDiagnostics(program), ...result.diagnostics].filter((d) => d.category === ts.DiagnosticCategory.Error);
+  if (errors.length > 0) fail(errors);
+}
+
+function fail(diagnostics) {
+  const host = { getCanonicalFileName: (f) => f, getCurrentDirectory: ts.sys.getCurrentDirectory, getNewLine: () => '\n' };
+  throw new Error(ts.formatDiagnostics(diagnostics, host));
+}
 
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();
 } else {
   await Promise.all(builds.map((b) => esbuild.build(b)));
+  emitClientTypes();
   chmodSync('dist/cli.js', 0o755); // runnable as it is installed: through its shebang
 }
