@@ -36,7 +36,7 @@ export async function generatedTypes(): Promise<string> {
   const doc = await serverDocument();
   // The version is not part of the types; leaving it out keeps the file stable across releases.
   (doc.info as Record<string, unknown>).version = '';
-  const text = HEADER + astToString(await openapiTS(doc as never, { exportType: false, emptyObjectsUnknown: true }));
+  const text = HEADER + astToString(await openapiTS(doc as never, { exportType: false, emptyObjectsUnknown: true, defaultNonNullable: false }));
   const options = (await prettier.resolveConfig(GENERATED_TYPES)) ?? {};
   return prettier.format(text, { ...options, filepath: GENERATED_TYPES });
 }

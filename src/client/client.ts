@@ -10,6 +10,7 @@ import type {
   Health,
   InputResult,
   Job,
+  JsonRequest,
   JobStatus,
   JobStreamEvent,
   NudgeResult,
@@ -265,8 +266,12 @@ export class AgentRuntimeClient {
     return callJson(this.t, 'GET', '/openapi.json', options);
   }
 
-  /** Asks the server to update itself once idle (409 while jobs, terminals or shells are active). */
-  update(options: Signal = {}): Promise<UpdateResult> {
-    return callJson(this.t, 'POST', '/update', options);
+  /**
+   * Asks the server to restart for an update once idle (409 while jobs, terminals or shells are active);
+   * `drain`: refuse new work now and restart when the running work ends (202).
+   */
+  update(options: Signal & JsonRequest<'/update', 'post'> = {}): Promise<UpdateResult> {
+    const { signal, ...body } = options;
+    return callJson(this.t, 'POST', '/update', { json: body, signal });
   }
 }

@@ -2486,14 +2486,14 @@ export interface components {
        * @default shell
        * @enum {string}
        */
-      mode: 'shell' | 'persistent_shell' | 'acp';
+      mode?: 'shell' | 'persistent_shell' | 'acp';
       command?: string;
       workdir?: string;
       /**
        * @description seconds
        * @default 300
        */
-      timeout: number;
+      timeout?: number;
       env?: {
         [key: string]: string;
       };
