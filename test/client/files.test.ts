@@ -121,7 +121,10 @@ describe('client.files', () => {
       if (e.event === 'create' && e.data.path === join(dir, 'new.txt')) await files.delete(dir, { recursive: true });
     }
     assert.equal(events[0].event, 'ready', JSON.stringify(events));
-    assert.ok(events.some((e) => e.event === 'create' && e.data.path === join(dir, 'new.txt')), JSON.stringify(events));
+    assert.ok(
+      events.some((e) => e.event === 'create' && e.data.path === join(dir, 'new.txt')),
+      JSON.stringify(events),
+    );
     assert.equal(events.at(-1)!.event, 'end');
   });
 });
