@@ -2,8 +2,9 @@
 // and the server itself, its typed errors, the key, and abort signals on the long calls.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { AgentRuntimeClient, AgentRuntimeError, isFinal } from '../../src/client';
+import { AgentRuntimeClient, isFinal } from '../../src/client';
 import { startTestServer, tempDir, type TestServer } from '../helpers/server';
+import { failure } from './helpers';
 
 let s: TestServer;
 let client: AgentRuntimeClient;
@@ -12,16 +13,6 @@ before(async () => {
   client = new AgentRuntimeClient({ url: s.url + '/', key: s.key });
 });
 after(() => s.close());
-
-/** The error a call rejected with, checked to be the client's. */
-async function failure(p: Promise<unknown>): Promise<AgentRuntimeError> {
-  const err = await p.then(
-    () => assert.fail('expected a failure'),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof AgentRuntimeError, String(err));
-  return err;
-}
 
 describe('AgentRuntimeClient: jobs', () => {
   it('health with the key is the full payload', async () => {
@@ -159,7 +150,7 @@ describe('AgentRuntimeClient: the machine and the server', () => {
 
   it('persistent shells: sessions, session, deleteSession', async () => {
     const job = await client.run({ mode: 'persistent_shell', shell: 'bash', sessionKey: 'client-test', command: 'echo $((6*7))' });
-    assert.equal(job.stdout.trim(), '42');
+    assert.equal(job.stdout?.trim(), '42');
     const list = await client.sessions();
     assert.ok(list.some((x) => x.sessionKey === 'client-test'));
     assert.equal((await client.session('client-test')).shell, 'bash');

@@ -4,9 +4,11 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { AgentRuntimeClient, AgentRuntimeError, type WatchEvent } from '../../src/client';
 import { startTestServer, tempDir, type TestServer } from '../helpers/server';
+import { failure } from './helpers';
 
 let s: TestServer;
 let root: string;
@@ -41,7 +43,7 @@ describe('client.files', () => {
     assert.equal(down.length, 8 << 20);
     assert.equal(down.etag, written.etag);
     const got = createHash('sha256');
-    for await (const part of down.body!) got.update(part);
+    for await (const part of Readable.fromWeb(down.body! as never)) got.update(part as Buffer);
     assert.equal(got.digest('hex'), expected);
   });
 
@@ -91,12 +93,12 @@ describe('client.files', () => {
     );
     assert.equal(page2.cursor, null);
     assert.deepEqual(await files.move(join(dir, 'a'), join(dir, 'd')), { from: join(dir, 'a'), to: join(dir, 'd') });
-    assert.equal((await files.move(join(dir, 'b'), join(dir, 'd')).catch((e: AgentRuntimeError) => e)).status, 409);
+    assert.equal((await failure(files.move(join(dir, 'b'), join(dir, 'd')))).status, 409);
     await files.move(join(dir, 'b'), join(dir, 'd'), { overwrite: true });
     assert.equal(readFileSync(join(dir, 'd'), 'utf8'), 'b');
-    assert.equal((await files.delete(dir).catch((e: AgentRuntimeError) => e)).status, 409);
+    assert.equal((await failure(files.delete(dir))).status, 409);
     assert.deepEqual(await files.delete(dir, { recursive: true }), { path: dir, deleted: true, type: 'directory' });
-    assert.equal((await files.stat(dir).catch((e: AgentRuntimeError) => e)).status, 404);
+    assert.equal((await failure(files.stat(dir))).status, 404);
   });
 
   it('search and find', async () => {
@@ -108,7 +110,7 @@ describe('client.files', () => {
     assert.deepEqual(found, { matches: [{ path: join(dir, 'one.ts'), line: 2, column: 10, text: 'function needle() {}' }], truncated: false });
     assert.equal((await files.search(dir, 'needle')).matches.length, 2);
     assert.deepEqual(await files.find(dir, '*.md'), { paths: [join(dir, 'two.md')], truncated: false });
-    assert.equal((await files.search(dir, '(').catch((e: AgentRuntimeError) => e)).status, 400);
+    assert.equal((await failure(files.search(dir, '('))).status, 400);
   });
 
   it('watch yields ready, then changes, until the folder goes', async () => {
