@@ -133,7 +133,7 @@ export class AgentRuntimeClient {
     for (;;) {
       const job = await this.job(id, { wait: options.pollSeconds ?? 30, ...from, signal });
       if (isFinal(job)) return this.job(id, { tailLines: options.tailLines, signal });
-      from = { stdoutFrom: job.stdoutNext ?? job.stdoutBytes, stderrFrom: job.stderrNext ?? job.stderrBytes };
+      from = { stdoutFrom: job.stdoutNext, stderrFrom: job.stderrNext };
     }
   }
 

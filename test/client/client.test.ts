@@ -150,7 +150,7 @@ describe('AgentRuntimeClient: the machine and the server', () => {
 
   it('persistent shells: sessions, session, deleteSession', async () => {
     const job = await client.run({ mode: 'persistent_shell', shell: 'bash', sessionKey: 'client-test', command: 'echo $((6*7))' });
-    assert.equal(job.stdout?.trim(), '42');
+    assert.equal(job.stdout.trim(), '42');
     const list = await client.sessions();
     assert.ok(list.some((x) => x.sessionKey === 'client-test'));
     assert.equal((await client.session('client-test')).shell, 'bash');
