@@ -76,7 +76,7 @@ export function apiFor(url: string, key: string): ClientApi {
     try {
       return await client.wait(jobId, { pollSeconds: 5, signal: AbortSignal.timeout(timeoutMs) });
     } catch (err) {
-      if ((err as Error).name === 'TimeoutError') throw new Error(`job ${jobId} did not finish in ${timeoutMs} ms`);
+      if ((err as Error).name === 'TimeoutError') throw new Error(`job ${jobId} did not finish in ${timeoutMs} ms`, { cause: err });
       throw err;
     }
   };
