@@ -88,6 +88,7 @@ export class TerminalConnection {
   private pongs: (() => void)[] = [];
   private leaving: number | undefined;
   private exit: TerminalExit | undefined;
+  private finished = false;
   private resolveOpened!: (s: TerminalSession) => void;
   private rejectOpened!: (e: unknown) => void;
   private resolveClosed!: (c: TerminalClosed) => void;
@@ -104,8 +105,9 @@ export class TerminalConnection {
     this.opened.catch(() => undefined); // also reported through `closed`
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.sessionId = options.session;
-    options.signal?.addEventListener('abort', () => this.detach(), { once: true });
-    void this.run();
+    options.signal?.addEventListener('abort', () => void this.detach(), { once: true });
+    // After the caller's first `on(...)` calls: what happens at once (an aborted signal) is seen too.
+    queueMicrotask(() => void this.run());
   }
 
   on<E extends keyof TerminalEvents>(event: E, listener: (value: TerminalEvents[E]) => void): () => void {
@@ -162,6 +164,9 @@ export class TerminalConnection {
   }
 
   private finish(closed: TerminalClosed): void {
+    // Once: a close during a reconnect's wait and the loop's own end may both get here.
+    if (this.finished) return;
+    this.finished = true;
     this.rejectOpened(new Error(`the terminal closed before its session opened (${closed.code}${closed.reason ? `: ${closed.reason}` : ''})`));
     this.resolveClosed(closed);
     this.emit('closed', closed);
@@ -172,7 +177,9 @@ export class TerminalConnection {
     const attempts = reconnect === false ? 0 : (reconnect?.attempts ?? 10);
     const delayMs = reconnect ? (reconnect.delayMs ?? 1000) : 1000;
     let failures = 0;
+    if (this.options.signal?.aborted) void this.detach();
     for (;;) {
+      if (this.finished) return;
       let outcome: { code: number; reason: string; gotSession: boolean };
       try {
         outcome = await this.connectOnce();

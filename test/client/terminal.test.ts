@@ -89,6 +89,24 @@ describe('client.terminal', () => {
     await b.close();
   });
 
+  it('an abort signal detaches, once, even before the connection opened', async () => {
+    const closes: number[] = [];
+    const early = client.terminal({ signal: AbortSignal.abort() });
+    early.on('closed', (c) => closes.push(c.code));
+    assert.equal((await early.closed).code, 4000);
+    await assert.rejects(early.opened, /closed before its session opened/);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(closes, [4000]);
+
+    const ac = new AbortController();
+    const t = client.terminal({ signal: ac.signal });
+    const { id } = await t.opened;
+    ac.abort();
+    assert.equal((await t.closed).code, 4000);
+    assert.equal((await client.terminals()).terminals.find((x) => x.id === id)?.clients, 0, 'detached, not ended');
+    await client.endTerminal(id);
+  });
+
   it('a session that is gone is final (4404), and a wrong key is refused before any WebSocket', async () => {
     const gone = client.terminal({ session: 'no-such-session' });
     await assert.rejects(gone.opened, /4404/);
