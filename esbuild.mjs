@@ -1,8 +1,10 @@
 // Builds the two hosts of one core: the `agent-server` CLI and the VS Code extension,
-// plus the browser bundle of the web terminal. Native modules stay external.
+// plus the browser bundle of the web terminal and the typed client (`agent-runtime/client`).
+// Native modules stay external.
 import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
+import ts from 'typescript';
 
 const watch = process.argv.includes('--watch');
 const common = {
@@ -19,6 +21,8 @@ const common = {
 
 // The web terminal page (media/terminal.html) loads these two from dist/media/.
 const web = { bundle: true, sourcemap: true, logLevel: 'warning', minify: true };
+// Not minified: a reader of a stack trace or of node_modules sees the code as written.
+const client = { bundle: true, sourcemap: true, logLevel: 'warning', target: 'es2022' };
 
 // A small young generation keeps the server's memory small, and the server forks a process for every job:
 // fork copies the page tables, so it takes time in proportion to the parent's resident memory (about 3 ms
@@ -50,11 +54,47 @@ const builds = [
   { ...common, entryPoints: ['src/server/jobs/spawn-helper.ts'], outfile: 'dist/spawn-helper.js' },
   { ...web, entryPoints: ['src/web/terminal.ts'], outfile: 'dist/media/terminal.js', platform: 'browser', target: 'es2020', format: 'iife' },
   { ...web, entryPoints: ['node_modules/@xterm/xterm/css/xterm.css'], outfile: 'dist/media/xterm.css' },
+  // The client: ESM for browsers, bundlers and `import` in Node; CJS for `require`. Its one dependency
+  // (eventsource-parser) is bundled in, so the package needs nothing more at run time.
+  { ...client, entryPoints: ['src/client/index.ts'], outfile: 'dist/client/index.mjs', platform: 'neutral', format: 'esm', mainFields: ['module', 'main'] },
+  { ...client, entryPoints: ['src/client/index.ts'], outfile: 'dist/client/index.cjs', platform: 'node', format: 'cjs' },
 ];
+
+/**
+ * The client's `.d.ts` files, beside its bundles: the client's sources alone (its types never reach into
+ * the server's), with the options written here so the build needs nothing but `src` and this file.
+ * A type error there fails the build.
+ */
+function emitClientTypes() {
+  const options = {
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'],
+    types: [],
+    strict: true,
+    skipLibCheck: true,
+    isolatedModules: true,
+    declaration: true,
+    emitDeclarationOnly: true,
+    rootDir: 'src/client',
+    outDir: 'dist/client',
+  };
+  const program = ts.createProgram(['src/client/index.ts'], options);
+  const result = program.emit();
+  const errors = [...ts.getPreEmitDiagnostics(program), ...result.diagnostics].filter((d) => d.category === ts.DiagnosticCategory.Error);
+  if (errors.length > 0) fail(errors);
+}
+
+function fail(diagnostics) {
+  const host = { getCanonicalFileName: (f) => f, getCurrentDirectory: ts.sys.getCurrentDirectory, getNewLine: () => '\n' };
+  throw new Error(ts.formatDiagnostics(diagnostics, host));
+}
 
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();
 } else {
   await Promise.all(builds.map((b) => esbuild.build(b)));
+  emitClientTypes();
   chmodSync('dist/cli.js', 0o755); // runnable as it is installed: through its shebang
 }

@@ -2,6 +2,7 @@
 // process flips a path between a real folder inside the root and a symlink to a folder outside, as fast
 // as it can, while the API reads, writes, lists and deletes through that path. Nothing outside may be
 // read, written, listed or deleted, and the test checks the race was really run (both outcomes seen).
+// Raw HTTP on purpose: the status each racing request gets (200, 403, 404, 409) is what is checked.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';

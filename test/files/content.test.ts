@@ -1,5 +1,7 @@
 // The files API against real files over real HTTP: content both ways (ranges, validators, atomic replace),
 // stat, list, mkdir, move, delete, and every fault a clear JSON error that leaves nothing behind.
+// Calls go through the typed client (s.client.files) where they fit; headers, odd ranges, bodies the client
+// would not send and requests without the key stay raw HTTP on purpose.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -7,6 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFil
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { chunked, startTestServer, tempDir, type TestServer } from '../helpers/server';
+import { failure } from '../client/helpers';
 import { q, raw } from './helpers';
 
 describe('files: content and folders', () => {
@@ -21,15 +24,18 @@ describe('files: content and folders', () => {
   it('uploads (201 new, 200 replaced), downloads with ETag, Last-Modified and ranges', async () => {
     const p = join(root, 'a.bin');
     const data = Buffer.from(Array.from({ length: 70000 }, (_, i) => i % 251));
-    const up = await raw(s.url, s.key, 'PUT', `/files/content?path=${q(p)}`, data);
-    assert.equal(up.status, 201, up.body.toString());
-    assert.equal(up.json().size, data.length);
+    const files = s.client.files;
+    const up = await files.write(p, data);
+    assert.equal(up.created, true, '201');
+    assert.equal(up.size, data.length);
     assert.deepEqual(readFileSync(p), data);
-    const again = await raw(s.url, s.key, 'PUT', `/files/content?path=${q(p)}`, data.subarray(0, 10));
-    assert.equal(again.status, 200);
-    assert.notEqual(again.json().etag, up.json().etag);
-    await raw(s.url, s.key, 'PUT', `/files/content?path=${q(p)}`, data);
+    const again = await files.write(p, data.subarray(0, 10));
+    assert.equal(again.created, false, '200');
+    assert.notEqual(again.etag, up.etag);
+    await files.write(p, data);
 
+    assert.deepEqual(Buffer.from(await files.read(p)), data);
+    // Raw: the headers are the wire's.
     const down = await raw(s.url, s.key, 'GET', `/files/content?path=${q(p)}`);
     assert.equal(down.status, 200);
     assert.deepEqual(down.body, data);
@@ -39,79 +45,79 @@ describe('files: content and folders', () => {
     const etag = down.headers.etag as string;
     assert.match(etag, /^".+"$/);
 
-    const part = await raw(s.url, s.key, 'GET', `/files/content?path=${q(p)}`, undefined, { Range: 'bytes=100-199' });
+    const part = await files.download(p, { range: { start: 100, end: 199 } });
     assert.equal(part.status, 206);
-    assert.equal(part.headers['content-range'], `bytes 100-199/${data.length}`);
-    assert.deepEqual(part.body, data.subarray(100, 200));
+    assert.equal(part.contentRange, `bytes 100-199/${data.length}`);
+    assert.deepEqual(Buffer.from(await new Response(part.body).arrayBuffer()), data.subarray(100, 200));
+    // Raw: a suffix range and one beyond the end are not what the client asks for.
     const tail = await raw(s.url, s.key, 'GET', `/files/content?path=${q(p)}`, undefined, { Range: 'bytes=-5' });
     assert.deepEqual(tail.body, data.subarray(-5));
     const beyond = await raw(s.url, s.key, 'GET', `/files/content?path=${q(p)}`, undefined, { Range: 'bytes=999999-' });
     assert.equal(beyond.status, 416);
-    const same = await raw(s.url, s.key, 'GET', `/files/content?path=${q(p)}`, undefined, { 'If-None-Match': etag });
+    const same = await files.download(p, { ifNoneMatch: etag });
     assert.equal(same.status, 304);
 
     // If-Match: the current version passes, a stale one gets 412 and the file stays as it was.
-    const stale = await raw(s.url, s.key, 'PUT', `/files/content?path=${q(p)}`, 'new', { 'If-Match': '"stale"' });
+    const stale = await failure(files.write(p, 'new', { ifMatch: '"stale"' }));
     assert.equal(stale.status, 412);
     assert.deepEqual(readFileSync(p), data);
-    const ok = await raw(s.url, s.key, 'PUT', `/files/content?path=${q(p)}`, 'new', { 'If-Match': etag });
-    assert.equal(ok.status, 200);
+    const ok = await files.write(p, 'new', { ifMatch: etag });
+    assert.equal(ok.created, false, '200');
     assert.equal(readFileSync(p, 'utf8'), 'new');
     assert.deepEqual(readdirSync(root), ['a.bin'], 'no temporary file is left');
   });
 
   it('creates parents with mkdirs=true, else 404', async () => {
     const p = join(root, 'x/y/z.txt');
-    const no = await raw(s.url, s.key, 'PUT', `/files/content?path=${q(p)}`, 'hi');
+    const no = await failure(s.client.files.write(p, 'hi'));
     assert.equal(no.status, 404);
-    assert.match(no.json().error, /mkdirs=true/);
-    const yes = await raw(s.url, s.key, 'PUT', `/files/content?path=${q(p)}&mkdirs=true`, 'hi');
-    assert.equal(yes.status, 201);
+    assert.match(no.body.error, /mkdirs=true/);
+    const yes = await s.client.files.write(p, 'hi', { mkdirs: true });
+    assert.equal(yes.created, true, '201');
     assert.equal(readFileSync(p, 'utf8'), 'hi');
   });
 
   it('stat, list (paged, sorted by name), mkdir, move, delete', async () => {
+    const files = s.client.files;
     const d = join(root, 'list');
-    assert.equal((await s.call('POST', '/files/mkdir', { path: d })).status, 201);
-    assert.equal((await s.call('POST', '/files/mkdir', { path: d })).status, 409);
-    assert.equal((await s.call('POST', '/files/mkdir', { path: d, parents: true })).status, 200);
+    assert.deepEqual(await files.mkdir(d), { path: d, created: true }, '201');
+    assert.equal((await failure(files.mkdir(d))).status, 409);
+    assert.deepEqual(await files.mkdir(d, { parents: true }), { path: d, created: false }, '200');
     const names = ['b', 'a', 'd', 'c', 'e'];
     for (const n of names) writeFileSync(join(d, n), n.repeat(3));
     symlinkSync('a', join(d, 'link'));
-    const st = await s.call('GET', `/files/stat?path=${q(join(d, 'a'))}`);
-    assert.equal(st.status, 200);
-    assert.deepEqual({ type: st.body.type, size: st.body.size }, { type: 'file', size: 3 });
-    assert.equal((await s.call('GET', `/files/stat?path=${q(join(d, 'link'))}`)).body.type, 'symlink');
-    assert.equal((await s.call('GET', `/files/stat?path=${q(d)}`)).body.type, 'directory');
-    assert.equal((await s.call('GET', `/files/stat?path=${q(root)}`)).body.type, 'directory', 'a root itself');
+    const st = await files.stat(join(d, 'a'));
+    assert.deepEqual({ type: st.type, size: st.size }, { type: 'file', size: 3 });
+    assert.equal((await files.stat(join(d, 'link'))).type, 'symlink');
+    assert.equal((await files.stat(d)).type, 'directory');
+    assert.equal((await files.stat(root)).type, 'directory', 'a root itself');
 
     const seen: string[] = [];
-    let cursor: string | null = '';
+    let cursor: string | null = null;
     let pages = 0;
-    while (cursor !== null) {
-      const r = await s.call('GET', `/files/list?path=${q(d)}&limit=2${cursor ? `&cursor=${q(cursor)}` : ''}`);
-      assert.equal(r.status, 200);
-      seen.push(...r.body.entries.map((e: { name: string }) => e.name));
-      cursor = r.body.cursor;
+    do {
+      const page = await files.list(d, { limit: 2, cursor: cursor ?? undefined });
+      seen.push(...page.entries.map((e) => e.name));
+      cursor = page.cursor;
       pages++;
-    }
+    } while (cursor !== null);
     assert.deepEqual(seen, ['a', 'b', 'c', 'd', 'e', 'link']);
     assert.equal(pages, 3);
 
-    const mv = await s.call('POST', '/files/move', { from: join(d, 'a'), to: join(d, 'b') });
-    assert.equal(mv.status, 409);
-    assert.equal((await s.call('POST', '/files/move', { from: join(d, 'a'), to: join(d, 'b'), overwrite: true })).status, 200);
+    assert.equal((await failure(files.move(join(d, 'a'), join(d, 'b')))).status, 409);
+    await files.move(join(d, 'a'), join(d, 'b'), { overwrite: true });
     assert.equal(readFileSync(join(d, 'b'), 'utf8'), 'aaa');
     assert.equal(existsSync(join(d, 'a')), false);
 
-    assert.equal((await s.call('DELETE', `/files?path=${q(d)}`)).status, 409, 'a folder with contents needs recursive');
-    assert.equal((await s.call('DELETE', `/files?path=${q(join(d, 'c'))}`)).status, 200);
+    assert.equal((await failure(files.delete(d))).status, 409, 'a folder with contents needs recursive');
+    assert.equal((await files.delete(join(d, 'c'))).deleted, true);
     assert.equal(existsSync(join(d, 'c')), false);
-    assert.equal((await s.call('DELETE', `/files?path=${q(d)}&recursive=true`)).status, 200);
+    assert.equal((await files.delete(d, { recursive: true })).deleted, true);
     assert.equal(existsSync(d), false);
   });
 
   it('answers each fault with a clear JSON error', async () => {
+    // Raw: bad input the client would not send, and the exact status of each.
     const expect = async (r: Promise<{ status: number; body: any }>, status: number, pattern: RegExp) => {
       const a = await r;
       assert.equal(a.status, status, JSON.stringify(a.body));
@@ -137,9 +143,9 @@ describe('files: content and folders', () => {
     writeFileSync(p, 'original');
     execFileSync('chattr', ['+i', p]);
     try {
-      const r = await raw(s.url, s.key, 'PUT', `/files/content?path=${q(p)}`, 'changed');
-      assert.equal(r.status, 403, r.body.toString());
-      assert.match(r.json().error, /permission denied/);
+      const r = await failure(s.client.files.write(p, 'changed'));
+      assert.equal(r.status, 403, r.message);
+      assert.match(r.body.error, /permission denied/);
       assert.equal(readFileSync(p, 'utf8'), 'original');
     } finally {
       execFileSync('chattr', ['-i', p]);
@@ -156,9 +162,9 @@ describe('files: content and folders', () => {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', small]);
     try {
       writeFileSync(join(small, 'f'), 'old');
-      const r = await raw(s.url, s.key, 'PUT', `/files/content?path=${q(join(small, 'f'))}`, Buffer.alloc(2 << 20, 7));
-      assert.equal(r.status, 507, r.body.toString());
-      assert.match(r.json().error, /no space/);
+      const r = await failure(s.client.files.write(join(small, 'f'), Buffer.alloc(2 << 20, 7)));
+      assert.equal(r.status, 507, r.message);
+      assert.match(r.body.error, /no space/);
       assert.equal(readFileSync(join(small, 'f'), 'utf8'), 'old');
       assert.deepEqual(readdirSync(small), ['f']);
     } finally {
@@ -198,6 +204,7 @@ describe('files: content and folders', () => {
   });
 
   it('an upload over filesMaxUploadBytes is 413, declared or not, and leaves nothing behind', async () => {
+    // Raw: a declared length and a chunked body are the cases.
     const dir = tempDir('ar-files-small-');
     const small = await startTestServer({ filesRoots: [dir], filesMaxUploadBytes: 4096 });
     try {
@@ -217,9 +224,9 @@ describe('files: content and folders', () => {
   });
 
   it('is listed in /health with its capabilities and search backend', async () => {
-    const h = await s.call('GET', '/health');
-    assert.deepEqual(h.body.files_roots, [root]);
-    assert.equal(h.body.files_search, 'ripgrep');
-    assert.ok(h.body.capabilities.includes('files') && h.body.capabilities.includes('ports_expose'));
+    const h = await s.client.health();
+    assert.deepEqual(h.files_roots, [root]);
+    assert.equal(h.files_search, 'ripgrep');
+    assert.ok(h.capabilities?.includes('files') && h.capabilities.includes('ports_expose'));
   });
 });

@@ -1,5 +1,6 @@
 // Ports, expose through the devtunnel, metrics and the machine, over real HTTP. The devtunnel service is
 // unreachable here, so expose runs against the stand-in devtunnel CLI of the reach tests (a mock).
+// Calls go through the typed client (s.client); the bearer-token and keyless requests stay raw HTTP.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
@@ -8,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { startReach } from '../../src/server/reach';
 import { devtunnelCalls, fakeDevtunnel } from '../reach/helpers';
 import { startTestServer, tempDir } from '../helpers/server';
+import { failure } from '../client/helpers';
 import { raw } from './helpers';
 
 describe('ports, metrics and the machine', () => {
@@ -17,14 +19,13 @@ describe('ports, metrics and the machine', () => {
     const port = (listener.address() as { port: number }).port;
     const s = await startTestServer();
     try {
-      const r = await s.call('GET', '/ports');
-      assert.equal(r.status, 200);
-      assert.equal(r.body.source, 'procfs');
-      const mine = r.body.ports.find((p: { port: number }) => p.port === port);
+      const r = await s.client.ports();
+      assert.equal(r.source, 'procfs');
+      const mine = r.ports.find((p) => p.port === port);
       assert.deepEqual(mine, { port, address: '127.0.0.1', pid: process.pid, process: mine?.process });
       assert.ok(mine.process, 'the process name is known');
       assert.ok(
-        r.body.ports.some((p: { port: number }) => p.port === s.server.port),
+        r.ports.some((p) => p.port === s.server.port),
         'the server itself',
       );
     } finally {
@@ -37,9 +38,9 @@ describe('ports, metrics and the machine', () => {
     const s = await startTestServer();
     const dt = fakeDevtunnel();
     try {
-      assert.equal((await s.call('POST', '/ports/3000/expose')).status, 409);
-      assert.equal((await s.call('DELETE', '/ports/3000/expose')).status, 409);
-      assert.equal((await s.call('POST', '/ports/70000/expose')).status, 400);
+      assert.equal((await failure(s.client.exposePort(3000))).status, 409);
+      assert.equal((await failure(s.client.unexposePort(3000))).status, 409);
+      assert.equal((await failure(s.client.exposePort(70000))).status, 400);
       // Through startReach, as both hosts start the tunnel: it hands the tunnel to the ports routes.
       const reach = await startReach(s.server, {
         tunnel: true,
@@ -50,21 +51,19 @@ describe('ports, metrics and the machine', () => {
       });
       const tunnel = reach.tunnel!;
       try {
-        const r = await s.call('POST', '/ports/3000/expose');
-        assert.equal(r.status, 200, JSON.stringify(r.body));
-        assert.equal(r.body.port, 3000);
-        assert.equal(r.body.url, tunnel.url.replace(`-${s.server.port}.`, '-3000.'));
-        assert.match(r.body.url, /^https:\/\/.+-3000\..+devtunnels\.ms/);
+        const r = await s.client.exposePort(3000);
+        assert.equal(r.port, 3000);
+        assert.equal(r.url, tunnel.url.replace(`-${s.server.port}.`, '-3000.'));
+        assert.match(r.url, /^https:\/\/.+-3000\..+devtunnels\.ms/);
         assert.ok(devtunnelCalls(dt.state).some((c) => c.join(' ') === 'port create files-test -p 3000'));
-        const d = await s.call('DELETE', '/ports/3000/expose');
-        assert.equal(d.status, 200);
+        await s.client.unexposePort(3000);
         assert.ok(devtunnelCalls(dt.state).some((c) => c.join(' ') === 'port delete files-test -p 3000'));
         const ports = JSON.parse(readFileSync(join(dt.state, 'tunnels.json'), 'utf8')).tunnels['files-test'].ports;
         assert.deepEqual(ports, [s.server.port, s.server.terminalPort].filter(Boolean), 'the exposed port is gone from the tunnel');
       } finally {
         await reach.stop();
       }
-      assert.equal((await s.call('POST', '/ports/3000/expose')).status, 409, 'a stopped tunnel exposes nothing');
+      assert.equal((await failure(s.client.exposePort(3000))).status, 409, 'a stopped tunnel exposes nothing');
     } finally {
       dt.cleanup();
       await s.close();
@@ -74,9 +73,9 @@ describe('ports, metrics and the machine', () => {
   it('GET /metrics is Prometheus text with the jobs run, and takes the key as a bearer token', async () => {
     const s = await startTestServer();
     try {
-      await s.run({ command: 'echo hello' });
-      await s.run({ command: 'echo oops >&2; exit 3' });
-      await s.run({ command: 'true' });
+      await s.client.run({ command: 'echo hello' });
+      await s.client.run({ command: 'echo oops >&2; exit 3' });
+      await s.client.run({ command: 'true' });
       assert.equal((await raw(s.url, null, 'GET', '/metrics')).status, 401);
       assert.equal((await raw(s.url, null, 'GET', '/metrics', undefined, { Authorization: 'Bearer wrong' })).status, 401);
       const r = await raw(s.url, null, 'GET', '/metrics', undefined, { Authorization: `Bearer ${s.key}` });
@@ -91,8 +90,8 @@ describe('ports, metrics and the machine', () => {
       assert.equal(samples.get('agent_runtime_jobs_running'), 0);
       assert.equal(samples.get('agent_runtime_terminal_sessions'), 0);
       assert.ok((samples.get('process_resident_memory_bytes') ?? 0) > 0);
-      // The X-API-Key works too.
-      assert.equal((await raw(s.url, s.key, 'GET', '/metrics')).status, 200);
+      // The X-API-Key works too (the client sends it).
+      assert.deepEqual(parsePrometheus(await s.client.metrics()).get('agent_runtime_jobs_running'), 0);
     } finally {
       await s.close();
     }
@@ -102,12 +101,11 @@ describe('ports, metrics and the machine', () => {
     const root = tempDir('ar-sys-');
     const s = await startTestServer({ filesRoots: [root] });
     try {
-      const r = await s.call('GET', '/system');
-      assert.equal(r.status, 200);
-      assert.equal(r.body.platform, process.platform);
-      assert.ok(r.body.cpus >= 1 && r.body.memory.total > r.body.memory.free && r.body.loadavg.length === 3);
-      assert.equal(r.body.disk[0].path, root);
-      assert.ok(r.body.disk[0].total > r.body.disk[0].free && r.body.disk[0].free > 0);
+      const r = await s.client.system();
+      assert.equal(r.platform, process.platform);
+      assert.ok(r.cpus! >= 1 && r.memory!.total! > r.memory!.free! && r.loadavg!.length === 3);
+      assert.equal(r.disk![0].path, root);
+      assert.ok(r.disk![0].total! > r.disk![0].free! && r.disk![0].free! > 0);
     } finally {
       await s.close();
     }

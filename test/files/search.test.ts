@@ -1,5 +1,6 @@
 // Search and find over a real tree with .gitignore files, .git and hidden files: the server's answers
 // checked against ripgrep run directly with the same rules, and the Node fallback against both.
+// The server is called through the typed client (s.client.files).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -7,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { find, rgRuleArgs, search } from '../../src/server/files/search';
 import { startTestServer, tempDir } from '../helpers/server';
-import { q } from './helpers';
+import { failure } from '../client/helpers';
 
 function tree(): string {
   const dir = tempDir('ar-search-');
@@ -52,28 +53,26 @@ describe('files: search and find', () => {
   it('GET /files/search answers what ripgrep run directly finds', async () => {
     const dir = tree();
     const s = await startTestServer({ filesRoots: [dir] });
+    const files = s.client.files;
     try {
       for (const pattern of ['needle', 'n[e]+dle\\b', '^\\s+needle', 'ünïcode']) {
-        const r = await s.call('GET', `/files/search?path=${q(dir)}&pattern=${q(pattern)}`);
-        assert.equal(r.status, 200, JSON.stringify(r.body));
-        assert.equal(r.body.truncated, false);
-        assert.deepEqual(asLines(r.body.matches), rgDirect(dir, pattern), pattern);
+        const r = await files.search(dir, pattern);
+        assert.equal(r.truncated, false);
+        assert.deepEqual(asLines(r.matches), rgDirect(dir, pattern), pattern);
       }
-      const found = asLines((await s.call('GET', `/files/search?path=${q(dir)}&pattern=needle`)).body.matches).map(
-        (l) => l.slice(dir.length + 1).split(':')[0],
-      );
+      const found = asLines((await files.search(dir, 'needle')).matches).map((l) => l.slice(dir.length + 1).split(':')[0]);
       assert.deepEqual([...new Set(found)].sort(), ['.hidden/h.ts', 'keep.log', 'src/a.ts', 'src/deep/c.ts']);
-      const globbed = await s.call('GET', `/files/search?path=${q(dir)}&pattern=needle&glob=${q('*.ts')}`);
-      assert.deepEqual(asLines(globbed.body.matches), rgDirect(dir, 'needle', ['--glob', '*.ts']));
-      const all = await s.call('GET', `/files/search?path=${q(dir)}&pattern=needle&ignore=false`);
-      assert.ok(all.body.matches.some((m: { path: string }) => m.path === join(dir, '.git/config')));
-      assert.ok(all.body.matches.some((m: { path: string }) => m.path === join(dir, 'build/out.ts')));
-      const limited = await s.call('GET', `/files/search?path=${q(dir)}&pattern=needle&limit=2`);
-      assert.deepEqual([limited.body.matches.length, limited.body.truncated], [2, true]);
-      const bad = await s.call('GET', `/files/search?path=${q(dir)}&pattern=${q('(unclosed')}`);
+      const globbed = await files.search(dir, 'needle', { glob: '*.ts' });
+      assert.deepEqual(asLines(globbed.matches), rgDirect(dir, 'needle', ['--glob', '*.ts']));
+      const all = await files.search(dir, 'needle', { ignore: false });
+      assert.ok(all.matches.some((m) => m.path === join(dir, '.git/config')));
+      assert.ok(all.matches.some((m) => m.path === join(dir, 'build/out.ts')));
+      const limited = await files.search(dir, 'needle', { limit: 2 });
+      assert.deepEqual([limited.matches.length, limited.truncated], [2, true]);
+      const bad = await failure(files.search(dir, '(unclosed'));
       assert.equal(bad.status, 400);
       assert.match(bad.body.error, /pattern/);
-      assert.equal((await s.call('GET', `/files/search?path=/etc&pattern=root`)).status, 403);
+      assert.equal((await failure(files.search('/etc', 'root'))).status, 403);
     } finally {
       await s.close();
     }
@@ -95,13 +94,13 @@ describe('files: search and find', () => {
   it('GET /files/find lists names matching a glob, honouring .gitignore', async () => {
     const dir = tree();
     const s = await startTestServer({ filesRoots: [dir] });
+    const files = s.client.files;
     try {
-      const r = await s.call('GET', `/files/find?path=${q(dir)}&name=${q('*.ts')}`);
-      assert.equal(r.status, 200);
-      assert.deepEqual(r.body, { paths: ['.hidden/h.ts', 'src/a.ts', 'src/deep/c.ts'].map((p) => join(dir, p)), truncated: false });
-      const all = await s.call('GET', `/files/find?path=${q(dir)}&name=${q('*.ts')}&ignore=false`);
-      assert.ok(all.body.paths.includes(join(dir, 'build/out.ts')) && all.body.paths.includes(join(dir, 'src/secret.ts')));
-      assert.equal((await s.call('GET', `/files/find?path=${q(dir)}&name=a/b`)).status, 400);
+      const r = await files.find(dir, '*.ts');
+      assert.deepEqual(r, { paths: ['.hidden/h.ts', 'src/a.ts', 'src/deep/c.ts'].map((p) => join(dir, p)), truncated: false });
+      const all = await files.find(dir, '*.ts', { ignore: false });
+      assert.ok(all.paths.includes(join(dir, 'build/out.ts')) && all.paths.includes(join(dir, 'src/secret.ts')));
+      assert.equal((await failure(files.find(dir, 'a/b'))).status, 400);
     } finally {
       await s.close();
     }

@@ -1,38 +1,27 @@
-// GET /files/watch: a real folder changed by this test, the events read from the real SSE stream.
+// GET /files/watch: a real folder changed by this test, the events read from the real SSE stream through
+// the typed client (s.client.files.watch).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startTestServer, tempDir } from '../helpers/server';
+import type { WatchEvent } from '../../src/client';
+import { startTestServer, tempDir, type TestServer } from '../helpers/server';
+import { failure } from '../client/helpers';
 import { q } from './helpers';
 
 interface Sse {
-  events: { event: string; data: any }[];
+  events: WatchEvent[];
   ended: Promise<void>;
   close(): void;
 }
 
-async function openStream(url: string, key: string, path: string): Promise<Sse> {
+/** The watch through the client, its events gathered as they come. */
+function openStream(s: TestServer, path: string, recursive = false): Sse {
   const abort = new AbortController();
-  const res = await fetch(url + path, { headers: { 'X-API-Key': key }, signal: abort.signal });
-  assert.equal(res.status, 200);
-  assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
-  const events: Sse['events'] = [];
+  const events: WatchEvent[] = [];
   const ended = (async () => {
-    let buf = '';
-    const decoder = new TextDecoder();
     try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        buf += decoder.decode(chunk, { stream: true });
-        let i: number;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const event = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (event && data) events.push({ event, data: JSON.parse(data) });
-        }
-      }
+      for await (const e of s.client.files.watch(path, { recursive, signal: abort.signal })) events.push(e);
     } catch {
       // aborted by close()
     }
@@ -52,17 +41,21 @@ describe('files: watch', () => {
   it('streams create, change, delete and a rename (delete + create)', async () => {
     const dir = tempDir('ar-watch-');
     const s = await startTestServer({ filesRoots: [dir] });
-    const w = await openStream(s.url, s.key, `/files/watch?path=${q(dir)}&recursive=true`);
+    const w = openStream(s, dir, true);
     try {
       await until(() => w.events.some((e) => e.event === 'ready'), 'ready');
-      const has = (event: string, path: string) => () => w.events.some((e) => e.event === event && e.data.path === path);
+      const pathOf = (e: WatchEvent) => (e.data as { path?: string } | null)?.path;
+      const has = (event: string, path: string) => () => w.events.some((e) => e.event === event && pathOf(e) === path);
       const a = join(dir, 'a.txt');
       writeFileSync(a, 'one');
       await until(has('create', a), 'create');
-      assert.equal(w.events.find((e) => e.event === 'create' && e.data.path === a)!.data.type, 'file');
+      assert.deepEqual(
+        w.events.find((e) => e.event === 'create' && pathOf(e) === a),
+        { event: 'create', data: { path: a, type: 'file' } },
+      );
       await new Promise((r) => setTimeout(r, 100));
       appendFileSync(a, 'two');
-      await until(() => has('change', a)() || w.events.filter((e) => e.data.path === a).length > 1, 'change');
+      await until(() => has('change', a)() || w.events.filter((e) => pathOf(e) === a).length > 1, 'change');
       const b = join(dir, 'b.txt');
       renameSync(a, b);
       await until(has('create', b), 'rename: create of the new name');
@@ -85,7 +78,7 @@ describe('files: watch', () => {
     const dir = join(parent, 'goes');
     mkdirSync(dir);
     const s = await startTestServer({ filesRoots: [parent] });
-    const w = await openStream(s.url, s.key, `/files/watch?path=${q(dir)}`);
+    const w = openStream(s, dir);
     try {
       await until(() => w.events.some((e) => e.event === 'ready'), 'ready');
       rmSync(dir, { recursive: true });
@@ -95,21 +88,26 @@ describe('files: watch', () => {
         JSON.stringify(w.events),
       );
       assert.equal(w.events[w.events.length - 1].event, 'end');
-      const h = await s.call('GET', '/metrics');
-      assert.match(h.body, /agent_runtime_file_watches 0/);
+      assert.match(await s.client.metrics(), /agent_runtime_file_watches 0/);
     } finally {
       w.close();
       await s.close();
     }
   });
 
-  it('answers 404 for a missing folder and 400 for a file', async () => {
+  it('answers 404 for a missing folder and 400 for a file; the stream is text/event-stream', async () => {
     const dir = tempDir('ar-watch-');
     writeFileSync(join(dir, 'f'), '');
     const s = await startTestServer({ filesRoots: [dir] });
     try {
-      assert.equal((await s.call('GET', `/files/watch?path=${q(join(dir, 'nope'))}`)).status, 404);
-      assert.equal((await s.call('GET', `/files/watch?path=${q(join(dir, 'f'))}`)).status, 400);
+      assert.equal((await failure(s.client.files.watch(join(dir, 'nope')).next())).status, 404);
+      assert.equal((await failure(s.client.files.watch(join(dir, 'f')).next())).status, 400);
+      // Raw: the content type is the wire's.
+      const abort = new AbortController();
+      const res = await fetch(`${s.url}/files/watch?path=${q(dir)}`, { headers: { 'X-API-Key': s.key }, signal: abort.signal });
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
+      abort.abort();
     } finally {
       await s.close();
     }

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { startServer, type AgentServer, type ServerDeps } from '../../src/server/server';
 import type { ServerOptions } from '../../src/server/config';
 import { KeyStore } from '../../src/server/auth';
+import { AgentRuntimeClient } from '../../src/client';
 
 export const TEST_KEY = 'test-key-0123456789abcdefghijklmnopqrstuvwxyz';
 /** The CLI under test; a benchmark may point AGENT_RUNTIME_CLI at another build to compare the two side by side. */
@@ -37,7 +38,10 @@ export function chunked(text: string): ReadableStream<Uint8Array> {
 export interface Api {
   url: string;
   key: string;
-  /** JSON request with the key (a string or stream body is sent as it is); returns status, parsed body and headers. */
+  /**
+   * A raw JSON request with the key (a string or stream body is sent as it is); returns status, parsed body and
+   * headers. For tests of wire shapes, status codes and bad input, which the client would not send or would hide.
+   */
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
   /** Polls a job (long-poll) until it reaches a final status. */
   waitJob(jobId: string, timeoutMs?: number): Promise<any>;
@@ -45,7 +49,12 @@ export interface Api {
   run(body: Record<string, unknown>): Promise<any>;
 }
 
-export function apiFor(url: string, key: string): Api {
+/** An `Api` with the typed client (src/client) on the same server: what tests use unless they check the wire itself. */
+export interface ClientApi extends Api {
+  client: AgentRuntimeClient;
+}
+
+export function apiFor(url: string, key: string): ClientApi {
   const call: Api['call'] = async (method, path, body, headers = {}) => {
     const res = await fetch(url + path, {
       method,
@@ -62,24 +71,20 @@ export function apiFor(url: string, key: string): Api {
     }
     return { status: res.status, body: parsed, headers: res.headers };
   };
+  const client = new AgentRuntimeClient({ url, key });
   const waitJob: Api['waitJob'] = async (jobId, timeoutMs = 60_000) => {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const { status, body } = await call('GET', `/jobs/${jobId}?wait=5`);
-      if (status !== 200) throw new Error(`GET /jobs/${jobId} -> ${status} ${JSON.stringify(body)}`);
-      if (['completed', 'failed', 'timeout'].includes(body.status)) return body;
+    try {
+      return await client.wait(jobId, { pollSeconds: 5, signal: AbortSignal.timeout(timeoutMs) });
+    } catch (err) {
+      if ((err as Error).name === 'TimeoutError') throw new Error(`job ${jobId} did not finish in ${timeoutMs} ms`, { cause: err });
+      throw err;
     }
-    throw new Error(`job ${jobId} did not finish in ${timeoutMs} ms`);
   };
-  const run: Api['run'] = async (body) => {
-    const r = await call('POST', '/exec', body);
-    if (r.status !== 202) throw new Error(`POST /exec -> ${r.status} ${JSON.stringify(r.body)}`);
-    return waitJob(r.body.jobId);
-  };
-  return { url, key, call, waitJob, run };
+  const run: Api['run'] = async (body) => waitJob((await client.exec(body)).jobId);
+  return { url, key, client, call, waitJob, run };
 }
 
-export interface TestServer extends Api {
+export interface TestServer extends ClientApi {
   server: AgentServer;
   stateDir: string;
   close(): Promise<void>;
@@ -101,7 +106,7 @@ export async function startTestServer(options: Partial<ServerOptions> = {}, deps
   };
 }
 
-export interface CliProcess extends Api {
+export interface CliProcess extends ClientApi {
   child: ChildProcess;
   stderr: () => string;
   /** Resolves with the exit code once the process ended. */

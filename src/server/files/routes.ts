@@ -106,7 +106,10 @@ export function filesRoutes(roots: FileRoots, watches: Watches, limits: FilesLim
     {
       summary: 'What a path is (a symlink is not followed)',
       parameters: [pathQ],
-      responses: { '200': json(obj({ path: str, type: EntryType, size: int, mode: int, mtime: num, etag: str })), ...faults },
+      responses: {
+        '200': json(obj({ path: str, type: EntryType, size: int, mode: int, mtime: num, etag: str }, ['path', 'type', 'size', 'mode', 'mtime', 'etag'])),
+        ...faults,
+      },
     },
     async (req, res) => {
       sendJson(res, 200, await stat(roots, pathOf(req)));
@@ -123,10 +126,16 @@ export function filesRoutes(roots: FileRoots, watches: Watches, limits: FilesLim
       ],
       responses: {
         '200': json(
-          obj({
-            entries: { type: 'array', items: obj({ name: str, path: str, type: EntryType, size: int, mtime: num }) },
-            cursor: { type: ['string', 'null'] },
-          }),
+          obj(
+            {
+              entries: {
+                type: 'array',
+                items: obj({ name: str, path: str, type: EntryType, size: int, mtime: num }, ['name', 'path', 'type', 'size', 'mtime']),
+              },
+              cursor: { type: ['string', 'null'] },
+            },
+            ['entries', 'cursor'],
+          ),
         ),
         ...faults,
       },
@@ -148,8 +157,8 @@ export function filesRoutes(roots: FileRoots, watches: Watches, limits: FilesLim
       summary: 'Make a folder (`parents`: and the missing ones above it)',
       requestBody: jsonBody(obj({ path: str, parents: bool }, ['path'])),
       responses: {
-        '201': json(obj({ path: str, created: bool }), 'made'),
-        '200': json(obj({ path: str, created: bool }), 'already there (parents)'),
+        '201': json(obj({ path: str, created: bool }, ['path', 'created']), 'made'),
+        '200': json(obj({ path: str, created: bool }, ['path', 'created']), 'already there (parents)'),
         '409': error('already exists'),
         ...faults,
       },
@@ -165,7 +174,7 @@ export function filesRoutes(roots: FileRoots, watches: Watches, limits: FilesLim
     {
       summary: 'Move or rename a file or folder',
       requestBody: jsonBody(obj({ from: str, to: str, overwrite: bool }, ['from', 'to'])),
-      responses: { '200': json(obj({ from: str, to: str })), '409': error('the target exists (overwrite=true replaces it)'), ...faults },
+      responses: { '200': json(obj({ from: str, to: str }, ['from', 'to'])), '409': error('the target exists (overwrite=true replaces it)'), ...faults },
     },
     async (req, res) => {
       const body = bodyObject(req);
@@ -177,7 +186,7 @@ export function filesRoutes(roots: FileRoots, watches: Watches, limits: FilesLim
     {
       summary: 'Delete a file, link or folder (a folder with contents needs recursive=true)',
       parameters: [pathQ, queryParam('recursive', 'delete a folder with its contents', bool)],
-      responses: { '200': json(obj({ path: str, deleted: bool, type: EntryType })), '409': error('folder not empty'), ...faults },
+      responses: { '200': json(obj({ path: str, deleted: bool, type: EntryType }, ['path', 'deleted', 'type'])), '409': error('folder not empty'), ...faults },
     },
     async (req, res) => {
       sendJson(res, 200, await remove(roots, pathOf(req), boolParam(req.query.recursive, 'recursive')));
@@ -195,7 +204,12 @@ export function filesRoutes(roots: FileRoots, watches: Watches, limits: FilesLim
         queryParam('ignore', 'false: search ignored files and .git too', bool),
       ],
       responses: {
-        '200': json(obj({ matches: { type: 'array', items: obj({ path: str, line: int, column: int, text: str }) }, truncated: bool })),
+        '200': json(
+          obj(
+            { matches: { type: 'array', items: obj({ path: str, line: int, column: int, text: str }, ['path', 'line', 'column', 'text']) }, truncated: bool },
+            ['matches', 'truncated'],
+          ),
+        ),
         ...faults,
       },
     },
@@ -228,7 +242,7 @@ export function filesRoutes(roots: FileRoots, watches: Watches, limits: FilesLim
         queryParam('limit', 'most paths (default 1000, at most filesMaxResults)', int),
         queryParam('ignore', 'false: include ignored files and .git', bool),
       ],
-      responses: { '200': json(obj({ paths: { type: 'array', items: str }, truncated: bool })), ...faults },
+      responses: { '200': json(obj({ paths: { type: 'array', items: str }, truncated: bool }, ['paths', 'truncated'])), ...faults },
     },
     async (req, res) => {
       const shown = pathOf(req);
@@ -293,4 +307,4 @@ const faults = {
   '404': error('no such file or folder'),
 };
 const EntryType = { type: 'string', enum: ['file', 'directory', 'symlink', 'other'] };
-const Written = obj({ path: str, size: int, mtime: num, etag: str });
+const Written = obj({ path: str, size: int, mtime: num, etag: str }, ['path', 'size', 'mtime', 'etag']);

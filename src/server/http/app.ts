@@ -9,7 +9,7 @@ import type { Logger } from '../log';
 import type { HostPolicy } from './hosts';
 import { errorSender, refuseBeforeBody, sendJson } from './respond';
 import { mountRoutes, type RouteSpec } from './route-spec';
-import { bool, json, obj, str } from './schema';
+import { bool, int, json, num, obj, str } from './schema';
 
 export interface AppParts {
   keys: KeyStore;
@@ -57,11 +57,48 @@ export function healthRoute(keys: KeyStore, health: (authenticated: boolean) => 
     auth: 'public',
     doc: {
       summary: 'Liveness; the full payload with a valid key',
-      responses: { '200': json(obj({ status: str, authenticated: bool }, ['status', 'authenticated'])) },
+      responses: { '200': json(HEALTH, 'status and authenticated always; the rest only with a valid key') },
     },
     handler: (req, res) => sendJson(res, 200, health(requestHasKey(keys, req.headers))),
   };
 }
+
+const nullableStr = { type: ['string', 'null'] };
+/** `/health` as the seed's clients and ours read it; the modes add fields of their own (additionalProperties). */
+const HEALTH = {
+  ...obj(
+    {
+      status: str,
+      authenticated: bool,
+      version: str,
+      hostname: str,
+      jobs: int,
+      active_jobs: int,
+      cwd: str,
+      terminal_supported: bool,
+      terminal_sessions: int,
+      acp_supported: bool,
+      execution_modes: { type: 'array', items: str },
+      persistent_shell_supported: bool,
+      persistent_shell_shells: { type: 'object' },
+      persistent_shell_default_shell: nullableStr,
+      persistent_shell_sessions: int,
+      persistent_shell_max_sessions: int,
+      persistent_shell_idle_timeout_seconds: num,
+      tunnel_url: nullableStr,
+      terminal_url: nullableStr,
+      registration: { type: ['object', 'null'] },
+      capabilities: { type: 'array', items: str },
+      files_roots: { type: 'array', items: str },
+      files_search: { type: 'string', enum: ['ripgrep', 'node'] },
+      files_watch_supported: bool,
+      pid: int,
+      uptime_s: int,
+    },
+    ['status', 'authenticated'],
+  ),
+  additionalProperties: true,
+};
 
 /** Refuses a request whose `Host` is not one of this server's names (hosts.ts), before anything else. */
 export function hostGuard(hosts: HostPolicy): RequestHandler {

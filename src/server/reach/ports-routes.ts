@@ -48,11 +48,22 @@ export function portsRoutes(slot: TunnelSlot): RouteSpec[] {
         summary: 'TCP ports listening on this machine, with pid and process when the OS tells',
         responses: {
           '200': json(
-            obj({
-              ports: { type: 'array', items: obj({ port: int, address: str, pid: { type: ['integer', 'null'] }, process: { type: ['string', 'null'] } }) },
-              source: { type: 'string', enum: ['procfs', 'lsof', 'netstat', 'none'] },
-              note: str,
-            }),
+            obj(
+              {
+                ports: {
+                  type: 'array',
+                  items: obj({ port: int, address: str, pid: { type: ['integer', 'null'] }, process: { type: ['string', 'null'] } }, [
+                    'port',
+                    'address',
+                    'pid',
+                    'process',
+                  ]),
+                },
+                source: { type: 'string', enum: ['procfs', 'lsof', 'netstat', 'none'] },
+                note: str,
+              },
+              ['ports', 'source'],
+            ),
           ),
         },
       },

@@ -68,7 +68,7 @@ export function terminalRoutes(host: TerminalRoutesHost, assets = findPageAssets
       doc: {
         summary: 'A one-time, short-lived ticket that opens one terminal WebSocket as ?ticket=',
         responses: {
-          '201': json(obj({ ticket: str, expiresInSeconds: int, expiresAt: num }), 'Created'),
+          '201': json(obj({ ticket: str, expiresInSeconds: int, expiresAt: num }, ['ticket', 'expiresInSeconds', 'expiresAt']), 'Created'),
           '429': error('too many unused tickets'),
           '503': error('terminals are not supported on this host'),
         },
@@ -86,7 +86,9 @@ export function terminalRoutes(host: TerminalRoutesHost, assets = findPageAssets
       auth: 'key',
       doc: {
         summary: 'Terminal sessions, attached or waiting for a reconnect',
-        responses: { '200': json(obj({ terminals: { type: 'array', items: Terminal }, maxSessions: int, supported: bool })) },
+        responses: {
+          '200': json(obj({ terminals: { type: 'array', items: Terminal }, maxSessions: int, supported: bool }, ['terminals', 'maxSessions', 'supported'])),
+        },
       },
       handler: (_req, res) => {
         sendJson(res, 200, { terminals: host.list(), maxSessions: host.maxSessions(), supported: host.supported() });
@@ -99,7 +101,7 @@ export function terminalRoutes(host: TerminalRoutesHost, assets = findPageAssets
       doc: {
         summary: 'End a terminal session (its shell gets SIGHUP, then SIGKILL)',
         parameters: [pathParam('id')],
-        responses: { '200': json(obj({ id: str, ended: bool })), '404': error('no such session') },
+        responses: { '200': json(obj({ id: str, ended: bool }, ['id', 'ended'])), '404': error('no such session') },
       },
       handler: async (req, res) => {
         const id = String(req.params.id);
@@ -110,18 +112,21 @@ export function terminalRoutes(host: TerminalRoutesHost, assets = findPageAssets
   ];
 }
 
-const Terminal = obj({
-  id: str,
-  pid: int,
-  shell: str,
-  workdir: str,
-  command: { type: ['string', 'null'] },
-  cols: int,
-  rows: int,
-  createdAt: { type: 'number', description: 'unix seconds' },
-  lastActivityAt: { type: 'number', description: 'unix seconds' },
-  clients: int,
-  paused: { type: 'boolean', description: 'a slow reader holds the PTY paused' },
-  unreadBytes: int,
-  detachedUntil: { type: ['number', 'null'], description: 'unix seconds; set while no client is attached' },
-});
+const Terminal = obj(
+  {
+    id: str,
+    pid: int,
+    shell: str,
+    workdir: str,
+    command: { type: ['string', 'null'] },
+    cols: int,
+    rows: int,
+    createdAt: { type: 'number', description: 'unix seconds' },
+    lastActivityAt: { type: 'number', description: 'unix seconds' },
+    clients: int,
+    paused: { type: 'boolean', description: 'a slow reader holds the PTY paused' },
+    unreadBytes: int,
+    detachedUntil: { type: ['number', 'null'], description: 'unix seconds; set while no client is attached' },
+  },
+  ['id', 'pid', 'shell', 'workdir', 'command', 'cols', 'rows', 'createdAt', 'lastActivityAt', 'clients', 'paused', 'unreadBytes', 'detachedUntil'],
+);

@@ -134,7 +134,7 @@ export function jobRoutes(manager: JobManager, limits: JobRouteLimits): RouteSpe
         parameters: [idParam],
         requestBody: jsonBody(obj({ data: str, eof: bool })),
         responses: {
-          '200': json(obj({ written: int, eof: bool })),
+          '200': json(obj({ written: int, eof: bool }, ['written', 'eof'])),
           '400': error('bad input'),
           '404': error('job not found'),
           '409': error('not running, or its stdin is closed'),
@@ -188,6 +188,19 @@ const NameValue = obj({ name: str, value: str }, ['name', 'value']);
 
 /** The schemas the job routes name (`$ref`), for the server's document. */
 export const JOB_SCHEMAS: Record<string, Schema> = {
+  PendingPermission: obj(
+    {
+      requestId: str,
+      toolCallId: str,
+      title: str,
+      kind: str,
+      paths: { type: 'array', items: str },
+      options: { type: 'array', items: obj({ optionId: str, name: str, kind: str }, ['optionId', 'name', 'kind']) },
+      requestedAt: num,
+      deadlineAt: num,
+    },
+    ['requestId', 'toolCallId', 'paths', 'options', 'requestedAt', 'deadlineAt'],
+  ),
   ExecRequest: obj({
     mode: { type: 'string', enum: ['shell', 'persistent_shell', 'acp'], default: 'shell' },
     command: str,
@@ -220,7 +233,28 @@ export const JOB_SCHEMAS: Record<string, Schema> = {
   }),
   Job: {
     type: 'object',
-    required: ['jobId', 'status', 'command', 'submittedAt', 'processAlive', 'stdoutBytes', 'stderrBytes'],
+    // What every job view holds (job-view.ts); the rest comes with the job's end, its mode or its events.
+    required: [
+      'jobId',
+      'status',
+      'mode',
+      'command',
+      'workdir',
+      'timeout',
+      'submittedAt',
+      'startedAt',
+      'finishedAt',
+      'lastOutputAt',
+      'processAlive',
+      'stdout',
+      'stderr',
+      'stdoutBytes',
+      'stderrBytes',
+      'stdoutOffset',
+      'stderrOffset',
+      'stdoutNext',
+      'stderrNext',
+    ],
     properties: {
       jobId: str,
       status: { type: 'string', enum: ['pending', 'running', 'completed', 'failed', 'timeout'] },
@@ -255,6 +289,8 @@ export const JOB_SCHEMAS: Record<string, Schema> = {
       acpSessionId: str,
       stopReason: str,
       acpError: str,
+      policy: { type: 'string', enum: ['workdir', 'deny', 'ask'] },
+      pendingPermissions: { type: 'array', items: ref('PendingPermission'), description: 'ACP jobs with policy "ask": requests waiting for an answer' },
     },
     additionalProperties: true,
   },
