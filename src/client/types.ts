@@ -62,13 +62,7 @@ export type PortExposed = JsonResponse<'/ports/{port}/expose', 'post'>;
 export type PortUnexposed = JsonResponse<'/ports/{port}/expose', 'delete'>;
 export type SystemInfo = JsonResponse<'/system', 'get'>;
 
-/** The answer to a permission request (the route's document says only "an object"). */
-export interface PermissionAnswered {
-  answered: true;
-  requestId: string;
-  optionId: string;
-  kind: string;
-}
+export type PermissionAnswered = JsonResponse<'/jobs/{id}/permissions/{requestId}', 'post'>;
 
 /** One event of a job (`events` of an ACP job, `acp` events of its stream). */
 export interface JobEvent {

@@ -41,17 +41,20 @@ export function systemRoutes(disks: readonly string[]): RouteSpec[] {
         summary: 'The machine: platform, CPUs, load, memory, disks, uptime',
         responses: {
           '200': json(
-            obj({
-              platform: str,
-              arch: str,
-              release: str,
-              hostname: str,
-              cpus: int,
-              loadavg: { type: 'array', items: num },
-              memory: obj({ total: int, free: int }),
-              disk: { type: 'array', items: obj({ path: str, total: int, free: int }) },
-              uptime_s: int,
-            }),
+            obj(
+              {
+                platform: str,
+                arch: str,
+                release: str,
+                hostname: str,
+                cpus: int,
+                loadavg: { type: 'array', items: num },
+                memory: obj({ total: int, free: int }, ['total', 'free']),
+                disk: { type: 'array', items: obj({ path: str, total: int, free: int }, ['path', 'total', 'free']) },
+                uptime_s: int,
+              },
+              ['platform', 'arch', 'release', 'hostname', 'cpus', 'loadavg', 'memory', 'disk', 'uptime_s'],
+            ),
           ),
         },
       },

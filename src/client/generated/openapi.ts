@@ -341,51 +341,6 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
-  '/metrics': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    /** Prometheus text: process figures, jobs by mode and status, durations, running jobs, terminals, ACP turns, output bytes */
-    get: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Prometheus text format 0.0.4 */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'text/plain': unknown;
-          };
-        };
-        /** @description invalid or missing API key */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': components['schemas']['Error'];
-          };
-        };
-      };
-    };
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
   '/exec': {
     parameters: {
       query?: never;
@@ -1224,7 +1179,12 @@ export interface paths {
             [name: string]: unknown;
           };
           content: {
-            'application/json': Record<string, unknown>;
+            'application/json': {
+              answered: boolean;
+              requestId: string;
+              optionId: string;
+              kind: string;
+            };
           };
         };
         /** @description not one of the offered options */
@@ -2421,22 +2381,22 @@ export interface paths {
           };
           content: {
             'application/json': {
-              platform?: string;
-              arch?: string;
-              release?: string;
-              hostname?: string;
-              cpus?: number;
-              loadavg?: number[];
-              memory?: {
-                total?: number;
-                free?: number;
+              platform: string;
+              arch: string;
+              release: string;
+              hostname: string;
+              cpus: number;
+              loadavg: number[];
+              memory: {
+                total: number;
+                free: number;
               };
-              disk?: {
-                path?: string;
-                total?: number;
-                free?: number;
+              disk: {
+                path: string;
+                total: number;
+                free: number;
               }[];
-              uptime_s?: number;
+              uptime_s: number;
             };
           };
         };
@@ -2454,6 +2414,289 @@ export interface paths {
     put?: never;
     post?: never;
     delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/metrics': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Prometheus text: process figures, jobs by mode and status, durations, running jobs, terminals, ACP turns, output bytes */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Prometheus text format 0.0.4 */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'text/plain': unknown;
+          };
+        };
+        /** @description invalid or missing API key */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/mcp': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Not served: this MCP server is stateless (405) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description invalid or missing API key */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description OK */
+        405: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @enum {string} */
+              jsonrpc?: '2.0';
+              id?: string | number | null;
+              method?: string;
+              params?: unknown;
+              result?: unknown;
+              error?: {
+                code?: number;
+                message?: string;
+              };
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Model Context Protocol (Streamable HTTP, stateless): a JSON-RPC request, answered as JSON (docs/mcp.md) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            jsonrpc?: '2.0';
+            id?: string | number | null;
+            method?: string;
+            params?: unknown;
+            result?: unknown;
+            error?: {
+              code?: number;
+              message?: string;
+            };
+          };
+        };
+      };
+      responses: {
+        /** @description the JSON-RPC answer */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @enum {string} */
+              jsonrpc?: '2.0';
+              id?: string | number | null;
+              method?: string;
+              params?: unknown;
+              result?: unknown;
+              error?: {
+                code?: number;
+                message?: string;
+              };
+            };
+          };
+        };
+        /** @description a notification or response, accepted */
+        202: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description not JSON, or not JSON-RPC */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @enum {string} */
+              jsonrpc?: '2.0';
+              id?: string | number | null;
+              method?: string;
+              params?: unknown;
+              result?: unknown;
+              error?: {
+                code?: number;
+                message?: string;
+              };
+            };
+          };
+        };
+        /** @description invalid or missing API key */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Accept must name application/json and text/event-stream */
+        406: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @enum {string} */
+              jsonrpc?: '2.0';
+              id?: string | number | null;
+              method?: string;
+              params?: unknown;
+              result?: unknown;
+              error?: {
+                code?: number;
+                message?: string;
+              };
+            };
+          };
+        };
+        /** @description larger than maxRequestBytes */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @enum {string} */
+              jsonrpc?: '2.0';
+              id?: string | number | null;
+              method?: string;
+              params?: unknown;
+              result?: unknown;
+              error?: {
+                code?: number;
+                message?: string;
+              };
+            };
+          };
+        };
+        /** @description Content-Type must be application/json */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @enum {string} */
+              jsonrpc?: '2.0';
+              id?: string | number | null;
+              method?: string;
+              params?: unknown;
+              result?: unknown;
+              error?: {
+                code?: number;
+                message?: string;
+              };
+            };
+          };
+        };
+      };
+    };
+    /** Not served: this MCP server has no sessions (405) */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description invalid or missing API key */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description OK */
+        405: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @enum {string} */
+              jsonrpc?: '2.0';
+              id?: string | number | null;
+              method?: string;
+              params?: unknown;
+              result?: unknown;
+              error?: {
+                code?: number;
+                message?: string;
+              };
+            };
+          };
+        };
+      };
+    };
     options?: never;
     head?: never;
     patch?: never;
@@ -2510,6 +2753,28 @@ export interface components {
       shell?: string;
       bootstrapCommand?: string;
       bootstrapCurrentCommand?: boolean;
+      /** @description ACP jobs: MCP servers lent to the agent for its session, in ACP’s McpServer shapes (docs/acp.md) */
+      mcpServers?: (
+        | {
+            name: string;
+            command: string;
+            args?: string[];
+            env?: {
+              name: string;
+              value: string;
+            }[];
+          }
+        | {
+            /** @enum {string} */
+            type: 'http' | 'sse';
+            name: string;
+            url: string;
+            headers?: {
+              name: string;
+              value: string;
+            }[];
+          }
+      )[];
     };
     Job: {
       jobId: string;

@@ -6,7 +6,7 @@ import type { PermissionContext, PermissionDecision } from '../../../acp';
 import { BadRequest, HttpError } from '../../errors';
 import { sendJson } from '../../http/respond';
 import type { RouteSpec } from '../../http/route-spec';
-import { error, json, jsonBody, obj, pathParam, str } from '../../http/schema';
+import { bool, error, json, jsonBody, obj, pathParam, str } from '../../http/schema';
 
 /** A request as the job shows it. */
 export interface PendingPermission {
@@ -112,7 +112,7 @@ export class PermissionDesk extends EventEmitter {
           parameters: [pathParam('id'), pathParam('requestId')],
           requestBody: jsonBody(obj({ optionId: str }, ['optionId']), true),
           responses: {
-            '200': json({ type: 'object' }, 'answered'),
+            '200': json(obj({ answered: bool, requestId: str, optionId: str, kind: str }, ['answered', 'requestId', 'optionId', 'kind']), 'answered'),
             '400': error('not one of the offered options'),
             '404': error('no such pending request'),
           },
