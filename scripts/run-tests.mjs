@@ -24,7 +24,6 @@ const LONGEST = [
   'test/vscode/extension.vscode.test.ts', // 49
   'test/package/', // an npm pack and install
   'test/core/streams.test.ts', // 32
-  'test/acp/server.test.ts', // 32
   'test/extension/package.test.ts', // 29
   'test/reach/self-update.test.ts', // 27
   'test/terminal/streams.test.ts', // 22
@@ -35,6 +34,7 @@ const LONGEST = [
   'test/extension/controller.test.ts', // 13
   'test/terminal/terminal.test.ts', // 13
   'test/fuzz/ws.test.ts', // 12
+  'test/acp/server.test.ts', // 11
   'test/files/watch.test.ts', // 11
   'test/acp/faults.test.ts', // 11
   'test/terminal/browser.test.ts', // 10
