@@ -82,6 +82,9 @@ const home = mkdtempSync(join(tmpdir(), 'ar-test-home-'));
 const shared = mkdtempSync(join(tmpdir(), 'ar-test-shared-'));
 const env = { ...process.env, HOME: home, AR_TEST_SHARED_DIR: shared };
 
+/** A file still running after this long is killed and counts as failed (the slowest take about a minute). */
+const FILE_TIMEOUT_MS = 10 * 60_000;
+
 const totals = { tests: 0, pass: 0, fail: 0, cancelled: 0, skipped: 0, todo: 0 };
 const timings = [];
 const failed = [];
@@ -89,14 +92,20 @@ const failed = [];
 function runFile(file) {
   return new Promise((resolve) => {
     const started = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-timeout=300000', file], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // The file itself is the process (no `--test`, which would start a runner process to start it): its
+    // tests report on their own, and it exits 1 if one failed.
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test-reporter=spec', file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, FILE_TIMEOUT_MS);
     const out = [];
     child.stdout.on('data', (d) => out.push(d));
     child.stderr.on('data', (d) => out.push(d));
     child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (timedOut) out.push(Buffer.from(`\nkilled: still running after ${FILE_TIMEOUT_MS / 1000} s\n`));
       const seconds = (performance.now() - started) / 1000;
       const text = Buffer.concat(out).toString();
       for (const [, name, n] of text.matchAll(/^ℹ (tests|pass|fail|cancelled|skipped|todo) (\d+)$/gm)) totals[name] += Number(n);
