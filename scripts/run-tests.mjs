@@ -85,6 +85,26 @@ const env = { ...process.env, HOME: home, AR_TEST_SHARED_DIR: shared };
 /** A file still running after this long is killed and counts as failed (the slowest take about a minute). */
 const FILE_TIMEOUT_MS = 10 * 60_000;
 
+const GROUPS = process.platform !== 'win32';
+const running = new Set();
+function killFile(child) {
+  try {
+    if (GROUPS) process.kill(-child.pid, 'SIGKILL');
+    else child.kill('SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+// The files' groups do not get the terminal's Ctrl-C: the runner passes it on.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    for (const child of running) killFile(child);
+    rmSync(home, { recursive: true, force: true });
+    rmSync(shared, { recursive: true, force: true });
+    process.exit(1);
+  });
+}
+
 const totals = { tests: 0, pass: 0, fail: 0, cancelled: 0, skipped: 0, todo: 0 };
 const timings = [];
 const failed = [];
@@ -94,17 +114,24 @@ function runFile(file) {
     const started = performance.now();
     // The file itself is the process (no `--test`, which would start a runner process to start it): its
     // tests report on their own, and it exits 1 if one failed.
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test-reporter=spec', file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // In a process group of its own (POSIX), so that a file killed takes the servers it started with it.
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test-reporter=spec', file], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: GROUPS,
+    });
+    running.add(child);
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill('SIGKILL');
+      killFile(child);
     }, FILE_TIMEOUT_MS);
     const out = [];
     child.stdout.on('data', (d) => out.push(d));
     child.stderr.on('data', (d) => out.push(d));
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      running.delete(child);
       if (timedOut) out.push(Buffer.from(`\nkilled: still running after ${FILE_TIMEOUT_MS / 1000} s\n`));
       const seconds = (performance.now() - started) / 1000;
       const text = Buffer.concat(out).toString();
