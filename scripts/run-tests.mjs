@@ -1,5 +1,6 @@
-// Runs the *.test.ts files under test/ and src/, each in a Node test runner process of its own (TypeScript via
-// tsx), several at once, longest first; prints each file's report when it ends, then the slowest files.
+// Runs the *.test.ts files under test/ and src/ with Node's test module, each in a process of its own
+// (TypeScript via tsx), several at once, longest first; prints each file's report when it ends, then the
+// slowest files.
 //   node scripts/run-tests.mjs            every file but the end-to-end ones (`npm test`)
 //   node scripts/run-tests.mjs --e2e      only the end-to-end ones (`npm run test:e2e`)
 //   node scripts/run-tests.mjs terminal   any file whose path contains "terminal", end-to-end or not
@@ -9,9 +10,9 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 
 /**
- * The end-to-end files: the packaged artifacts in real editors and real npm installs. They spend most of
- * their time in other programs (code-server, chromium, vsce, npm), so they run on their own (`npm run
- * test:e2e`, which CI runs after `npm test`).
+ * The end-to-end files: the packaged artifacts in real editors and  real npm installs, a quarter of the whole
+ * run's CPU (vsce, code-server, chromium, npm). They run on their own (`npm run test:e2e`, which CI runs
+ * after `npm test`), so that `npm test` stays within two minutes on two cores.
  */
 const E2E = ['test/vscode/', 'test/extension/package.test.ts', 'test/reach/self-update.test.ts', 'test/package/'];
 
