@@ -10,7 +10,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 
 /**
- * The end-to-end files: the packaged artifacts in real editors and  real npm installs, a quarter of the whole
+ * The end-to-end files: the packaged artifacts in real editors and real npm installs, a quarter of the whole
  * run's CPU (vsce, code-server, chromium, npm). They run on their own (`npm run test:e2e`, which CI runs
  * after `npm test`), so that `npm test` stays within two minutes on two cores.
  */
