@@ -69,7 +69,7 @@ describe('ACP jobs through POST /exec', () => {
     const id = await submit(acpJob({ prompt: script({ say: 'thinking about it' }, { waitCancel: true }) }));
     const running = await eventually(
       async () => {
-        const { body } = await s.call('GET', `/jobs/${id}?wait=5`);
+        const { body } = await s.call('GET', `/jobs/${id}?stdoutFrom=0&wait=5`);
         return body.stdout === 'thinking about it' ? body : undefined;
       },
       30_000,
@@ -164,7 +164,7 @@ describe('ACP jobs through POST /exec', () => {
     );
     const pending = await eventually(
       async () => {
-        const { body } = await s.call('GET', `/jobs/${id}?wait=5`);
+        const { body } = await s.call('GET', `/jobs/${id}`);
         return body.pendingPermissions?.length ? body.pendingPermissions : undefined;
       },
       30_000,
@@ -312,7 +312,7 @@ describe('ACP jobs through POST /exec', () => {
     );
     const running = await eventually(
       async () => {
-        const { body } = await s.call('GET', `/jobs/${id}?wait=5`);
+        const { body } = await s.call('GET', `/jobs/${id}?stdoutFrom=0&wait=5`);
         return body.stdout.includes('compiling') ? body : undefined;
       },
       30_000,
@@ -391,7 +391,7 @@ describe('ACP job options', () => {
         env: { TEST_AGENT_STATE_DIR: join(workdir, '../state') },
         prompt: script({ say: 'stubborn' }, { hang: true, ignoreTerm: true }),
       });
-      await eventually(async () => (await t.call('GET', `/jobs/${r.body.jobId}?wait=5`)).body.stdout === 'stubborn', 30_000, 'the turn to start');
+      await eventually(async () => (await t.call('GET', `/jobs/${r.body.jobId}?stdoutFrom=0&wait=5`)).body.stdout === 'stubborn', 30_000, 'the turn to start');
       await t.call('POST', `/jobs/${r.body.jobId}/cancel`);
       const job = await t.waitJob(r.body.jobId);
       assert.equal(job.status, 'failed');

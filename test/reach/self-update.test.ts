@@ -4,7 +4,7 @@
 // running job), and /health then reports B. Everything started here is stopped by its pid.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -37,10 +37,13 @@ function npmEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false', ...extra };
 }
 
-function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): string {
-  const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', timeout: 300_000 });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
+function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { cwd, env, encoding: 'utf8', timeout: 300_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${cmd} ${args.join(' ')} failed (${err.code ?? err.signal}):\n${stdout}\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
 }
 
 async function freePort(): Promise<number> {
@@ -77,15 +80,15 @@ async function registryToken(registry: string): Promise<string> {
 }
 
 /** Builds this checkout as `version` (the version is bundled into the CLI) and packs it. */
-function buildAndPack(version: string, env: NodeJS.ProcessEnv): string {
+async function buildAndPack(version: string, env: NodeJS.ProcessEnv): Promise<string> {
   const dir = join(work, `build-${version}`);
   cpSync(join(ROOT, 'src'), join(dir, 'src'), { recursive: true });
   cpSync(join(ROOT, 'esbuild.mjs'), join(dir, 'esbuild.mjs'));
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ ...pkg, version }, null, 2));
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
-  run(process.execPath, ['esbuild.mjs'], dir, env);
-  const name = run('npm', ['pack', '--pack-destination', work, '--silent'], dir, env).trim().split('\n').pop()!;
+  await run(process.execPath, ['esbuild.mjs'], dir, env);
+  const name = (await run('npm', ['pack', '--pack-destination', work, '--silent'], dir, env)).trim().split('\n').pop()!;
   return join(work, name);
 }
 
@@ -109,17 +112,21 @@ async function api(port: number, method: string, path: string, body?: unknown): 
 
 test('agent-server --wrapper updates itself from an npm registry on POST /update', { timeout: 600_000, skip: process.platform === 'win32' }, async () => {
   work = tempDir('self-update');
-  const registry = await startRegistry(join(work, 'registry'));
+  // The registry starts while both versions build and pack (packing needs no registry): B is published
+  // once A runs, as a new release would be.
+  const [registry, tarballA, tarballB] = await Promise.all([
+    startRegistry(join(work, 'registry')),
+    buildAndPack(VERSION_A, npmEnv({})),
+    buildAndPack(VERSION_B, npmEnv({})),
+  ]);
   const token = await registryToken(registry);
   const userconfig = join(work, 'npmrc');
   writeFileSync(userconfig, `registry=${registry}\n//${new URL(registry).host}/:_authToken=${token}\n`);
   const env = npmEnv({ npm_config_userconfig: userconfig, npm_config_registry: registry });
 
-  const tarballA = buildAndPack(VERSION_A, env);
-  const tarballB = buildAndPack(VERSION_B, env); // published once A runs, as a new release would be
-  run('npm', ['publish', tarballA], work, env);
+  await run('npm', ['publish', tarballA], work, env);
   const prefix = join(work, 'prefix');
-  run('npm', ['install', '-g', `agent-runtime@${VERSION_A}`, '--prefix', prefix], work, env);
+  await run('npm', ['install', '-g', `agent-runtime@${VERSION_A}`, '--prefix', prefix], work, env);
 
   const port = await freePort();
   let log = '';
@@ -137,7 +144,7 @@ test('agent-server --wrapper updates itself from an npm registry on POST /update
   pids.push(first.pid);
   assert.match(log, /auto-update with `npm install -g agent-runtime@latest --prefix/);
 
-  run('npm', ['publish', tarballB], work, env);
+  await run('npm', ['publish', tarballB], work, env);
 
   const job = await api(port, 'POST', '/exec', { command: 'sleep 2; echo done' });
   assert.equal(job.status, 202);

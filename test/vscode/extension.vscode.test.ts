@@ -15,7 +15,9 @@ import { freePort, OLDEST, runInVsCode, VSCODE_INSTALLS } from './run-in-vscode'
 
 const ROOT = resolve(__dirname, '../..');
 
-describe('the extension in a real VS Code', () => {
+// The editors run side by side: each has its own code-server, browser, home, workspace and ports, and
+// most of their time is spent waiting on one another's processes.
+describe('the extension in a real VS Code', { concurrency: true }, () => {
   let vsix: PackagedVsix;
   before(() => {
     vsix = packageVsix();
