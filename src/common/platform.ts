@@ -103,6 +103,22 @@ export function treeAlive(pid: number): boolean {
   return process.platform === 'linux' ? groupHasLiveMember(pid) : true;
 }
 
+/**
+ * Whether anything of the tree led by `pid` may still run. POSIX asks its group, which outlives the
+ * leader; Windows has no groups, and only the leader's own life tells.
+ */
+export function treeRunning(pid: number, leaderExited: boolean): boolean {
+  return isWindows ? !leaderExited : treeAlive(pid);
+}
+
+/**
+ * Ends what the leader `pid`, now exited, left running in its group (POSIX). On Windows a tree cannot be
+ * found once its leader is gone (taskkill /T walks from the leader), so there is nothing to do.
+ */
+export function killLeftovers(pid: number): void {
+  if (!isWindows) signalTree(pid, 'SIGKILL');
+}
+
 function groupHasLiveMember(pgid: number): boolean {
   let entries: string[];
   try {
