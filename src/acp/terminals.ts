@@ -3,7 +3,7 @@
 // dropped at a character boundary). A host can supply its own `TerminalFactory`, e.g. to run the agent's
 // commands in a named persistent shell instead of a fresh process.
 import { ResponseError } from 'vscode-jsonrpc/node';
-import { isWindows, sleep } from '../common/platform';
+import { isWindows } from '../common/platform';
 import { startProgram, startShell, type ProcessTree, type StartOptions } from '../common/process';
 import { ByteTail } from './byte-tail';
 import { execIfSimple } from './shell';
@@ -163,14 +163,12 @@ export class ProcessTerminal implements AcpTerminal {
     const child = this.tree.child;
     child.stdout!.on('data', (d: Buffer) => this.out.append(d));
     child.stderr!.on('data', (d: Buffer) => this.out.append(d));
-    // 'close' waits for the output to drain; a descendant holding the pipes open must not delay the exit.
-    const drained = new Promise<void>((resolve) => child.once('close', () => resolve()));
     this.exited = this.tree.exited.then(async ({ code, signal, error }) => {
       if (error) {
         this.out.append(`${error.message}\n`);
         return (this.status = { exitCode: 127, signal: null });
       }
-      await Promise.race([drained, sleep(200)]);
+      await this.tree.drained(200); // the output up to the exit; a descendant holding the pipes must not delay it
       return (this.status = { exitCode: code, signal });
     });
   }

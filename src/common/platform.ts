@@ -91,10 +91,10 @@ function killWindowsTree(pid: number): boolean {
   }
 }
 
-/** True while any process of the group led by `pid` is alive (POSIX); the process itself on Windows. */
-export function treeAlive(pid: number): boolean {
+/** True while any process of the group led by `pid` is alive (POSIX). */
+function groupAlive(pid: number): boolean {
   try {
-    process.kill(isWindows ? pid : -pid, 0);
+    process.kill(-pid, 0);
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
@@ -108,7 +108,7 @@ export function treeAlive(pid: number): boolean {
  * leader; Windows has no groups, and only the leader's own life tells.
  */
 export function treeRunning(pid: number, leaderExited: boolean): boolean {
-  return isWindows ? !leaderExited : treeAlive(pid);
+  return isWindows ? !leaderExited : groupAlive(pid);
 }
 
 /**
@@ -152,10 +152,10 @@ export async function killTree(pid: number, graceMs = 2000): Promise<void> {
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
     await sleep(20);
-    if (!treeAlive(pid)) return;
+    if (!groupAlive(pid)) return;
   }
   signalTree(pid, 'SIGKILL');
-  for (let i = 0; i < 50 && treeAlive(pid); i++) await sleep(20);
+  for (let i = 0; i < 50 && groupAlive(pid); i++) await sleep(20);
 }
 
 /** Spawn options that put the child in its own process group (POSIX) and hide its window (Windows). */

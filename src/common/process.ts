@@ -21,7 +21,10 @@ export interface TreeGuard {
   watch(pid: number): () => void;
 }
 
-export interface TreeOptions {
+export interface StartOptions {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  stdio: StdioOptions;
   /** Watches the tree while it may run. */
   guard?: TreeGuard;
   /**
@@ -31,24 +34,21 @@ export interface TreeOptions {
   leftovers: 'kill' | 'keep';
 }
 
-export interface StartOptions extends TreeOptions {
-  cwd: string;
-  env: NodeJS.ProcessEnv;
-  stdio: StdioOptions;
-}
-
 export class ProcessTree {
   /** Resolves once the leader is gone, or could not start (never rejects). */
   readonly exited: Promise<ProcessExit>;
   private exit: ProcessExit | undefined;
-  private readonly release: () => void;
+  private readonly closed: Promise<void>;
+  private unwatch: (() => void) | undefined;
 
   constructor(
     readonly child: ChildProcess,
-    opts: TreeOptions,
+    opts: StartOptions,
   ) {
     const pid = child.pid;
-    this.release = pid !== undefined && opts.guard ? once(opts.guard.watch(pid)) : () => {};
+    if (pid !== undefined) this.unwatch = opts.guard?.watch(pid);
+    // Listened to from the start: 'close' may follow 'exit' at once.
+    this.closed = new Promise((resolve) => child.once('close', () => resolve()));
     this.exited = new Promise((resolve) => {
       // Without a pid the process never ran; later errors (a failed kill) are no exit.
       child.on('error', (error) => {
@@ -88,6 +88,22 @@ export class ProcessTree {
     this.release();
   }
 
+  /**
+   * Resolves once the leader exited and its output pipes closed, or `limitMs` after its exit when
+   * something that left its group holds them open.
+   */
+  async drained(limitMs: number): Promise<void> {
+    await this.exited;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.closed, new Promise((resolve) => (timer = setTimeout(resolve, limitMs)))]);
+    clearTimeout(timer);
+  }
+
+  private release(): void {
+    this.unwatch?.();
+    this.unwatch = undefined;
+  }
+
   /** Ends the whole tree at once, without waiting (the process that holds it is going). */
   killNow(): void {
     if (this.child.pid !== undefined) signalTree(this.child.pid, 'SIGKILL');
@@ -102,13 +118,4 @@ export function startShell(command: string, opts: StartOptions): ProcessTree {
 /** Runs `file` with exactly `args` (found as the platform's users expect: platform.ts) as a ProcessTree. */
 export function startProgram(file: string, args: string[], opts: StartOptions): ProcessTree {
   return new ProcessTree(spawnProgram(file, args, opts), opts);
-}
-
-function once(fn: () => void): () => void {
-  let done = false;
-  return () => {
-    if (done) return;
-    done = true;
-    fn();
-  };
 }

@@ -74,8 +74,8 @@ describe('process trees (POSIX)', { skip: process.platform !== 'linux' && 'reads
 
   it('end() while the leader runs ends the whole tree, then resolves with the leader gone', async () => {
     const m = marker();
-    const tree = startShell(`sleep ${m} & sleep ${m}`, { ...opts, leftovers: 'keep' });
-    await eventually(() => processesWith(m).length === 2, 5_000, 'the tree to run');
+    const tree = startShell(`sleep ${m} & sleep ${m}; true`, { ...opts, leftovers: 'keep' });
+    await eventually(() => processesWith(m).length === 3, 5_000, 'the shell and its two sleeps to run');
     await tree.end(2000);
     assert.equal(tree.alive(), false);
     assert.equal(processesWith(m).length, 0);

@@ -67,7 +67,8 @@ export class ShellProcess {
     });
     this.ended = this.tree.exited.then(async ({ code, signal, error }) => {
       if (error) return this.finishStep({ exitCode: null, ending: 'error', error: `cannot start the shell ${file}: ${error.message}` });
-      await this.drained();
+      await this.tree.drained(DRAIN_AFTER_EXIT_MS);
+      for (const s of this.child.stdio) s?.destroy();
       this.step?.out.flush();
       this.step?.err.flush();
       const exitCode = code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : null);
@@ -136,18 +137,5 @@ export class ShellProcess {
     this.step = undefined;
     for (const file of step.files) rmSync(file, { force: true });
     step.resolve(result);
-  }
-
-  /** Resolves once stdout and stderr ended, or after a short wait when something outside the group holds them. */
-  private drained(): Promise<void> {
-    const streams = [this.child.stdout!, this.child.stderr!];
-    const ended = streams.map((s) => (s.readableEnded || s.destroyed ? Promise.resolve() : new Promise<void>((r) => s.once('close', r))));
-    let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise<void>((r) => (timer = setTimeout(r, DRAIN_AFTER_EXIT_MS)));
-    return Promise.race([Promise.all(ended).then(() => undefined), limit]).then(() => {
-      clearTimeout(timer);
-      for (const s of streams) s.destroy();
-      for (const s of this.child.stdio) (s as (NodeJS.ReadableStream & { destroy?: () => void }) | null)?.destroy?.();
-    });
   }
 }
