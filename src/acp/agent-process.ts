@@ -16,11 +16,15 @@ export interface AgentProcessOptions {
 let treeGuard: TreeGuard | undefined;
 
 /**
- * The guard of every agent started from now on (undefined: none). The library works without one; the
- * server installs its spawn helper's (jobs/spawner.ts).
+ * The guard of every agent, and every terminal an agent asks for, started from now on (undefined: none).
+ * The library works without one; the server installs its spawn helper's (jobs/spawner.ts).
  */
 export function setAgentTreeGuard(guard: TreeGuard | undefined): void {
   treeGuard = guard;
+}
+
+export function agentTreeGuard(): TreeGuard | undefined {
+  return treeGuard;
 }
 
 export class AgentProcess {

@@ -5,6 +5,7 @@
 import { ResponseError } from 'vscode-jsonrpc/node';
 import { isWindows } from '../common/platform';
 import { startProgram, startShell, type ProcessTree, type StartOptions } from '../common/process';
+import { agentTreeGuard } from './agent-process';
 import { ByteTail } from './byte-tail';
 import { execIfSimple } from './shell';
 import type { TerminalEvent } from './events';
@@ -139,7 +140,8 @@ function invalid(message: string): ResponseError<unknown> {
  * What the command leaves running in its group is ended by kill() or release().
  */
 function startMerged(launch: TerminalLaunch): ProcessTree {
-  const opts: StartOptions = { cwd: launch.cwd, env: launch.env, stdio: ['ignore', 'pipe', 'pipe'], leftovers: 'keep' };
+  // Guarded as the agent is: a terminal leads a group of its own, which the agent's end does not reach.
+  const opts: StartOptions = { cwd: launch.cwd, env: launch.env, stdio: ['ignore', 'pipe', 'pipe'], guard: agentTreeGuard(), leftovers: 'keep' };
   if (isWindows) {
     return launch.args.length === 0 ? startShell(launch.command, opts) : startProgram(launch.command, launch.args, opts);
   }
