@@ -1,17 +1,10 @@
 // The agent as a process: launched in its own process group with the env overlay, stdio piped, stderr
 // kept as a bounded tail, and ended as a whole group.
 import type { ChildProcess } from 'node:child_process';
-import { killTree, spawnProgram, spawnShell, treeAlive, isWindows } from '../common/platform';
+import { startProgram, startShell, type ProcessExit, type ProcessTree, type StartOptions, type TreeGuard } from '../common/process';
 import type { AgentCommand } from './agents';
 import { ByteTail } from './byte-tail';
 import { execIfSimple } from './shell';
-
-export interface AgentExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  /** Set when the process could not be started at all. */
-  error?: Error;
-}
 
 export interface AgentProcessOptions {
   cwd: string;
@@ -20,38 +13,35 @@ export interface AgentProcessOptions {
   onStderr?: (chunk: Buffer) => void;
 }
 
-/**
- * Ends a process tree if the process that started it dies first (killed outright, with no chance to end
- * it). The library works without one; the server installs its spawn helper's (jobs/spawner.ts).
- */
-export interface TreeGuard {
-  /** Watches the tree led by `pid` until the returned release is called. */
-  watch(pid: number): () => void;
-}
-
 let treeGuard: TreeGuard | undefined;
 
-/** The guard of every agent started from now on (undefined: none). */
+/**
+ * The guard of every agent, and every terminal an agent asks for, started from now on (undefined: none).
+ * The library works without one; the server installs its spawn helper's (jobs/spawner.ts).
+ */
 export function setAgentTreeGuard(guard: TreeGuard | undefined): void {
   treeGuard = guard;
+}
+
+export function agentTreeGuard(): TreeGuard | undefined {
+  return treeGuard;
 }
 
 export class AgentProcess {
   readonly child: ChildProcess;
   readonly stderr: ByteTail;
   /** Resolves once the process is gone (never rejects). */
-  readonly exited: Promise<AgentExit>;
+  readonly exited: Promise<ProcessExit>;
   /** Resolves once its stdout ended (the agent can no longer say anything). */
   readonly stdoutEnded: Promise<void>;
-  private exit: AgentExit | undefined;
-  private readonly release: () => void;
+  private readonly tree: ProcessTree;
 
   constructor(command: AgentCommand, opts: AgentProcessOptions) {
-    const stdio: ['pipe', 'pipe', 'pipe'] = ['pipe', 'pipe', 'pipe'];
-    this.child =
-      typeof command === 'string'
-        ? spawnShell(execIfSimple(command), { cwd: opts.cwd, env: opts.env, stdio })
-        : spawnProgram(command[0], command.slice(1), { cwd: opts.cwd, env: opts.env, stdio });
+    // What the agent leaves in its group at exit is ended by kill(), with the grace, when the session ends.
+    const start: StartOptions = { cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'], guard: treeGuard, leftovers: 'keep' };
+    this.tree = typeof command === 'string' ? startShell(execIfSimple(command), start) : startProgram(command[0], command.slice(1), start);
+    this.child = this.tree.child;
+    this.exited = this.tree.exited;
     this.stderr = new ByteTail(opts.stderrTailBytes);
     this.child.stderr!.on('data', (chunk: Buffer) => {
       this.stderr.append(chunk);
@@ -62,42 +52,22 @@ export class AgentProcess {
       this.child.stdout!.once('end', resolve);
       this.child.stdout!.once('close', resolve);
     });
-    const pid = this.child.pid;
-    this.release = pid !== undefined && treeGuard ? treeGuard.watch(pid) : () => {};
-    this.exited = new Promise((resolve) => {
-      this.child.once('error', (error) => resolve((this.exit ??= { code: null, signal: null, error })));
-      this.child.once('exit', (code, signal) => {
-        // Watched until nothing of its group is left (kill() ends what it left), so the guard never
-        // signals a group id the system has given to someone else.
-        if (pid !== undefined && (isWindows || !treeAlive(pid))) this.release();
-        resolve((this.exit ??= { code, signal }));
-      });
-    });
   }
 
   get pid(): number | undefined {
     return this.child.pid;
   }
 
-  /** The exit, once known. */
-  get exitInfo(): AgentExit | undefined {
-    return this.exit;
-  }
-
   alive(): boolean {
-    return this.exit === undefined;
+    return this.tree.alive();
   }
 
   /**
    * Ends the agent and everything it started in its group: TERM, then KILL after `graceMs`. Also run after
    * the agent exited by itself, since what it left behind in its group must not outlive the session.
    */
-  async kill(graceMs: number): Promise<void> {
-    const pid = this.child.pid;
-    if (pid === undefined) return;
-    if (isWindows ? this.alive() : treeAlive(pid)) await killTree(pid, graceMs);
-    await this.exited;
-    this.release();
+  kill(graceMs: number): Promise<void> {
+    return this.tree.end(graceMs);
   }
 
   /** The last lines of stderr, for error messages. */
@@ -108,7 +78,7 @@ export class AgentProcess {
 }
 
 /** Describes how the agent ended, for error messages. */
-export function describeExit(exit: AgentExit): string {
+export function describeExit(exit: ProcessExit): string {
   if (exit.error) return `could not be started: ${exit.error.message}`;
   if (exit.signal) return `was killed by ${exit.signal}`;
   return `exited with code ${exit.code}`;

@@ -2,9 +2,10 @@
 // reaches what it started) with the env overlay, its output kept within `outputByteLimit` (oldest bytes
 // dropped at a character boundary). A host can supply its own `TerminalFactory`, e.g. to run the agent's
 // commands in a named persistent shell instead of a fresh process.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { ResponseError } from 'vscode-jsonrpc/node';
-import { isWindows, killTree, ownGroup, spawnProgram, spawnShell } from '../common/platform';
+import { isWindows } from '../common/platform';
+import { startProgram, startShell, type ProcessTree, type StartOptions } from '../common/process';
+import { agentTreeGuard } from './agent-process';
 import { ByteTail } from './byte-tail';
 import { execIfSimple } from './shell';
 import type { TerminalEvent } from './events';
@@ -136,20 +137,21 @@ function invalid(message: string): ResponseError<unknown> {
 /**
  * Starts the command with stderr joined to stdout. On POSIX the shell joins them into one pipe, so the
  * output keeps the order it was written in; Windows gets two pipes, interleaved as they are read.
+ * What the command leaves running in its group is ended by kill() or release().
  */
-function spawnMerged(launch: TerminalLaunch): ChildProcess {
-  const stdio: ['ignore', 'pipe', 'pipe'] = ['ignore', 'pipe', 'pipe'];
-  const opts = { cwd: launch.cwd, env: launch.env, stdio };
+function startMerged(launch: TerminalLaunch): ProcessTree {
+  // Guarded as the agent is: a terminal leads a group of its own, which the agent's end does not reach.
+  const opts: StartOptions = { cwd: launch.cwd, env: launch.env, stdio: ['ignore', 'pipe', 'pipe'], guard: agentTreeGuard(), leftovers: 'keep' };
   if (isWindows) {
-    return launch.args.length === 0 ? spawnShell(launch.command, opts) : spawnProgram(launch.command, launch.args, opts);
+    return launch.args.length === 0 ? startShell(launch.command, opts) : startProgram(launch.command, launch.args, opts);
   }
-  if (launch.args.length === 0) return spawnShell(`exec 2>&1\n${execIfSimple(launch.command)}`, opts);
-  return spawn('/bin/sh', ['-c', 'exec "$@" 2>&1', 'sh', launch.command, ...launch.args], { ...ownGroup, ...opts });
+  if (launch.args.length === 0) return startShell(`exec 2>&1\n${execIfSimple(launch.command)}`, opts);
+  return startProgram('/bin/sh', ['-c', 'exec "$@" 2>&1', 'sh', launch.command, ...launch.args], opts);
 }
 
 /** The default terminal: a child process in its own group, stdout and stderr interleaved. */
 export class ProcessTerminal implements AcpTerminal {
-  private readonly child: ChildProcess;
+  private readonly tree: ProcessTree;
   private readonly out: ByteTail;
   private status: TerminalExitStatus | undefined;
   private readonly exited: Promise<TerminalExitStatus>;
@@ -159,23 +161,17 @@ export class ProcessTerminal implements AcpTerminal {
     private readonly killGraceMs: number,
   ) {
     this.out = new ByteTail(launch.outputByteLimit);
-    this.child = spawnMerged(launch);
-    this.child.stdout!.on('data', (d: Buffer) => this.out.append(d));
-    this.child.stderr!.on('data', (d: Buffer) => this.out.append(d));
-    this.exited = new Promise((resolve) => {
-      this.child.once('error', (err) => {
-        this.out.append(`${err.message}\n`);
-        resolve((this.status = { exitCode: 127, signal: null }));
-      });
-      // 'close' waits for the output to drain; a descendant holding the pipes open must not delay the exit.
-      this.child.once('exit', (code, signal) => {
-        const settle = () => resolve((this.status ??= { exitCode: code, signal }));
-        const timer = setTimeout(settle, 200);
-        this.child.once('close', () => {
-          clearTimeout(timer);
-          settle();
-        });
-      });
+    this.tree = startMerged(launch);
+    const child = this.tree.child;
+    child.stdout!.on('data', (d: Buffer) => this.out.append(d));
+    child.stderr!.on('data', (d: Buffer) => this.out.append(d));
+    this.exited = this.tree.exited.then(async ({ code, signal, error }) => {
+      if (error) {
+        this.out.append(`${error.message}\n`);
+        return (this.status = { exitCode: 127, signal: null });
+      }
+      await this.tree.drained(200); // the output up to the exit; a descendant holding the pipes must not delay it
+      return (this.status = { exitCode: code, signal });
     });
   }
 
@@ -187,13 +183,10 @@ export class ProcessTerminal implements AcpTerminal {
     return this.exited;
   }
 
+  /** The group may outlive its leader: this ends whatever of it is left. */
   async kill(): Promise<void> {
-    const pid = this.child.pid;
-    if (pid === undefined) return;
-    if (this.status && isWindows) return;
-    // The group may outlive its leader; killTree ends whatever of it is left.
-    await killTree(pid, this.killGraceMs);
-    await Promise.race([this.exited, new Promise((r) => setTimeout(r, 1000))]);
+    await this.tree.end(this.killGraceMs);
+    await this.exited;
   }
 
   async release(): Promise<void> {

@@ -91,16 +91,32 @@ function killWindowsTree(pid: number): boolean {
   }
 }
 
-/** True while any process of the group led by `pid` is alive (POSIX); the process itself on Windows. */
-export function treeAlive(pid: number): boolean {
+/** True while any process of the group led by `pid` is alive (POSIX). */
+function groupAlive(pid: number): boolean {
   try {
-    process.kill(isWindows ? pid : -pid, 0);
+    process.kill(-pid, 0);
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
   // Signal 0 also reaches zombies, which a slow init (as in containers) may leave unreaped for seconds:
   // on Linux, ask /proc whether any member of the group still runs.
   return process.platform === 'linux' ? groupHasLiveMember(pid) : true;
+}
+
+/**
+ * Whether anything of the tree led by `pid` may still run. POSIX asks its group, which outlives the
+ * leader; Windows has no groups, and only the leader's own life tells.
+ */
+export function treeRunning(pid: number, leaderExited: boolean): boolean {
+  return isWindows ? !leaderExited : groupAlive(pid);
+}
+
+/**
+ * Ends what the leader `pid`, now exited, left running in its group (POSIX). On Windows a tree cannot be
+ * found once its leader is gone (taskkill /T walks from the leader), so there is nothing to do.
+ */
+export function killLeftovers(pid: number): void {
+  if (!isWindows) signalTree(pid, 'SIGKILL');
 }
 
 function groupHasLiveMember(pgid: number): boolean {
@@ -136,10 +152,10 @@ export async function killTree(pid: number, graceMs = 2000): Promise<void> {
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
     await sleep(20);
-    if (!treeAlive(pid)) return;
+    if (!groupAlive(pid)) return;
   }
   signalTree(pid, 'SIGKILL');
-  for (let i = 0; i < 50 && treeAlive(pid); i++) await sleep(20);
+  for (let i = 0; i < 50 && groupAlive(pid); i++) await sleep(20);
 }
 
 /** Spawn options that put the child in its own process group (POSIX) and hide its window (Windows). */

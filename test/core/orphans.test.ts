@@ -1,5 +1,5 @@
 // A server killed outright (SIGKILL: no chance to end anything) leaves no process behind: shell jobs,
-// persistent shells and ACP agents, with everything they started, are ended by the spawn helper
+// persistent shells, ACP agents and their terminals, with everything they started, are ended by the spawn helper
 // (src/server/jobs/spawn-helper.ts), which sees the server's pipe close. Linux (/proc).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -61,7 +61,7 @@ describe('orphans after a SIGKILL of the server', { skip: process.platform !== '
   });
   after(() => removeWorkdir(workdir));
 
-  it('ends persistent shells and ACP agents, with what they started, within seconds', async () => {
+  it('ends persistent shells, ACP agents and their terminals, with what they started, within seconds', async () => {
     const cli = await spawnCli(['--state-dir', tempDir()]);
     let tree: Proc[] = [];
     try {
@@ -82,7 +82,7 @@ describe('orphans after a SIGKILL of the server', { skip: process.platform !== '
         agent,
         workdir,
         env: { TEST_AGENT_STATE_DIR: join(workdir, '../state') },
-        prompt: script({ spawnChild: true }, { hang: true, ignoreTerm: true }),
+        prompt: script({ spawnChild: true }, { terminal: { command: 'sleep', args: ['303'], leave: true } }, { hang: true, ignoreTerm: true }),
       });
       assert.equal(acp.status, 202, JSON.stringify(acp.body));
       const said = await eventually(
@@ -91,6 +91,11 @@ describe('orphans after a SIGKILL of the server', { skip: process.platform !== '
         'the agent to start its child',
       );
       const agentChild = Number(said![1]);
+      await eventually(
+        async () => /terminal:left:/.test((await cli.call('GET', `/jobs/${acp.body.jobId}`)).body.stdout ?? ''),
+        20_000,
+        'the agent to start a terminal',
+      );
 
       tree = descendants(cli.child.pid!);
       const pids = tree.map((p) => p.pid);
@@ -103,6 +108,10 @@ describe('orphans after a SIGKILL of the server', { skip: process.platform !== '
       assert.ok(
         tree.some((p) => p.cmd.includes(scriptedAgent()[1])),
         'the agent is in the tree',
+      );
+      assert.ok(
+        tree.some((p) => p.cmd.includes('sleep 303')),
+        "the agent's terminal is in the tree",
       );
     } finally {
       await cli.stop('SIGKILL');

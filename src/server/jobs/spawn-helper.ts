@@ -14,11 +14,11 @@
 // ignores them, and ends with the server.
 import { closeSync, openSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { isWindows, signalTree, spawnShell } from '../../common/platform';
+import { signalTree } from '../../common/platform';
+import { startShell, type ProcessTree } from '../../common/process';
 import type { HelperMessage, HelperRequest } from './spawn-protocol';
-import type { ChildProcess } from 'node:child_process';
 
-const children = new Map<number, ChildProcess>();
+const jobs = new Map<number, ProcessTree>();
 /** Trees the server started itself, by request id: their leaders' pids. */
 const guarded = new Map<number, number>();
 
@@ -29,11 +29,12 @@ function send(message: HelperMessage): void {
 function spawnJob(id: number, command: string, cwd: string, env: NodeJS.ProcessEnv, stdoutPath: string, stderrPath: string): void {
   let out: number | undefined;
   let err: number | undefined;
-  let child: ChildProcess;
+  let job: ProcessTree;
   try {
     out = openSync(stdoutPath, 'a', 0o600);
     err = openSync(stderrPath, 'a', 0o600);
-    child = spawnShell(command, { cwd, env, stdio: ['pipe', out, err] });
+    // What the command left running in its group ends with it: no process outlives its job.
+    job = startShell(command, { cwd, env, stdio: ['pipe', out, err], leftovers: 'kill' });
   } catch (e) {
     send({ op: 'error', id, message: (e as Error).message });
     return;
@@ -41,28 +42,22 @@ function spawnJob(id: number, command: string, cwd: string, env: NodeJS.ProcessE
     if (out !== undefined) closeSync(out); // the child holds its own copies
     if (err !== undefined) closeSync(err);
   }
-  const pid = child.pid;
   // EPIPE: the child closed its stdin. Not our failure, but what is written next would be lost: say so.
-  child.stdin!.on('error', () => send({ op: 'stdin-closed', id }));
-  child.once('error', (e) => {
-    if (pid === undefined) send({ op: 'error', id, message: e.message });
+  job.child.stdin!.on('error', () => send({ op: 'stdin-closed', id }));
+  void job.exited.then(({ code, signal, error }) => {
+    jobs.delete(id);
+    send(error ? { op: 'error', id, message: error.message } : { op: 'exit', id, code, signal });
   });
-  if (pid === undefined) return; // the error event tells why
-  children.set(id, child);
-  send({ op: 'spawned', id, pid });
-  child.once('exit', (code, signal) => {
-    children.delete(id);
-    // What the command left running in its group ends with it: no process outlives its job.
-    if (!isWindows) signalTree(pid, 'SIGKILL');
-    send({ op: 'exit', id, code, signal });
-  });
+  if (job.pid === undefined) return; // exited tells why
+  jobs.set(id, job);
+  send({ op: 'spawned', id, pid: job.pid });
 }
 
 function handle(request: HelperRequest): void {
   if (request.op === 'spawn') {
     spawnJob(request.id, request.command, request.cwd, request.env, request.stdout, request.stderr);
   } else if (request.op === 'input') {
-    const stdin = children.get(request.id)?.stdin;
+    const stdin = jobs.get(request.id)?.child.stdin;
     if (!stdin || stdin.writableEnded) return;
     if (request.data) stdin.write(request.data);
     if (request.eof) stdin.end();
@@ -74,7 +69,7 @@ function handle(request: HelperRequest): void {
 }
 
 function serverGone(): void {
-  for (const child of children.values()) if (child.pid !== undefined) signalTree(child.pid, 'SIGKILL');
+  for (const job of jobs.values()) job.killNow();
   for (const pid of guarded.values()) signalTree(pid, 'SIGKILL');
   process.exit(0);
 }

@@ -8,7 +8,8 @@ import { pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
 import type { Socket } from 'node:net';
 import { ownGroup, signalTree } from '../../common/platform';
-import { setAgentTreeGuard, type TreeGuard } from '../../acp/agent-process';
+import type { TreeGuard } from '../../common/process';
+import { setAgentTreeGuard } from '../../acp/agent-process';
 import type { HelperMessage, HelperRequest, SpawnRequest } from './spawn-protocol';
 
 /** How long a new helper has to say it is ready. */

@@ -1,11 +1,11 @@
 // One running shell of a persistent session: spawned in its own process group with its driver loop,
 // running one step (a command file) at a time and telling where each step's output ends.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants } from 'node:os';
-import { isWindows, killTree, ownGroup, signalTree } from '../../../common/platform';
+import { startProgram, type ProcessTree } from '../../../common/process';
 import { helperGuard } from '../../jobs/spawner';
 import { newTerminator, TerminatorScanner } from './boundary';
 import type { Dialect } from './dialects';
@@ -34,11 +34,10 @@ const DRAIN_AFTER_EXIT_MS = 1000;
 
 export class ShellProcess {
   readonly startedAt = Date.now() / 1000;
+  private readonly tree: ProcessTree;
   private readonly child: ChildProcess;
   private step: Step | undefined;
-  private exited = false;
   private killing = false;
-  private spawnError: Error | undefined;
   private readonly ended: Promise<void>;
 
   constructor(
@@ -47,15 +46,17 @@ export class ShellProcess {
     private readonly dir: string,
     opts: { cwd: string; env: NodeJS.ProcessEnv; onOutput(): void },
   ) {
-    this.child = spawn(file, dialect.args(dir), {
-      ...ownGroup,
+    this.tree = startProgram(file, dialect.args(dir), {
       cwd: opts.cwd,
       env: opts.env,
       stdio: dialect.separateInput ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
+      // A server killed outright cannot end the shell: the spawn helper does, as it does for shell jobs.
+      guard: helperGuard,
+      // What the session started in the background dies with its shell: nothing outlives the session.
+      leftovers: 'kill',
     });
+    this.child = this.tree.child;
     for (const s of this.child.stdio) (s as NodeJS.EventEmitter | null)?.on('error', () => {}); // EPIPE once the shell is gone
-    // A server killed outright cannot end the shell: the spawn helper does, as it does for shell jobs.
-    const release = this.child.pid !== undefined ? helperGuard.watch(this.child.pid) : () => {};
     this.child.stdout!.on('data', (c: Buffer) => {
       opts.onOutput();
       this.route(c, 'out');
@@ -64,27 +65,15 @@ export class ShellProcess {
       opts.onOutput();
       this.route(c, 'err');
     });
-    this.ended = new Promise((resolve) => {
-      this.child.once('error', (e) => {
-        this.spawnError = e;
-        this.exited = true;
-        this.finishStep({ exitCode: null, ending: 'error', error: `cannot start the shell ${file}: ${e.message}` });
-        resolve();
-      });
-      this.child.once('exit', (code, signal) => {
-        this.exited = true;
-        // What the session started in the background dies with its shell: nothing outlives the session.
-        if (this.child.pid !== undefined && !isWindows) signalTree(this.child.pid, 'SIGKILL');
-        release();
-        void this.drained().then(() => {
-          this.step?.out.flush();
-          this.step?.err.flush();
-          const exitCode = code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : null);
-          if (this.killing) this.finishStep({ exitCode: null, ending: 'killed' });
-          else this.finishStep({ exitCode, ending: 'shell-exit', error: `the shell exited (${signal ?? `code ${code}`})` });
-          resolve();
-        });
-      });
+    this.ended = this.tree.exited.then(async ({ code, signal, error }) => {
+      if (error) return this.finishStep({ exitCode: null, ending: 'error', error: `cannot start the shell ${file}: ${error.message}` });
+      await this.tree.drained(DRAIN_AFTER_EXIT_MS);
+      for (const s of this.child.stdio) s?.destroy();
+      this.step?.out.flush();
+      this.step?.err.flush();
+      const exitCode = code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : null);
+      if (this.killing) this.finishStep({ exitCode: null, ending: 'killed' });
+      else this.finishStep({ exitCode, ending: 'shell-exit', error: `the shell exited (${signal ?? `code ${code}`})` });
     });
     if (dialect.prelude) this.child.stdin!.write(dialect.prelude);
   }
@@ -94,7 +83,7 @@ export class ShellProcess {
   }
 
   alive(): boolean {
-    return !this.exited && this.spawnError === undefined;
+    return this.tree.alive();
   }
 
   /** Runs `command` in the shell; resolves once its output and status are in (or the shell is gone). */
@@ -125,9 +114,10 @@ export class ShellProcess {
 
   /** Ends the shell and everything in its process group; a running step ends as `killed`. */
   async kill(graceMs: number): Promise<void> {
-    if (this.child.pid === undefined || !this.alive()) return this.ended;
-    this.killing = true;
-    await killTree(this.child.pid, graceMs);
+    if (this.alive()) {
+      this.killing = true;
+      await this.tree.end(graceMs);
+    }
     await this.ended;
   }
 
@@ -147,18 +137,5 @@ export class ShellProcess {
     this.step = undefined;
     for (const file of step.files) rmSync(file, { force: true });
     step.resolve(result);
-  }
-
-  /** Resolves once stdout and stderr ended, or after a short wait when something outside the group holds them. */
-  private drained(): Promise<void> {
-    const streams = [this.child.stdout!, this.child.stderr!];
-    const ended = streams.map((s) => (s.readableEnded || s.destroyed ? Promise.resolve() : new Promise<void>((r) => s.once('close', r))));
-    let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise<void>((r) => (timer = setTimeout(r, DRAIN_AFTER_EXIT_MS)));
-    return Promise.race([Promise.all(ended).then(() => undefined), limit]).then(() => {
-      clearTimeout(timer);
-      for (const s of streams) s.destroy();
-      for (const s of this.child.stdio) (s as (NodeJS.ReadableStream & { destroy?: () => void }) | null)?.destroy?.();
-    });
   }
 }
