@@ -146,11 +146,10 @@ describe('orphans after a SIGKILL of the server', { skip: process.platform !== '
     try {
       const first = await cli.run({ mode: 'persistent_shell', shell: 'bash', sessionKey: 'guarded', command: 'sleep 300 & echo bg=$!' });
       const bgPid = Number(/bg=(\d+)/.exec(first.stdout)![1]);
-      // Two helpers now: the one that starts shell jobs, and the guard, started with the first shell (the newer).
-      const before = (await eventually(() => (helpers().length === 2 ? helpers() : undefined), 10_000, 'the guard helper'))!;
-      const guard = before.reduce((a, b) => (Number(stat(a)!.start) >= Number(stat(b)!.start) ? a : b));
+      // One helper: the guard, started with the first shell (the one that starts shell jobs comes with the first).
+      const [guard] = (await eventually(() => (helpers().length === 1 ? helpers() : undefined), 10_000, 'the guard helper'))!;
       process.kill(guard, 'SIGKILL');
-      await eventually(() => helpers().length === 2 && !helpers().includes(guard), 10_000, 'a new guard helper');
+      await eventually(() => helpers().length === 1 && !helpers().includes(guard), 10_000, 'a new guard helper');
       tree = descendants(server).filter((p) => !helpers().includes(p.pid));
       assert.ok(
         tree.some((p) => p.pid === bgPid),

@@ -14,6 +14,12 @@ import type { HelperMessage, HelperRequest, SpawnRequest } from './spawn-protoco
 
 /** How long a new helper has to say it is ready. */
 const HELPER_READY_MS = 10_000;
+/**
+ * How long a helper with nothing to run or guard is kept before it is let go. It is a second Node process
+ * (about 40 MiB), so an idle server does not keep one; a busy one keeps it, and the first job after a
+ * quiet spell waits for a new one to boot (tens of milliseconds).
+ */
+export const HELPER_IDLE_MS = 30_000;
 
 export interface SpawnEvents {
   spawned(pid: number): void;
@@ -36,16 +42,15 @@ export class Spawner {
   private readonly guarded = new Map<number, number>();
   private nextId = 1;
   private disposing = false;
+  private idleTimer: NodeJS.Timeout | undefined;
 
-  /** Starts the helper now, so the first job does not wait for a Node process to boot. */
-  constructor() {
-    this.start();
-  }
+  /** The helper starts with the first job or guard, and goes once it has had nothing to do for `idleMs`. */
+  constructor(private readonly idleMs = HELPER_IDLE_MS) {}
 
   /** Runs `request.command` through the platform shell; `input` writes to its stdin. */
   spawn(request: Omit<SpawnRequest, 'op' | 'id'>, events: SpawnEvents): { input(data: string, eof: boolean): void } {
     const id = this.nextId++;
-    const helper = this.helper ?? this.start();
+    const helper = this.busy();
     this.jobs.set(id, { events });
     (helper.stdout as Socket).ref(); // jobs in flight keep the process alive until they end
     this.send(helper, { op: 'spawn', id, ...request });
@@ -59,15 +64,42 @@ export class Spawner {
   guard(pid: number): () => void {
     const id = this.nextId++;
     this.guarded.set(id, pid);
-    this.send(this.helper ?? this.start(), { op: 'guard', id, pid });
+    this.send(this.busy(), { op: 'guard', id, pid });
     return () => {
       if (this.guarded.delete(id) && this.helper) this.send(this.helper, { op: 'release', id });
+      this.idleWhenDone();
     };
+  }
+
+  /** Whether a helper process runs now. */
+  get running(): boolean {
+    return this.helper !== undefined;
+  }
+
+  /** The helper, started if there is none, and kept: there is work for it. */
+  private busy(): ChildProcess {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    return this.helper ?? this.start();
+  }
+
+  /** With nothing left to run or guard, the helper goes after `idleMs` (unless work comes first). */
+  private idleWhenDone(): void {
+    if (this.jobs.size > 0 || this.guarded.size > 0 || !this.helper || this.idleTimer) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      const helper = this.helper;
+      if (!helper || this.jobs.size > 0 || this.guarded.size > 0) return;
+      this.helper = undefined; // its close is then no loss (see lost)
+      helper.stdin!.end();
+    }, this.idleMs);
+    this.idleTimer.unref();
   }
 
   /** Lets the helper go; it ends whatever job is still running (the job manager has ended them by now). */
   async dispose(): Promise<void> {
     this.disposing = true;
+    clearTimeout(this.idleTimer);
     const helper = this.helper;
     if (!helper) return;
     const exited = new Promise((resolve) => helper.once('close', resolve));
@@ -130,6 +162,7 @@ export class Spawner {
     if (this.jobs.size === 0) (this.helper?.stdout as Socket | undefined)?.unref();
     if (message.op === 'exit') job.events.exit(message.code, message.signal);
     else job.events.failed(message.message);
+    this.idleWhenDone();
   }
 
   /** The helper is gone: its jobs cannot be followed any more, so they end now, and the next job starts a new helper. */
