@@ -93,6 +93,7 @@ async function main(): Promise<void> {
     const up: number[] = [];
     const down: number[] = [];
     const drop: number[] = [];
+    const upNew: number[] = [];
     const downNull: number[] = [];
     let upGrowth = 0;
     let downGrowth = 0;
@@ -133,6 +134,14 @@ async function main(): Promise<void> {
       t = performance.now();
       await put(sink.url, cli.key, src, 'dropped');
       drop.push(performance.now() - t);
+      // Like for like with cp, which writes a new file: the same upload to a name that does not exist yet
+      // (no rename over an old file, so ext4 neither flushes the new one early nor frees the old one's blocks).
+      execFileSync('sync');
+      t = performance.now();
+      const n = await put(cli.url, cli.key, src, join(dir, 'new.bin'));
+      upNew.push(performance.now() - t);
+      if (n.status !== 201) throw new Error(`upload to a new name: ${n.status} ${n.body}`);
+      rmSync(join(dir, 'new.bin'));
     }
     const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
     const rate = (msTaken: number) => `${(GiB / 2 ** 20 / (msTaken / 1000)).toFixed(0)} MiB/s`;
@@ -145,6 +154,7 @@ async function main(): Promise<void> {
       rate(median(up)),
       `${(median(cp) / median(up)).toFixed(2)}x cp's throughput (target >= 0.5x), ${(median(dd) / median(up)).toFixed(2)}x the floor`,
     );
+    line('PUT /files/content to a new name', rate(median(upNew)), `${(median(cp) / median(upNew)).toFixed(2)}x cp's throughput (cp also writes a new name)`);
     line('the same upload to a Node server that drops it', rate(median(drop)), `${(median(cp) / median(drop)).toFixed(2)}x cp's throughput (nothing written)`);
     line(
       'GET /files/content',

@@ -59,9 +59,15 @@ const OPTIONAL_AT_RUN_TIME = new Set(['bufferutil', 'utf-8-validate']);
 const PACKAGE_NAME = /^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*(\/[\w./-]+)?$/;
 
 /** The packages a bundle loads at run time (bare `require`, `import()` and `from` specifiers; not Node's own). */
-function packagesLoadedBy(code: string): Set<string> {
+function packagesLoadedBy(bundle: string): Set<string> {
   const found = new Set<string>();
-  for (const re of [/\brequire\(\s*["']([^"']+)["']\s*\)/g, /\bimport\(\s*["']([^"']+)["']\s*\)/g, /\bfrom\s*["']([^"']+)["']/g]) {
+  // Comment lines (a library's usage examples) and calls inside string literals (ajv's code templates,
+  // `'require("ajv/dist/runtime/equal")'`) load nothing.
+  const code = bundle
+    .split('\n')
+    .filter((line) => !/^\s*(\/\/|\/\*|\*)/.test(line))
+    .join('\n');
+  for (const re of [/(?<![`'"])\brequire\(\s*["']([^"']+)["']\s*\)/g, /(?<![`'"])\bimport\(\s*["']([^"']+)["']\s*\)/g, /\bfrom\s*["']([^"']+)["']/g]) {
     for (const [, spec] of code.matchAll(re)) {
       if (!PACKAGE_NAME.test(spec!) || isBuiltin(spec!)) continue;
       const parts = spec!.split('/');
@@ -287,6 +293,16 @@ describe('the installed package (empty folder, --omit=dev, no compiler)', () => 
     assert.equal(job.status, 'completed', JSON.stringify(job) + diag());
     assert.equal(job.exitCode, 0);
     assert.equal(job.stdout, 'job-42\n');
+
+    // /mcp loads the MCP SDK from its own file in dist/ at the first request: it must be there and whole.
+    const mcp = await fetch(`${running.url}/mcp`, {
+      method: 'POST',
+      headers: { ...headers, accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
+    });
+    assert.equal(mcp.status, 200, diag());
+    const tools = (await mcp.json()).result.tools.map((t: { name: string }) => t.name);
+    assert.ok(tools.includes('run_command'), `${tools}${diag()}`);
 
     const ws = new WebSocket(`${running.url.replace(/^http/, 'ws')}/terminal/ws?command=${encodeURIComponent('echo pty-$((6*7))')}`, {
       headers: { 'x-api-key': KEY },
