@@ -47,7 +47,17 @@ export function filesRoutes(roots: FileRoots, watches: Watches, limits: FilesLim
     };
   const r = { get: route('get'), put: route('put'), post: route('post'), delete: route('delete') };
   const pathOf = (req: Request, name = 'path') => roots.resolve(req.query[name], name);
-  const timeoutMs = limits.filesSearchTimeoutSeconds * 1000;
+  /** What a search and a find share: their `limit` and `ignore`, the time bound, and stopping when the client goes. */
+  const scanOptions = (req: Request, res: Response) => {
+    const abort = new AbortController();
+    res.once('close', () => abort.abort());
+    return {
+      limit: intParam(req.query.limit, 'limit', 1, limits.filesMaxResults) ?? Math.min(DEFAULT_RESULTS, limits.filesMaxResults),
+      ignore: !(req.query.ignore === 'false' || req.query.ignore === '0'),
+      timeoutMs: limits.filesSearchTimeoutSeconds * 1000,
+      signal: abort.signal,
+    };
+  };
 
   r.get(
     '/files/content',
@@ -219,16 +229,7 @@ export function filesRoutes(roots: FileRoots, watches: Watches, limits: FilesLim
       if (typeof pattern !== 'string' || pattern === '') throw new BadRequest('pattern must be a non-empty regular expression');
       const glob = req.query.glob;
       if (glob !== undefined && typeof glob !== 'string') throw new BadRequest('glob must be a string');
-      const abort = new AbortController();
-      res.once('close', () => abort.abort());
-      const result = await searchUnder(roots, shown, {
-        pattern,
-        glob: glob || undefined,
-        limit: intParam(req.query.limit, 'limit', 1, limits.filesMaxResults) ?? Math.min(DEFAULT_RESULTS, limits.filesMaxResults),
-        ignore: !(req.query.ignore === 'false' || req.query.ignore === '0'),
-        timeoutMs,
-        signal: abort.signal,
-      });
+      const result = await searchUnder(roots, shown, { pattern, glob: glob || undefined, ...scanOptions(req, res) });
       sendJson(res, 200, result);
     },
   );
@@ -248,15 +249,7 @@ export function filesRoutes(roots: FileRoots, watches: Watches, limits: FilesLim
       const shown = pathOf(req);
       const name = req.query.name;
       if (typeof name !== 'string' || name === '') throw new BadRequest('name must be a non-empty glob');
-      const abort = new AbortController();
-      res.once('close', () => abort.abort());
-      const result = await findUnder(roots, shown, {
-        name,
-        limit: intParam(req.query.limit, 'limit', 1, limits.filesMaxResults) ?? Math.min(DEFAULT_RESULTS, limits.filesMaxResults),
-        ignore: !(req.query.ignore === 'false' || req.query.ignore === '0'),
-        timeoutMs,
-        signal: abort.signal,
-      });
+      const result = await findUnder(roots, shown, { name, ...scanOptions(req, res) });
       sendJson(res, 200, result);
     },
   );
