@@ -76,3 +76,11 @@ export async function runScripted(
     ...rest,
   });
 }
+
+/**
+ * The body of an ACP job (`POST /exec`) that runs the scripted agent in `workdir`, its state beside it;
+ * `agentEnv` reaches the agent (its script, for one), `fields` add to or override the job's.
+ */
+export function scriptedAcpJob(agent: string, workdir: string, fields: Record<string, unknown> = {}, agentEnv: Record<string, string> = {}) {
+  return { mode: 'acp', agent, workdir, env: { TEST_AGENT_STATE_DIR: join(workdir, '../state'), ...agentEnv }, ...fields };
+}

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AcpRunner } from '../../src/server/modes/acp/runner';
 import { eventually, startTestServer, type TestServer } from '../helpers/server';
-import { pidAlive, removeWorkdir, script, scriptedAgent, tempWorkdir } from './helpers';
+import { pidAlive, removeWorkdir, script, scriptedAcpJob, scriptedAgent, tempWorkdir } from './helpers';
 
 let s: TestServer;
 let workdir: string;
@@ -23,13 +23,7 @@ after(async () => {
   removeWorkdir(workdir);
 });
 
-const acpJob = (fields: Record<string, unknown>, agentEnv: Record<string, string> = {}) => ({
-  mode: 'acp',
-  agent,
-  workdir,
-  env: { TEST_AGENT_STATE_DIR: join(workdir, '../state'), ...agentEnv },
-  ...fields,
-});
+const acpJob = (fields: Record<string, unknown>, agentEnv: Record<string, string> = {}) => scriptedAcpJob(agent, workdir, fields, agentEnv);
 
 async function submit(body: Record<string, unknown>): Promise<string> {
   const r = await s.call('POST', '/exec', body);

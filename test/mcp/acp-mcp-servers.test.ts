@@ -2,10 +2,9 @@
 // passed to `session/new` and `session/load` as given, kept out of the job record except for names, and
 // refused with a clear job error when the agent does not declare the transport (http, sse).
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startTestServer, type TestServer } from '../helpers/server';
-import { removeWorkdir, script, scriptedAgent, tempWorkdir } from '../acp/helpers';
+import { removeWorkdir, script, scriptedAcpJob, scriptedAgent, tempWorkdir } from '../acp/helpers';
 
 let s: TestServer;
 let workdir: string;
@@ -26,13 +25,7 @@ const SECRET = 'header-secret-value-0123456789';
 const httpServer = () => ({ type: 'http', name: 'runtime', url: `${s.url}/mcp`, headers: [{ name: 'X-API-Key', value: SECRET }] });
 const stdioServer = { name: 'local', command: '/usr/bin/env', args: ['mcp-server', '--flag'], env: [{ name: 'TOKEN', value: 'stdio-secret' }] };
 
-const acpJob = (fields: Record<string, unknown>, agentEnv: Record<string, string> = {}) => ({
-  mode: 'acp',
-  agent,
-  workdir,
-  env: { TEST_AGENT_STATE_DIR: join(workdir, '../state'), ...agentEnv },
-  ...fields,
-});
+const acpJob = (fields: Record<string, unknown>, agentEnv: Record<string, string> = {}) => scriptedAcpJob(agent, workdir, fields, agentEnv);
 
 /** What the agent said it received, from the job's text (`mcpServers:<json>`). */
 const received = (job: { stdout: string }) => JSON.parse(/mcpServers:(.*)$/m.exec(job.stdout)![1]);
